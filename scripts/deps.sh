@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the repo's jobs and tests use, only when missing.
+#   scripts/deps.sh [docker|stores|observability|bench|all]...
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+declare -A GROUPS_=(
+  [docker]="docker.io docker-registry busybox-static ca-certificates tzdata"
+  [stores]="mariadb-server redis-server rabbitmq-server"
+  [observability]="prometheus prometheus-alertmanager"
+  [bench]="wrk nginx-light"
+)
+
+missing=()
+for g in "${@:-all}"; do
+  if [[ "$g" == all ]]; then set -- docker stores observability bench; break; fi
+done
+for g in "${@:-docker stores observability bench}"; do
+  [[ -n "${GROUPS_[$g]:-}" ]] || die "unknown package group '$g' (use docker|stores|observability|bench|all)"
+  for p in ${GROUPS_[$g]}; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+done
+if ((${#missing[@]})); then
+  log "installing: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # Installing must not start the servers: the tests start their own on spare ports.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO rm -f /usr/sbin/policy-rc.d
+fi

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Shared settings for the repo's scripts: where caches live and how the offline
+# Pulumi toolchain is wired. Source it; it only sets variables and functions.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+SHOP_CACHE="${SHOP_CACHE:-$HOME/.cache/shop-platform}"
+SHOP_BIN="$SHOP_CACHE/bin"
+SHOP_RUN="${SHOP_RUN:-$SHOP_CACHE/run}"
+mkdir -p "$SHOP_BIN" "$SHOP_RUN"
+
+export PATH="$SHOP_BIN:$REPO_ROOT/node_modules/.bin:$PATH"
+export PULUMI_HOME="${PULUMI_HOME:-$SHOP_CACHE/pulumi-home}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_IGNORE_AMBIENT_PLUGINS=true
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$REPO_ROOT/.pulumi-state}"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-local-only-passphrase}"
+export KUBECONFIG_LOCAL="$SHOP_RUN/kubeconfig"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }

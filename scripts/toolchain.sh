@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Builds the offline toolchain from Go modules into $SHOP_CACHE/bin, once:
+#   pulumi CLI, the Node.js language host, the Kubernetes resource provider,
+#   etcd, kube-apiserver/-controller-manager/-scheduler and kwok.
+# Each binary is skipped when its versioned stamp exists. Usage:
+#   scripts/toolchain.sh [all|pulumi|langhost|k8s-provider|etcd|kube|kwok]...
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PULUMI_VERSION=v3.274.1
+LANGHOST_SDK_VERSION=v3.68.0
+K8S_PROVIDER_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+K8S_PROVIDER_PLUGIN_VERSION=4.24.1
+K8S_PROVIDER_SDK_VERSION=v4.24.0
+ETCD_VERSION=v3.6.5
+KUBE_VERSION=v1.35.4
+KWOK_VERSION=v0.8.0
+
+WORK="$SHOP_CACHE/build"
+mkdir -p "$WORK"
+export GOFLAGS="-buildvcs=false -mod=mod"
+export CGO_ENABLED=0
+
+stamp() { echo "$SHOP_BIN/.$1-$2"; }
+done_already() { [[ -f "$(stamp "$1" "$2")" ]]; }
+mark() { touch "$(stamp "$1" "$2")"; }
+
+# wrapper DIR MODULE_LINES... : writes a throwaway module that requires the given deps.
+wrapper() {
+  local dir="$1"; shift
+  rm -rf "$dir"; mkdir -p "$dir"
+  printf 'module shopplatform/toolchain\n\ngo 1.25\n' > "$dir/go.mod"
+  printf '%s\n' "$@" >> "$dir/go.mod"
+}
+
+build_pulumi() {
+  done_already pulumi "$PULUMI_VERSION" && return 0
+  log "building pulumi CLI $PULUMI_VERSION (about 10 min cold)"
+  local d="$WORK/pulumi"
+  wrapper "$d" \
+    "require (" \
+    "  github.com/pulumi/pulumi/pkg/v3 $PULUMI_VERSION" \
+    "  github.com/pulumi/pulumi/sdk/v3 $PULUMI_VERSION" \
+    ")" \
+    "replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' > "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+      -o "$SHOP_BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+  mark pulumi "$PULUMI_VERSION"
+}
+
+build_langhost() {
+  done_already langhost "$LANGHOST_SDK_VERSION" && return 0
+  log "building pulumi-language-nodejs from sdk $LANGHOST_SDK_VERSION"
+  local d="$WORK/langhost"
+  wrapper "$d" "require github.com/pulumi/pulumi/sdk/v3 $LANGHOST_SDK_VERSION"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs"\n' > "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK_VERSION" \
+      -o "$SHOP_BIN/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
+  # The language host starts `pulumi-analyzer-policy` etc. from PATH; the node shims ship in @pulumi/pulumi.
+  mark langhost "$LANGHOST_SDK_VERSION"
+}
+
+build_k8s_provider() {
+  done_already k8s-provider "$K8S_PROVIDER_PLUGIN_VERSION" && return 0
+  log "building pulumi-resource-kubernetes $K8S_PROVIDER_PLUGIN_VERSION (about 7 min cold)"
+  local d="$WORK/k8s-provider" mod="github.com/pulumi/pulumi-kubernetes/provider/v4"
+  (cd /tmp && go mod download "$mod@$K8S_PROVIDER_MODULE_VERSION")
+  local src; src="$(go env GOMODCACHE)/$mod@$K8S_PROVIDER_MODULE_VERSION"
+  rm -rf "$d"; cp -r "$src" "$d"; chmod -R u+w "$d"
+  (
+    cd "$d"
+    go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 \
+      -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@$K8S_PROVIDER_SDK_VERSION"
+    go mod tidy
+    # The module zip lacks the embedded schema files; its own generator derives them.
+    (cd cmd/pulumi-resource-kubernetes && go run generate.go ./schema.json "$PWD")
+    go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_PLUGIN_VERSION" \
+      -o "$SHOP_BIN/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+  )
+  mark k8s-provider "$K8S_PROVIDER_PLUGIN_VERSION"
+}
+
+install_k8s_plugin() {
+  [[ -x "$SHOP_BIN/pulumi" && -x "$SHOP_BIN/pulumi-resource-kubernetes" ]] || return 0
+  if ! pulumi plugin ls 2>/dev/null | grep -q "kubernetes.*$K8S_PROVIDER_PLUGIN_VERSION"; then
+    pulumi plugin install resource kubernetes "$K8S_PROVIDER_PLUGIN_VERSION" --file "$SHOP_BIN/pulumi-resource-kubernetes" >/dev/null
+  fi
+}
+
+main() {
+  local what=("$@"); [[ ${#what[@]} -eq 0 ]] && what=(all)
+  for w in "${what[@]}"; do
+    case "$w" in
+      all) build_pulumi; build_langhost; build_k8s_provider; build_etcd; build_kube; build_kwok ;;
+      pulumi) build_pulumi ;;
+      langhost) build_langhost ;;
+      k8s-provider) build_k8s_provider ;;
+      etcd) build_etcd ;;
+      kube) build_kube ;;
+      kwok) build_kwok ;;
+      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kwok)" ;;
+    esac
+  done
+  install_k8s_plugin
+}
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then main "$@"; fi
