@@ -80,6 +80,61 @@ build_k8s_provider() {
   mark k8s-provider "$K8S_PROVIDER_PLUGIN_VERSION"
 }
 
+build_etcd() {
+  done_already etcd "$ETCD_VERSION" && return 0
+  log "building etcd $ETCD_VERSION"
+  local d="$WORK/etcd"
+  # etcd's own go.mod replaces its sibling modules with ../ paths; pin them to the same tag instead.
+  wrapper "$d" \
+    "require (" \
+    "  go.etcd.io/etcd/server/v3 $ETCD_VERSION" \
+    "  go.etcd.io/etcd/api/v3 $ETCD_VERSION" \
+    "  go.etcd.io/etcd/client/pkg/v3 $ETCD_VERSION" \
+    "  go.etcd.io/etcd/client/v3 $ETCD_VERSION" \
+    "  go.etcd.io/etcd/pkg/v3 $ETCD_VERSION" \
+    ")"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w" -o "$SHOP_BIN/etcd" go.etcd.io/etcd/server/v3)
+  mark etcd "$ETCD_VERSION"
+}
+
+KUBE_STAGING=(api apiextensions-apiserver apimachinery apiserver cli-runtime client-go cloud-provider
+  cluster-bootstrap code-generator component-base component-helpers controller-manager cri-api cri-client
+  csi-translation-lib dynamic-resource-allocation endpointslice externaljwt kms kube-aggregator
+  kube-controller-manager kube-proxy kube-scheduler kubectl kubelet metrics mount-utils
+  pod-security-admission sample-apiserver sample-cli-plugin sample-controller)
+
+build_kube() {
+  done_already kube "$KUBE_VERSION" && return 0
+  log "building kube-apiserver, kube-controller-manager, kube-scheduler $KUBE_VERSION (6-11 min cold)"
+  local d="$WORK/kube" staging_version="v0${KUBE_VERSION#v1}" lines=() m
+  # k8s.io/kubernetes replaces its staging modules with ./staging paths; point each at its published tag.
+  lines+=("require k8s.io/kubernetes $KUBE_VERSION" "replace (")
+  for m in "${KUBE_STAGING[@]}"; do lines+=("  k8s.io/$m => k8s.io/$m $staging_version"); done
+  lines+=(")")
+  wrapper "$d" "${lines[@]}"
+  printf '//go:build tools\n\npackage tools\n\nimport (\n' > "$d/tools.go"
+  for m in kube-apiserver kube-controller-manager kube-scheduler; do
+    printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$m" >> "$d/tools.go"
+  done
+  printf ')\n' >> "$d/tools.go"
+  local ver_pkg=k8s.io/component-base/version
+  local ldflags="-s -w -X $ver_pkg.gitVersion=$KUBE_VERSION -X $ver_pkg.gitMajor=1 -X $ver_pkg.gitMinor=$(cut -d. -f2 <<<"$KUBE_VERSION")"
+  (cd "$d" && go mod tidy && for m in kube-apiserver kube-controller-manager kube-scheduler; do
+     go build -trimpath -ldflags "$ldflags" -o "$SHOP_BIN/$m" "k8s.io/kubernetes/cmd/$m"; done)
+  mark kube "$KUBE_VERSION"
+}
+
+build_kwok() {
+  done_already kwok "$KWOK_VERSION" && return 0
+  log "building kwok $KWOK_VERSION"
+  GOBIN="$SHOP_BIN" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  # Stage definitions (fake pod/node lifecycles) ship in the module; keep a copy beside the binary.
+  local src; src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
+  rm -rf "$SHOP_CACHE/kwok-stages"; cp -r "$src" "$SHOP_CACHE/kwok-stages"; chmod -R u+w "$SHOP_CACHE/kwok-stages"
+  mark kwok "$KWOK_VERSION"
+}
+
 install_k8s_plugin() {
   [[ -x "$SHOP_BIN/pulumi" && -x "$SHOP_BIN/pulumi-resource-kubernetes" ]] || return 0
   if ! pulumi plugin ls 2>/dev/null | grep -q "kubernetes.*$K8S_PROVIDER_PLUGIN_VERSION"; then
