@@ -1,0 +1,504 @@
+/**
+ * The one reader of stack config. `loadConfig()` reads every `shop:*` key once, validates the whole
+ * thing with zod and returns a deep-frozen plain object. Every problem is collected and reported in
+ * ONE error, one line per problem: the key path, what was wrong and an example of a right value.
+ *
+ * Defaults are the `local` stack's (the embedded default): an empty config deploys the local stack.
+ * Secret-bearing keys (`shop:secrets`, `shop:registry.password`, `shop:cluster.kubeconfig`) must be
+ * secret config and come back wrapped in `pulumi.secret()`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+export const NAMESPACE = "shop";
+
+/** The Go binaries built from `services/cmd/<binary>`; each needs an image. */
+export const BINARIES = ["gateway", "user", "product", "order"] as const;
+export type Binary = (typeof BINARIES)[number];
+
+/** Env vars fed from Kubernetes Secrets: never settable through `shop:services.<name>.env`. */
+export const SECRET_ENV = ["JWT_SECRET", "MYSQL_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD"] as const;
+/** Env vars the program owns (probes and the Service depend on them). */
+const RESERVED_ENV = ["HTTP_ADDR", "GOMEMLIMIT", ...SECRET_ENV];
+
+// ---------------------------------------------------------------------------------------------
+// Schema building blocks. `.meta({ example })` feeds the "e.g." part of error messages.
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsLabel = (example: string, max = 63) =>
+  z
+    .string()
+    .max(max, { error: `must be at most ${max} characters` })
+    .regex(DNS_LABEL, { error: "must be a DNS label: lower-case letters, digits and '-', starting and ending alphanumeric" })
+    .meta({ example });
+
+const cpu = (example: string) =>
+  z.string().regex(/^(\d+m|\d+(\.\d{1,3})?)$/, { error: "must be a CPU quantity (millicores like 250m, or cores like 0.5)" }).meta({ example });
+const memory = (example: string) =>
+  z.string().regex(/^[1-9]\d*(Ki|Mi|Gi|Ti)$/, { error: "must be a size with a binary suffix (Ki, Mi, Gi, Ti)" }).meta({ example });
+const digestRef = (svc: string) =>
+  z
+    .string()
+    .regex(/^[a-z0-9][^\s@]*@sha256:[0-9a-f]{64}$/, { error: "must be an image reference pinned by digest (<repository>@sha256:<64 hex digits>)" })
+    .meta({ example: `127.0.0.1:5000/shop/${svc}@sha256:${"0123456789abcdef".repeat(4)}` });
+const imageRef = (example: string) =>
+  z.string().regex(/^[a-z0-9][^\s]*$/, { error: "must be an image reference" }).meta({ example });
+const positiveInt = (example: number, max: number) =>
+  z.number().int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).max(max, { error: `must be at most ${max}` }).meta({ example });
+
+/** Parses a CPU quantity into millicores. Input must already match `cpu()`. */
+export function milliCpu(q: string): number {
+  return q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
+}
+/** Parses a memory quantity with a binary suffix into bytes. Input must already match `memory()`. */
+export function bytes(q: string): number {
+  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  const m = /^(\d+)(Ki|Mi|Gi|Ti)$/.exec(q);
+  if (!m) throw new Error(`not a binary-suffixed size: ${q}`);
+  return Number(m[1]) * units[m[2]];
+}
+
+const resources = z
+  .strictObject({
+    cpu: cpu("100m").default("50m"),
+    memory: memory("64Mi").default("64Mi"),
+    cpuLimit: cpu("500m").default("250m"),
+    memoryLimit: memory("128Mi").default("128Mi"),
+  })
+  .superRefine((r, ctx) => {
+    if (milliCpu(r.cpu) > milliCpu(r.cpuLimit)) ctx.addIssue({ code: "custom", path: ["cpuLimit"], message: `must be at least the request cpu (${r.cpu})` });
+    if (bytes(r.memory) > bytes(r.memoryLimit)) ctx.addIssue({ code: "custom", path: ["memoryLimit"], message: `must be at least the request memory (${r.memory})` });
+  });
+
+const autoscaling = z
+  .strictObject({
+    minReplicas: positiveInt(3, 100),
+    maxReplicas: positiveInt(10, 100),
+    cpuPercent: z.number().int({ error: "must be a whole number" }).min(10).max(100).meta({ example: 70 }).default(70),
+  })
+  .superRefine((a, ctx) => {
+    if (a.minReplicas > a.maxReplicas) ctx.addIssue({ code: "custom", path: ["maxReplicas"], message: `must be at least minReplicas (${a.minReplicas})` });
+  });
+
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "must be an env var name like RATE_LIMIT_RPS" });
+
+const service = z
+  .strictObject({
+    /** Which binary of `services/cmd` this service runs; defaults to the service's own name. */
+    binary: z.enum(BINARIES, { error: `must be one of ${BINARIES.join(", ")}` }).meta({ example: "product" }).optional(),
+    replicas: positiveInt(2, 100).default(1),
+    resources: resources.prefault({}),
+    autoscaling: autoscaling.optional(),
+    /** PodDisruptionBudget minAvailable; default: replicas - 1 (or maxUnavailable 1 for one replica). */
+    minAvailable: z.number().int().min(1).max(100).meta({ example: 2 }).optional(),
+    env: z
+      .record(envName, z.string({ error: "must be a string (quote numbers)" }).meta({ example: "50" }))
+      .superRefine((env, ctx) => {
+        for (const k of Object.keys(env)) {
+          if (RESERVED_ENV.includes(k)) {
+            const fix = (SECRET_ENV as readonly string[]).includes(k) ? "it comes from shop:secrets / the data stores" : "the program sets it";
+            ctx.addIssue({ code: "custom", path: [k], message: `${k} cannot be set here: ${fix}` });
+          }
+        }
+      })
+      .default({}),
+  })
+  .superRefine((s, ctx) => {
+    const floor = s.autoscaling?.minReplicas ?? s.replicas;
+    if (s.minAvailable !== undefined && s.minAvailable >= floor && floor > 0) {
+      ctx.addIssue({ code: "custom", path: ["minAvailable"], message: `must be below the replica floor (${floor}) or no pod could ever be evicted` });
+    }
+  });
+
+const storeCommon = {
+  storageSize: memory("1Gi").default("1Gi"),
+  host: z.string().min(1).meta({ example: "mysql.internal.example.com" }).optional(),
+  port: z.number().int().min(1).max(65535).meta({ example: 3306 }).optional(),
+  image: imageRef("mysql:8.4.6").optional(),
+  resources: resources.optional(),
+};
+
+const schema = z.strictObject({
+  environment: z.enum(["local", "dev", "prod"], { error: "must be one of local, dev, prod" }).meta({ example: "dev" }).default("local"),
+  // <namespace>-observability must also fit in 63 characters.
+  namespace: dnsLabel("shop-dev", 49).default("shop-local"),
+  cluster: z
+    .strictObject({
+      context: z.string().min(1).meta({ example: "dev-cluster" }).optional(),
+      kubeconfig: z.string().min(1).meta({ example: "<kubeconfig contents, as secret config>" }).optional(),
+    })
+    .prefault({}),
+  registry: z
+    .strictObject({
+      server: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/, { error: "must be host[:port] without a scheme or path" })
+        .meta({ example: "registry.example.com" })
+        .default("127.0.0.1:5000"),
+      project: z
+        .string()
+        .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, { error: "must be a repository path like shop or team/shop" })
+        .meta({ example: "shop" })
+        .default("shop"),
+      username: z.string().min(1).meta({ example: "ci-bot" }).optional(),
+      password: z.string().min(1).meta({ example: "<token, as secret config>" }).optional(),
+    })
+    .superRefine((r, ctx) => {
+      if ((r.username === undefined) !== (r.password === undefined)) {
+        ctx.addIssue({ code: "custom", path: [r.username === undefined ? "username" : "password"], message: "username and password go together: give both or neither" });
+      }
+    })
+    .prefault({}),
+  images: z
+    .strictObject({
+      build: z
+        .strictObject({
+          builderImage: imageRef("golang:1.25-bookworm").default("shop/go-builder:local"),
+          runtimeImage: imageRef("gcr.io/distroless/static-debian12:nonroot").default("shop/static:1"),
+          platform: z.enum(["linux/amd64", "linux/arm64"], { error: "must be linux/amd64 or linux/arm64" }).meta({ example: "linux/amd64" }).default("linux/amd64"),
+        })
+        .prefault({}),
+      prebuilt: z
+        .strictObject({ gateway: digestRef("gateway"), user: digestRef("user"), product: digestRef("product"), order: digestRef("order") })
+        .optional(),
+    })
+    .prefault({}),
+  services: z
+    .record(
+      z.string().max(50).regex(DNS_LABEL, { error: "service names must be DNS labels" }),
+      service.prefault({}),
+    )
+    .superRefine((services, ctx) => {
+      for (const [name, s] of Object.entries(services)) {
+        if (!s.binary && !(BINARIES as readonly string[]).includes(name)) {
+          ctx.addIssue({ code: "custom", path: [name, "binary"], message: `is required for a service not named after a binary (${BINARIES.join(", ")})` });
+        }
+      }
+    })
+    .default({}),
+  logLevel: z.enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" }).meta({ example: "info" }).default("info"),
+  ingress: z
+    .strictObject({
+      className: z.string().min(1).meta({ example: "nginx" }).default("nginx"),
+      host: z
+        .string()
+        .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: "must be a DNS host name (no scheme, no path)" })
+        .meta({ example: "shop.example.com" })
+        .default("shop.localhost"),
+      /** Namespace of the ingress controller; NetworkPolicies admit it to the gateway. */
+      controllerNamespace: dnsLabel("ingress-nginx").default("ingress-nginx"),
+      tls: z
+        .strictObject({
+          enabled: z.boolean({ error: "must be true or false" }).meta({ example: true }).default(false),
+          secretName: dnsLabel("shop-tls", 253).default("shop-tls"),
+          /** When set, cert-manager issues the certificate into `secretName`; otherwise the secret must exist. */
+          clusterIssuer: z.string().min(1).meta({ example: "letsencrypt-prod" }).optional(),
+        })
+        .prefault({}),
+      canary: z
+        .strictObject({
+          enabled: z.boolean({ error: "must be true or false" }).meta({ example: true }).default(false),
+          weight: z.number().int({ error: "must be a whole number" }).min(0).max(100).meta({ example: 10 }).default(10),
+          /** The gateway image to send `weight`% of requests to; default: the current gateway image. */
+          image: digestRef("gateway").optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  dataStores: z
+    .strictObject({
+      mode: z.enum(["in-cluster", "external"], { error: "must be in-cluster or external" }).meta({ example: "in-cluster" }).default("in-cluster"),
+      mysql: z
+        .strictObject({
+          ...storeCommon,
+          database: z.string().regex(/^[a-z_][a-z0-9_]*$/).meta({ example: "shop" }).default("shop"),
+          user: z.string().regex(/^[a-z_][a-z0-9_]*$/).meta({ example: "shop" }).default("shop"),
+        })
+        .prefault({}),
+      redis: z.strictObject({ ...storeCommon }).prefault({}),
+      rabbitmq: z
+        .strictObject({
+          ...storeCommon,
+          user: z.string().regex(/^[a-z_][a-z0-9_]*$/).meta({ example: "shop" }).default("shop"),
+          vhost: z.string().min(1).meta({ example: "/" }).default("/"),
+        })
+        .prefault({}),
+    })
+    .superRefine((d, ctx) => {
+      if (d.mode !== "external") return;
+      for (const store of ["mysql", "redis", "rabbitmq"] as const) {
+        if (!d[store].host) ctx.addIssue({ code: "custom", path: [store, "host"], message: "is required when mode is external" });
+      }
+    })
+    .prefault({}),
+  storageClass: dnsLabel("standard", 253).default("local-storage"),
+  secrets: z
+    .strictObject({
+      jwtKey: z.string().min(32, { error: "must be at least 32 characters" }).meta({ example: "<32+ random characters>" }).optional(),
+      mysqlPassword: z.string().min(12, { error: "must be at least 12 characters" }).meta({ example: "<12+ random characters>" }).optional(),
+      redisPassword: z.string().min(12, { error: "must be at least 12 characters" }).meta({ example: "<12+ random characters>" }).optional(),
+      rabbitmqPassword: z.string().min(12, { error: "must be at least 12 characters" }).meta({ example: "<12+ random characters>" }).optional(),
+      grafanaAdminPassword: z.string().min(12, { error: "must be at least 12 characters" }).meta({ example: "<12+ random characters>" }).optional(),
+      elasticPassword: z.string().min(12, { error: "must be at least 12 characters" }).meta({ example: "<12+ random characters>" }).optional(),
+      alertWebhookUrl: z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).meta({ example: "https://hooks.example.com/alerts" }).optional(),
+    })
+    .prefault({}),
+  monitoring: z
+    .strictObject({
+      enabled: z.boolean({ error: "must be true or false" }).meta({ example: true }).default(true),
+      retention: z.string().regex(/^\d+(h|d|w|y)$/, { error: "must be a Prometheus retention like 15d" }).meta({ example: "15d" }).default("1d"),
+      storageSize: memory("10Gi").default("1Gi"),
+      grafanaPath: z.string().regex(/^\/[a-z0-9-]+$/, { error: "must be a path like /grafana" }).meta({ example: "/grafana" }).default("/grafana"),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      enabled: z.boolean({ error: "must be true or false" }).meta({ example: true }).default(true),
+      retentionDays: positiveInt(7, 3650).default(1),
+      elasticsearch: z
+        .strictObject({
+          replicas: positiveInt(3, 9).default(1),
+          storageSize: memory("20Gi").default("1Gi"),
+          memory: memory("2Gi").default("1Gi"),
+        })
+        .prefault({}),
+      kibanaPath: z.string().regex(/^\/[a-z0-9-]+$/, { error: "must be a path like /kibana" }).meta({ example: "/kibana" }).default("/kibana"),
+    })
+    .prefault({}),
+});
+
+type Parsed = z.output<typeof schema>;
+type ServiceParsed = z.output<typeof service>;
+
+// ---------------------------------------------------------------------------------------------
+// The returned shape.
+
+type DeepReadonly<T> = T extends pulumi.Output<any>
+  ? T
+  : T extends (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
+
+/** Secret values, each a Pulumi secret Output; absent ones are generated by the program. */
+export type Secrets = { [K in keyof Parsed["secrets"]]?: pulumi.Output<string> };
+
+/** One service as deployed: `binary` always resolved. */
+export type ServiceConfig = DeepReadonly<Omit<ServiceParsed, "binary"> & { binary: Binary }>;
+
+/** The validated, frozen stack config. */
+export type ShopConfig = DeepReadonly<
+  Omit<Parsed, "secrets" | "registry" | "cluster" | "services"> & {
+    /** The Pulumi stack name (e.g. `dev`). */
+    stack: string;
+    cluster: { context?: string; kubeconfig?: pulumi.Output<string> };
+    registry: Omit<Parsed["registry"], "password"> & { password?: pulumi.Output<string> };
+    services: Record<string, Omit<ServiceParsed, "binary"> & { binary: Binary }>;
+    secrets: Secrets;
+  }
+>;
+
+/** Every problem found in a stack's config, one line each. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading.
+
+/** Top-level keys whose value is structured (JSON from the engine). */
+const OBJECT_KEYS = new Set(["cluster", "registry", "images", "services", "ingress", "dataStores", "secrets", "monitoring", "logging"]);
+/** Fields that hold secrets and so must be given as secret config. */
+const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry", "password"], ["cluster", "kubeconfig"]];
+
+/**
+ * True when the engine handed `fullKey` to the program as secret config. The SDK keeps the list of
+ * secret keys next to the config in its store (`isConfigSecret`, internal but exported at runtime);
+ * fall back to the env var the language host sets should that function ever move.
+ */
+function isSecretKey(fullKey: string): boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const internal = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
+  if (typeof internal.isConfigSecret === "function") return internal.isConfigSecret(fullKey);
+  const keys = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS || "[]") as string[];
+  return keys.includes(fullKey);
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+  return d[a.length][b.length];
+}
+function nearest(key: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dd = distance(key, c);
+    if (dd < bestD) { best = c; bestD = dd; }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/** Unwraps optional/default/prefault/pipe wrappers, collecting `example` metas on the way. */
+function unwrap(s: z.ZodType | undefined, examples: unknown[]): z.ZodType | undefined {
+  while (s) {
+    const meta = s.meta() as { example?: unknown } | undefined;
+    if (meta?.example !== undefined) examples.push(meta.example);
+    const def = (s as any).def;
+    if (def?.innerType) s = def.innerType;
+    else if (def?.type === "pipe") s = def.in;
+    else break;
+  }
+  return s;
+}
+
+/** The schema node at `path` (objects by key, records by value) and the nearest example found. */
+function describeAt(path: PropertyKey[]): { node?: z.ZodType; example?: unknown } {
+  const examples: unknown[] = [];
+  let node = unwrap(schema, examples);
+  for (const seg of path) {
+    const def = (node as any)?.def;
+    if (def?.type === "object") node = unwrap(def.shape[seg as string], examples);
+    else if (def?.type === "record") node = unwrap(def.valueType, examples);
+    else { node = undefined; break; }
+  }
+  return { node, example: examples.length ? examples[examples.length - 1] : undefined };
+}
+
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let v: any = raw;
+  for (const seg of path) v = v == null ? undefined : v[seg as any];
+  return v;
+}
+
+const keyPath = (path: PropertyKey[]) => `${NAMESPACE}:` + path.map(String).join(".");
+const show = (v: unknown) => (v === undefined ? "nothing" : JSON.stringify(v));
+const eg = (ex: unknown) => (ex === undefined ? "" : ` (e.g. ${typeof ex === "string" ? ex : JSON.stringify(ex)})`);
+
+function problemLines(issues: z.core.$ZodIssue[], raw: unknown, secretTops: Set<string>): string[] {
+  const lines: string[] = [];
+  for (const issue of issues) {
+    const path = issue.path as PropertyKey[];
+    if (issue.code === "unrecognized_keys") {
+      const { node } = describeAt(path);
+      const valid = Object.keys((node as any)?.def?.shape ?? {});
+      for (const key of issue.keys) {
+        const hint = nearest(key, valid);
+        const full = path.length === 0 ? `${NAMESPACE}:${key}` : keyPath([...path, key]);
+        lines.push(`${full}: unknown key${hint ? `; did you mean ${path.length === 0 ? `${NAMESPACE}:${hint}` : keyPath([...path, hint])}?` : ""} (valid here: ${valid.join(", ")})`);
+      }
+      continue;
+    }
+    if (issue.code === "invalid_key") {
+      const inner = (issue as any).issues?.[0]?.message ?? issue.message;
+      lines.push(`${keyPath(path)}: bad key ${JSON.stringify(String(path[path.length - 1]))}: ${inner}`);
+      continue;
+    }
+    const { example } = describeAt(path);
+    // Never echo a secret value back.
+    const secret = SECRET_FIELDS.some(([top, field]) => secretTops.has(top) && path[0] === top && (field === undefined || path[1] === field));
+    const got = secret ? "[secret]" : show(valueAt(raw, path));
+    let what: string;
+    if (issue.code === "invalid_type") what = `expected ${(issue as any).expected}, got ${got}`;
+    else if (issue.code === "invalid_value") what = `${issue.message.replace(/^Invalid option: /, "")}; got ${got}`;
+    else what = `${issue.message}; got ${got}`;
+    lines.push(`${keyPath(path)}: ${what}${eg(example)}`);
+  }
+  return lines;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object" && !pulumi.Output.isInstance(o) && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
+
+/**
+ * Reads, validates and freezes the stack config. Throws a `ConfigError` listing every problem.
+ * Nothing else in the program reads config.
+ */
+export function loadConfig(): ShopConfig {
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+  const prefix = `${NAMESPACE}:`;
+  for (const fullKey of Object.keys(pulumi.runtime.allConfig()).sort()) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    const text = pulumi.runtime.getConfig(fullKey) ?? "";
+    if (!OBJECT_KEYS.has(key)) { raw[key] = text; continue; }
+    try {
+      raw[key] = JSON.parse(text);
+    } catch {
+      const { example } = describeAt([key]);
+      problems.push(`${fullKey}: expected a YAML mapping (structured config), got ${isSecretKey(fullKey) ? "[secret]" : JSON.stringify(text)}${eg(example ?? "see docs/config.md")}`);
+    }
+  }
+
+  // Secret-bearing fields must be secret config, or their value ends up in plain text in the stack file.
+  const secretTops = new Set<string>();
+  for (const [top, field] of SECRET_FIELDS) {
+    const v = raw[top];
+    const present = field === undefined ? v !== undefined : v !== null && typeof v === "object" && (v as any)[field] !== undefined;
+    if (!present) continue;
+    secretTops.add(top);
+    if (!isSecretKey(prefix + top)) {
+      const where = field ? `${prefix}${top}.${field}` : `${prefix}${top}`;
+      problems.push(`${where}: holds a secret but is not secret config; set it with \`pulumi config set --secret --path '${field ? where : `${where}.<name>`}' <value>\``);
+    }
+  }
+
+  const result = schema.safeParse(raw);
+  if (!result.success) problems.push(...problemLines(result.error.issues, raw, secretTops));
+
+  if (result.success) {
+    const p = result.data;
+    // Cross-key checks.
+    if (p.dataStores.mode === "external") {
+      for (const [store, key] of [["mysql", "mysqlPassword"], ["redis", "redisPassword"], ["rabbitmq", "rabbitmqPassword"]] as const) {
+        if (!p.secrets[key]) problems.push(`${prefix}secrets.${key}: is required when ${prefix}dataStores.mode is external (the ${store} password of the external server; set it with \`pulumi config set --secret --path '${prefix}secrets.${key}' <value>\`)`);
+      }
+    }
+    if (p.ingress.canary.enabled && p.services["gateway-canary"]) {
+      problems.push(`${prefix}services.gateway-canary: the name is taken by the canary gateway while ${prefix}ingress.canary.enabled is true; rename the service (e.g. gateway-2)`);
+    }
+  }
+
+  if (problems.length) throw new ConfigError(problems);
+  const p = (result as { data: Parsed }).data;
+
+  // The four binaries always run as services of their own name, with defaults unless configured.
+  const services: Record<string, Omit<ServiceParsed, "binary"> & { binary: Binary }> = {};
+  for (const b of BINARIES) services[b] = { ...service.parse({}), binary: b };
+  for (const [name, s] of Object.entries(p.services)) services[name] = { ...s, binary: (s.binary ?? name) as Binary };
+
+  const secrets: Secrets = {};
+  for (const [k, v] of Object.entries(p.secrets)) if (v !== undefined) (secrets as any)[k] = pulumi.secret(v);
+
+  const cfg = {
+    ...p,
+    stack: pulumi.getStack(),
+    cluster: {
+      ...(p.cluster.context !== undefined ? { context: p.cluster.context } : {}),
+      ...(p.cluster.kubeconfig !== undefined ? { kubeconfig: pulumi.secret(p.cluster.kubeconfig) } : {}),
+    },
+    registry: {
+      server: p.registry.server,
+      project: p.registry.project,
+      ...(p.registry.username !== undefined ? { username: p.registry.username } : {}),
+      ...(p.registry.password !== undefined ? { password: pulumi.secret(p.registry.password) } : {}),
+    },
+    services,
+    secrets,
+  };
+  return deepFreeze(cfg) as ShopConfig;
+}
