@@ -15,7 +15,14 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$REPO_ROOT/.pulumi-state}"
-export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-local-only-passphrase}"
+# Secrets of the local stacks are encrypted with a passphrase generated once for this machine and kept
+# outside the repo (mode 0600); a passphrase given in the environment wins.
+if [[ -z "${PULUMI_CONFIG_PASSPHRASE:-}" && -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]]; then
+  export PULUMI_CONFIG_PASSPHRASE_FILE="$SHOP_CACHE/local-passphrase"
+  [[ -s "$PULUMI_CONFIG_PASSPHRASE_FILE" ]] || (umask 077 && openssl rand -hex 32 >"$PULUMI_CONFIG_PASSPHRASE_FILE")
+fi
+# Generated stack config files (committed Pulumi.<stack>.yaml + image digests + generated secrets).
+STACK_CONFIG_DIR="$REPO_ROOT/.pulumi-state/config"
 export KUBECONFIG_LOCAL="$SHOP_RUN/kubeconfig"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

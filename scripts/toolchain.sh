@@ -73,7 +73,7 @@ build_k8s_provider() {
       -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@$K8S_PROVIDER_SDK_VERSION"
     go mod tidy
     # The module zip lacks the embedded schema files; its own generator derives them.
-    (cd cmd/pulumi-resource-kubernetes && go run generate.go ./schema.json "$PWD")
+    (cd cmd/pulumi-resource-kubernetes && VERSION="$K8S_PROVIDER_PLUGIN_VERSION" go run generate.go)
     go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$K8S_PROVIDER_PLUGIN_VERSION" \
       -o "$SHOP_BIN/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
   )

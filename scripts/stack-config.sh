@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes the generated config file of a stack that the harness runs:
+#   $STACK_CONFIG_DIR/Pulumi.<stack>.yaml = the committed Pulumi.<stack>.yaml
+#     + the stack's encryption salt (kept, never written into a tracked file)
+#     + shop:images.prebuilt from an images.json (when given)
+#     + shop:secrets: every secret the stack does not set is generated once and kept, encrypted
+# Usage: scripts/stack-config.sh <stack> [images.json]   (prints the generated file's path)
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+STACK="${1:?usage: stack-config.sh <stack> [images.json]}"
+IMAGES="${2:-}"
+SECRET_KEYS=(jwtKey mysqlPassword redisPassword rabbitmqPassword grafanaAdminPassword elasticPassword)
+COMMITTED="$REPO_ROOT/Pulumi.$STACK.yaml"
+GEN="$STACK_CONFIG_DIR/Pulumi.$STACK.yaml"
+[[ -f "$COMMITTED" ]] || die "no Pulumi.$STACK.yaml in the repo (stacks: $(cd "$REPO_ROOT" && ls Pulumi.*.yaml | sed 's/Pulumi\.\(.*\)\.yaml/\1/' | tr '\n' ' '))"
+[[ -z "$IMAGES" || -f "$IMAGES" ]] || die "images file $IMAGES not found"
+mkdir -p "$STACK_CONFIG_DIR"
+cd "$REPO_ROOT"
+
+stack_exists() { pulumi stack ls --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.exit(JSON.parse(s||"[]").some(x=>x.name===process.argv[1])?0:1))' "$1"; }
+
+salt=""
+if stack_exists "$STACK"; then
+  [[ -f "$GEN" ]] || die "stack '$STACK' exists in $PULUMI_BACKEND_URL but its generated config $GEN is gone; remove the stack (pulumi stack rm $STACK --force) or restore the file"
+  salt="$(sed -n 's/^encryptionsalt: //p' "$GEN")"
+else
+  # Create the stack from a scratch copy of the project so `stack init` writes its salt there, not into the repo.
+  scratch="$(mktemp -d)"; cp Pulumi.yaml "$scratch/"
+  (cd "$scratch" && pulumi stack init "$STACK" --secrets-provider passphrase >/dev/null)
+  salt="$(sed -n 's/^encryptionsalt: //p' "$scratch/Pulumi.$STACK.yaml")"
+  rm -rf "$scratch"
+  rm -f "$GEN"   # secrets of an earlier stack of this name were encrypted with another salt
+fi
+[[ -n "$salt" ]] || die "could not read the encryption salt of stack '$STACK'"
+
+# Committed config + the secrets kept from the last generation + the salt.
+node - "$COMMITTED" "$GEN" "$salt" <<'JS'
+const fs = require("fs");
+const yaml = require("js-yaml");
+const [committed, gen, salt] = process.argv.slice(2);
+const base = yaml.load(fs.readFileSync(committed, "utf8")) || {};
+const old = fs.existsSync(gen) ? yaml.load(fs.readFileSync(gen, "utf8")) || {} : {};
+const config = { ...(base.config || {}) };
+const kept = (old.config || {})["shop:secrets"];
+if (kept && !config["shop:secrets"]) config["shop:secrets"] = kept;
+fs.writeFileSync(gen, yaml.dump({ config, encryptionsalt: salt }, { lineWidth: -1 }));
+JS
+
+cfg() { pulumi config --config-file "$GEN" -s "$STACK" "$@"; }
+if [[ -n "$IMAGES" ]]; then
+  for svc in $(node -e 'console.log(Object.keys(require(process.argv[1])).join(" "))' "$IMAGES"); do
+    ref="$(node -e 'console.log(require(process.argv[1])[process.argv[2]])' "$IMAGES" "$svc")"
+    cfg set --path "shop:images.prebuilt.$svc" "$ref"
+  done
+fi
+have="$(cfg get shop:secrets --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=JSON.parse(s);const o=typeof v.value==="string"?JSON.parse(v.value):v.value||{};console.log(Object.keys(o).join(" "))}catch{console.log("")}})')" || have=""
+for k in "${SECRET_KEYS[@]}"; do
+  [[ " $have " == *" $k "* ]] && continue
+  cfg set --secret --path "shop:secrets.$k" "$(openssl rand -hex 24)"
+done
+echo "$GEN"
