@@ -1,0 +1,190 @@
+// Package app is the life cycle every service's main shares: read and check
+// the configuration, build the service, serve HTTP with the common endpoints
+// and middleware, run background workers, and stop gracefully on SIGTERM.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"shop/internal/config"
+	"shop/internal/health"
+	"shop/internal/httpserver"
+	"shop/internal/httpx"
+	"shop/internal/logging"
+	"shop/internal/metrics"
+	"shop/internal/reqid"
+)
+
+// Env is what a service gets to build itself.
+type Env struct {
+	Name    string
+	Log     *slog.Logger
+	Reg     prometheus.Registerer
+	Ready   *health.Checker
+	Common  config.Common
+	Workers *Workers
+}
+
+// Service is a built service.
+type Service interface {
+	// Routes registers the service's handlers.
+	Routes(mux *http.ServeMux)
+	// Close releases connections after the server and workers stopped.
+	Close()
+}
+
+// Build reads the service's own variables through l (errors are collected by
+// l) and returns the constructor that runs once the whole config is valid.
+type Build func(l *config.Loader) func(ctx context.Context, env *Env) (Service, error)
+
+// Options tune the HTTP server for one service.
+type Options struct {
+	// WriteTimeout overrides the 30s default (the gateway needs more than its upstream timeout).
+	WriteTimeout time.Duration
+}
+
+// Main runs service name and returns the process exit code.
+func Main(name string, build Build, o Options) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return Run(ctx, name, os.Getenv, os.Stdout, os.Stderr, build, o)
+}
+
+// Run is Main with its inputs explicit: it returns when ctx ends and the
+// service has stopped, or at once with 1 on a configuration error.
+func Run(ctx context.Context, name string, getenv func(string) string, stdout, stderr io.Writer, build Build, o Options) int {
+	l := config.New(getenv)
+	common := l.LoadCommon()
+	construct := build(l)
+	if err := l.Err(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	log := logging.New(stdout, common.LogLevel, name)
+	reg := metrics.NewRegistry()
+	env := &Env{Name: name, Log: log, Reg: reg, Ready: health.New(), Common: common, Workers: &Workers{log: log}}
+
+	bgCtx, cancelBg := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBg()
+	svc, err := construct(bgCtx, env)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", health.Healthz)
+	mux.HandleFunc("GET /readyz", env.Ready.Readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	svc.Routes(mux)
+	handler := httpx.Recover(log, reqid.Middleware(AccessLog(log, metrics.NewHTTP(reg).Middleware(mux))))
+
+	ln, err := net.Listen("tcp", common.HTTPAddr)
+	if err != nil {
+		log.Error("listen failed", "addr", common.HTTPAddr, "err", err)
+		svc.Close()
+		return 1
+	}
+	so := httpserver.Options{
+		WriteTimeout:    o.WriteTimeout,
+		ShutdownTimeout: common.ShutdownTimeout,
+		Drain:           common.ShutdownDrain,
+		OnShutdown:      env.Ready.ShuttingDown,
+	}
+	env.Workers.start(bgCtx)
+	serveErr := httpserver.Serve(ctx, ln, httpserver.New(handler, log, so), log, so)
+	cancelBg()
+	env.Workers.wait()
+	svc.Close()
+	if serveErr != nil {
+		log.Error("server stopped with an error", "err", serveErr)
+		return 1
+	}
+	return 0
+}
+
+// AccessLog logs each request at info (probes and metrics scrapes at debug).
+func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &metrics.StatusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		level := slog.LevelInfo
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			level = slog.LevelDebug
+		}
+		if !log.Enabled(r.Context(), level) {
+			return
+		}
+		log.LogAttrs(r.Context(), level, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.Status()), slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// Workers are the service's background loops; they stop after the HTTP server.
+type Workers struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	fns   []namedWorker
+	wg    sync.WaitGroup
+}
+
+type namedWorker struct {
+	name string
+	fn   func(context.Context)
+}
+
+// Go registers a loop that runs until its context ends.
+func (w *Workers) Go(name string, fn func(context.Context)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fns = append(w.fns, namedWorker{name, fn})
+}
+
+func (w *Workers) start(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, nw := range w.fns {
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			nw.fn(ctx)
+			w.log.Debug("worker stopped", "worker", nw.name)
+		}()
+	}
+}
+
+func (w *Workers) wait() { w.wg.Wait() }
+
+// Retry calls fn until it succeeds or ctx ends, backing off from 200ms to 5s.
+func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.Context) error) error {
+	delay := 200 * time.Millisecond
+	for {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		log.Warn(what+" failed; retrying", "err", err, "in", delay.String())
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 5*time.Second)
+	}
+}
