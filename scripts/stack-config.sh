@@ -5,14 +5,17 @@
 #     + shop:images.prebuilt from an images.json (when given)
 #     + shop:secrets: every secret the stack does not set is generated once and kept, encrypted
 # Usage: scripts/stack-config.sh <stack> [images.json]   (prints the generated file's path)
+# Env: BASE_STACK=<name> takes the committed Pulumi.<name>.yaml as the base (default: the stack itself);
+#      OVERRIDES=<file.yaml> deep-merges a map of config keys over the base (e.g. cluster, namespace).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STACK="${1:?usage: stack-config.sh <stack> [images.json]}"
 IMAGES="${2:-}"
 SECRET_KEYS=(jwtKey mysqlPassword redisPassword rabbitmqPassword grafanaAdminPassword elasticPassword)
-COMMITTED="$REPO_ROOT/Pulumi.$STACK.yaml"
+COMMITTED="$REPO_ROOT/Pulumi.${BASE_STACK:-$STACK}.yaml"
 GEN="$STACK_CONFIG_DIR/Pulumi.$STACK.yaml"
-[[ -f "$COMMITTED" ]] || die "no Pulumi.$STACK.yaml in the repo (stacks: $(cd "$REPO_ROOT" && ls Pulumi.*.yaml | sed 's/Pulumi\.\(.*\)\.yaml/\1/' | tr '\n' ' '))"
+[[ -z "${OVERRIDES:-}" || -f "$OVERRIDES" ]] || die "overrides file $OVERRIDES not found"
+[[ -f "$COMMITTED" ]] || die "no Pulumi.${BASE_STACK:-$STACK}.yaml in the repo (stacks: $(cd "$REPO_ROOT" && ls Pulumi.*.yaml | sed 's/Pulumi\.\(.*\)\.yaml/\1/' | tr '\n' ' '))"
 [[ -z "$IMAGES" || -f "$IMAGES" ]] || die "images file $IMAGES not found"
 mkdir -p "$STACK_CONFIG_DIR"
 cd "$REPO_ROOT"
@@ -34,13 +37,21 @@ fi
 [[ -n "$salt" ]] || die "could not read the encryption salt of stack '$STACK'"
 
 # Committed config + the secrets kept from the last generation + the salt.
-node - "$COMMITTED" "$GEN" "$salt" <<'JS'
+node - "$COMMITTED" "$GEN" "$salt" "${OVERRIDES:-}" <<'JS'
 const fs = require("fs");
 const yaml = require("js-yaml");
-const [committed, gen, salt] = process.argv.slice(2);
+const [committed, gen, salt, overridesFile] = process.argv.slice(2);
 const base = yaml.load(fs.readFileSync(committed, "utf8")) || {};
 const old = fs.existsSync(gen) ? yaml.load(fs.readFileSync(gen, "utf8")) || {} : {};
-const config = { ...(base.config || {}) };
+const overrides = overridesFile ? yaml.load(fs.readFileSync(overridesFile, "utf8")) || {} : {};
+const isObj = (v) => v && typeof v === "object" && !Array.isArray(v);
+const merge = (a, b) => {
+  if (!isObj(a) || !isObj(b)) return b;
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
+  return out;
+};
+const config = merge({ ...(base.config || {}) }, overrides);
 const kept = (old.config || {})["shop:secrets"];
 if (kept && !config["shop:secrets"]) config["shop:secrets"] = kept;
 fs.writeFileSync(gen, yaml.dump({ config, encryptionsalt: salt }, { lineWidth: -1 }));
@@ -54,6 +65,7 @@ if [[ -n "$IMAGES" ]]; then
   done
 fi
 have="$(cfg get shop:secrets --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=JSON.parse(s);const o=typeof v.value==="string"?JSON.parse(v.value):v.value||{};console.log(Object.keys(o).join(" "))}catch{console.log("")}})')" || have=""
+[[ "${GENERATE_SECRETS:-1}" == 1 ]] || SECRET_KEYS=()
 for k in "${SECRET_KEYS[@]}"; do
   [[ " $have " == *" $k "* ]] && continue
   cfg set --secret --path "shop:secrets.$k" "$(openssl rand -hex 24)"

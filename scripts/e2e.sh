@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# End-to-end suite: a real Pulumi CLI and Kubernetes provider against the local API server, with the
+# service images built and pushed to the local registry. Sets everything up first (all cached).
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+scripts/deps.sh docker
+scripts/node-deps.sh
+scripts/toolchain.sh all
+scripts/cluster.sh start
+scripts/cluster.sh recycle-volumes
+scripts/images.sh up >/dev/null
+export KUBECONFIG="$KUBECONFIG_LOCAL" SHOP_IMAGES_JSON="$SHOP_RUN/images.json"
+npx mocha --config test/e2e/.mocharc.yml "$@"

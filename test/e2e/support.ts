@@ -1,0 +1,99 @@
+/**
+ * Helpers for the end-to-end suites: real Pulumi stacks (Automation API) on the local cluster.
+ * The harness scripts make each stack's generated config (scripts/stack-config.sh), so no test
+ * writes into a tracked file.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+
+export const REPO = path.resolve(__dirname, "..", "..");
+export const CONFIG_DIR = path.join(REPO, ".pulumi-state", "config");
+
+/** Runs a command and returns its stdout; throws with stderr on a non-zero exit. */
+export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
+  return execFileSync(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** `kubectl get ... -o json`, or undefined when the object does not exist. */
+export function kget(kind: string, name?: string, namespace?: string): any | undefined {
+  const args = ["get", kind];
+  if (name) args.push(name);
+  if (namespace) args.push("-n", namespace);
+  args.push("-o", "json");
+  try {
+    return JSON.parse(sh("kubectl", args));
+  } catch (e: any) {
+    if (String(e.stderr ?? e.message).includes("NotFound")) return undefined;
+    throw e;
+  }
+}
+
+/** Writes a YAML overrides file and returns its path. */
+export function overridesFile(overrides: Record<string, unknown>): string {
+  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-")), "overrides.yaml");
+  fs.writeFileSync(f, yaml.dump(overrides));
+  return f;
+}
+
+/**
+ * Creates (or refreshes) a stack's generated config from a committed stack file plus overrides,
+ * with the locally built images, and returns the Automation API stack and its config file.
+ */
+export async function prepareStack(name: string, base: string, overrides: Record<string, unknown>) {
+  const images = process.env.SHOP_IMAGES_JSON;
+  if (!images) throw new Error("SHOP_IMAGES_JSON is not set: run the suite through scripts/e2e.sh");
+  const configFile = sh(path.join(REPO, "scripts", "stack-config.sh"), [name, images], {
+    BASE_STACK: base,
+    OVERRIDES: overridesFile(overrides),
+  }).trim();
+  const ws = await LocalWorkspace.create({ workDir: REPO });
+  const stack = await Stack.select(name, ws);
+  return { stack, configFile };
+}
+
+/** Destroys and removes a stack and its generated config, if they exist. */
+export function removeStack(name: string, configFile = path.join(CONFIG_DIR, `Pulumi.${name}.yaml`)) {
+  let exists = false;
+  try {
+    exists = JSON.parse(sh("pulumi", ["stack", "ls", "--json"])).some((s: any) => s.name === name);
+  } catch { /* no stacks yet */ }
+  if (exists) {
+    if (fs.existsSync(configFile)) {
+      sh("pulumi", ["destroy", "--stack", name, "--config-file", configFile, "--yes", "--skip-preview", "--color", "never"]);
+    }
+    sh("pulumi", ["stack", "rm", name, "--yes", "--force"]);
+  }
+  fs.rmSync(configFile, { force: true });
+}
+
+/** The config of a generated stack file with secrets decrypted. */
+export function stackConfig(name: string, configFile: string): Record<string, { value: string; secret: boolean }> {
+  return JSON.parse(sh("pulumi", ["config", "--stack", name, "--config-file", configFile, "--show-secrets", "--json"]));
+}
+
+/** Leaf strings of a value (secrets may be whole objects such as `shop:secrets`). */
+export function leafStrings(v: unknown): string[] {
+  if (typeof v === "string") {
+    try {
+      const parsed = JSON.parse(v);
+      if (parsed && typeof parsed === "object") return leafStrings(parsed);
+    } catch { /* a plain string */ }
+    return [v];
+  }
+  if (v && typeof v === "object") return Object.values(v).flatMap(leafStrings);
+  return v === undefined || v === null ? [] : [String(v)];
+}
+
+/** Maps a Pulumi Kubernetes type token to a kubectl resource name, e.g. apps/v1:Deployment -> deployments.v1.apps. */
+export function kubectlKind(type: string): string | undefined {
+  const m = /^kubernetes:([^:]+):(.+)$/.exec(type);
+  if (!m) return undefined;
+  const [group, version] = m[1].includes("/") ? m[1].split("/") : ["", m[1]];
+  const g = group === "core" ? "" : group;
+  const plural = m[2].toLowerCase().endsWith("s") ? `${m[2].toLowerCase()}es` : m[2].toLowerCase().endsWith("y") ? `${m[2].toLowerCase().slice(0, -1)}ies` : `${m[2].toLowerCase()}s`;
+  return g ? `${plural}.${version}.${g}` : `${plural}.${version}`;
+}
