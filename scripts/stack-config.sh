@@ -48,10 +48,14 @@ const isObj = (v) => v && typeof v === "object" && !Array.isArray(v);
 const merge = (a, b) => {
   if (!isObj(a) || !isObj(b)) return b;
   const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
+  for (const [k, v] of Object.entries(b)) {
+    if (v === null) delete out[k]; // null in the overrides removes a key
+    else out[k] = merge(a[k], v);
+  }
   return out;
 };
 const config = merge({ ...(base.config || {}) }, overrides);
+for (const [k, v] of Object.entries(config)) if (v === null) delete config[k];
 const kept = (old.config || {})["shop:secrets"];
 if (kept && !config["shop:secrets"]) config["shop:secrets"] = kept;
 fs.writeFileSync(gen, yaml.dump({ config, encryptionsalt: salt }, { lineWidth: -1 }));

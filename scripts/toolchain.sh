@@ -22,7 +22,9 @@ export CGO_ENABLED=0
 
 stamp() { echo "$SHOP_BIN/.$1-$2"; }
 done_already() { [[ -f "$(stamp "$1" "$2")" ]]; }
-mark() { touch "$(stamp "$1" "$2")"; }
+# mark NAME VERSION: records that NAME is built, with the seconds its cold build took (bench/ reads it).
+mark() { echo "$((SECONDS - ${BUILD_T0:-0}))" >"$(stamp "$1" "$2")"; }
+begin() { BUILD_T0=$SECONDS; log "$@"; }
 
 # wrapper DIR MODULE_LINES... : writes a throwaway module that requires the given deps.
 wrapper() {
@@ -34,7 +36,7 @@ wrapper() {
 
 build_pulumi() {
   done_already pulumi "$PULUMI_VERSION" && return 0
-  log "building pulumi CLI $PULUMI_VERSION (about 10 min cold)"
+  begin "building pulumi CLI $PULUMI_VERSION (about 10 min cold)"
   local d="$WORK/pulumi"
   wrapper "$d" \
     "require (" \
@@ -50,7 +52,7 @@ build_pulumi() {
 
 build_langhost() {
   done_already langhost "$LANGHOST_SDK_VERSION" && return 0
-  log "building pulumi-language-nodejs from sdk $LANGHOST_SDK_VERSION"
+  begin "building pulumi-language-nodejs from sdk $LANGHOST_SDK_VERSION"
   local d="$WORK/langhost"
   wrapper "$d" "require github.com/pulumi/pulumi/sdk/v3 $LANGHOST_SDK_VERSION"
   printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs"\n' > "$d/tools.go"
@@ -62,7 +64,7 @@ build_langhost() {
 
 build_k8s_provider() {
   done_already k8s-provider "$K8S_PROVIDER_PLUGIN_VERSION" && return 0
-  log "building pulumi-resource-kubernetes $K8S_PROVIDER_PLUGIN_VERSION (about 7 min cold)"
+  begin "building pulumi-resource-kubernetes $K8S_PROVIDER_PLUGIN_VERSION (about 7 min cold)"
   local d="$WORK/k8s-provider" mod="github.com/pulumi/pulumi-kubernetes/provider/v4"
   (cd /tmp && go mod download "$mod@$K8S_PROVIDER_MODULE_VERSION")
   local src; src="$(go env GOMODCACHE)/$mod@$K8S_PROVIDER_MODULE_VERSION"
@@ -82,7 +84,7 @@ build_k8s_provider() {
 
 build_etcd() {
   done_already etcd "$ETCD_VERSION" && return 0
-  log "building etcd $ETCD_VERSION"
+  begin "building etcd $ETCD_VERSION"
   local d="$WORK/etcd"
   # etcd's own go.mod replaces its sibling modules with ../ paths; pin them to the same tag instead.
   wrapper "$d" \
@@ -106,7 +108,7 @@ KUBE_STAGING=(api apiextensions-apiserver apimachinery apiserver cli-runtime cli
 
 build_kube() {
   done_already kube "$KUBE_VERSION" && return 0
-  log "building kube-apiserver, kube-controller-manager, kube-scheduler $KUBE_VERSION (6-11 min cold)"
+  begin "building kube-apiserver, kube-controller-manager, kube-scheduler $KUBE_VERSION (6-11 min cold)"
   local d="$WORK/kube" staging_version="v0${KUBE_VERSION#v1}" lines=() m
   # k8s.io/kubernetes replaces its staging modules with ./staging paths; point each at its published tag.
   lines+=("require k8s.io/kubernetes $KUBE_VERSION" "replace (")
@@ -127,7 +129,7 @@ build_kube() {
 
 build_kwok() {
   done_already kwok "$KWOK_VERSION" && return 0
-  log "building kwok $KWOK_VERSION"
+  begin "building kwok $KWOK_VERSION"
   GOBIN="$SHOP_BIN" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   # Stage definitions (fake pod/node lifecycles) ship in the module; keep a copy beside the binary.
   local src; src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"

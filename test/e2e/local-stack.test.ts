@@ -127,7 +127,7 @@ describe("the local stack, end to end", function () {
   it("has the prod stack's config accepted by the same API server", async () => {
     const prod = await prepareStack("e2e-prod", "prod", {
       "shop:namespace": "shop-e2e-prod",
-      "shop:cluster": {},
+      "shop:cluster": { context: "shop-local" },
       "shop:registry": { server: "127.0.0.1:5000", project: "shop" },
       "shop:storageClass": "local-storage",
     });

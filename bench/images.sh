@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Image benchmark: size of each service image, and build time of all four cold (empty build cache),
+# warm (nothing changed) and after a one-file change in one service, with which image IDs changed.
+# Builds from a scratch copy of services/, so the repo is never touched. Prints a table.
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$REPO_ROOT"
+scripts/images.sh bases >/dev/null
+DOCKER=/usr/bin/docker
+export DOCKER_HOST="${DOCKER_HOST:-unix://$SHOP_RUN/docker.sock}" DOCKER_BUILDKIT=1
+GO_VERSION="$(go env GOVERSION)"
+SERVICES=(gateway user product order)
+CHANGED="${CHANGED:-user}"
+ctx="$(mktemp -d)"; trap 'rm -rf "$ctx"' EXIT
+cp -r services/. "$ctx/"
+
+declare -A ids
+build_all() {  # prints the wall time of building all four images
+  local t0; t0=$(date +%s.%N)
+  for svc in "${SERVICES[@]}"; do
+    $DOCKER build --network host -q -f "$ctx/Dockerfile" --build-arg "SERVICE=$svc" \
+      --build-arg "BUILDER_IMAGE=shop/go-builder:${GO_VERSION#go}" --build-arg "RUNTIME_IMAGE=shop/static:1" \
+      -t "shop-bench/$svc" "$ctx" >/dev/null
+    ids[$svc]="$($DOCKER image inspect -f '{{.Id}}' "shop-bench/$svc")"
+  done
+  awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{print a-b}'
+}
+
+$DOCKER builder prune -af >/dev/null
+for svc in "${SERVICES[@]}"; do $DOCKER rmi -f "shop-bench/$svc" >/dev/null 2>&1 || true; done
+cold=$(build_all)
+declare -A before; for s in "${SERVICES[@]}"; do before[$s]=${ids[$s]}; done
+warm=$(build_all)
+# A real code change (kept by the linker) in one service.
+printf 'package main\n\nimport "os"\n\nfunc init() { _ = os.Setenv("SHOP_BUILD_MARK", "%s") }\n' "$RANDOM$RANDOM" >"$ctx/cmd/$CHANGED/zz_bench_mark.go"
+onefile=$(build_all)
+
+printf '%-8s %10s  %s\n' service size "image changed after a one-file change in $CHANGED"
+for svc in "${SERVICES[@]}"; do
+  size=$($DOCKER image inspect -f '{{.Size}}' "shop-bench/$svc")
+  changed=no; [[ "${before[$svc]}" != "${ids[$svc]}" ]] && changed=yes
+  printf '%-8s %7.2f MB  %s\n' "$svc" "$(awk -v s="$size" 'BEGIN{print s/1000000}')" "$changed"
+done
+printf 'build all four: cold %.1f s, warm %.1f s, after one-file change %.1f s\n' "$cold" "$warm" "$onefile"
