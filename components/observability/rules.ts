@@ -1,0 +1,159 @@
+/**
+ * The shop's alerting rules, written as data. Serialised into the Prometheus
+ * rules file; `test/observability/rules.test.yml` holds their promtool unit
+ * tests (fire and don't-fire cases), run by `scripts/check-observability.sh`.
+ */
+import { JOBS } from "./prometheus-config";
+
+/** One alerting rule, as in a Prometheus rules file. */
+export interface AlertingRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: "critical" | "warning" } & Record<string, string>;
+  annotations: { summary: string; description: string };
+}
+
+/** One rule group. */
+export interface RuleGroup {
+  name: string;
+  interval?: string;
+  rules: AlertingRule[];
+}
+
+/** A Prometheus rules file. */
+export interface RuleFile {
+  groups: RuleGroup[];
+}
+
+/** Alert thresholds. Every field is optional; the defaults are below. */
+export interface AlertThresholds {
+  /** Share of 5xx responses above which a service alerts. @default 0.05 */
+  errorRatio?: number;
+  /** p99 request latency (seconds) above which a service alerts. @default 1 */
+  p99LatencySeconds?: number;
+  /** Container restarts within 15 minutes that count as "restarting". @default 3 */
+  restartsIn15m?: number;
+  /** Working set / memory limit above which a container alerts. @default 0.9 */
+  memoryLimitRatio?: number;
+  /** Pending order outbox messages above which the queue counts as backed up. @default 100 */
+  orderBacklog?: number;
+}
+
+/** The defaults of `AlertThresholds`, applied in one place. */
+export function withDefaults(t: AlertThresholds = {}): Required<AlertThresholds> {
+  return {
+    errorRatio: t.errorRatio ?? 0.05,
+    p99LatencySeconds: t.p99LatencySeconds ?? 1,
+    restartsIn15m: t.restartsIn15m ?? 3,
+    memoryLimitRatio: t.memoryLimitRatio ?? 0.9,
+    orderBacklog: t.orderBacklog ?? 100,
+  };
+}
+
+/** Metric names the services expose (see docs/observability.md). */
+export const METRICS = {
+  requests: "http_requests_total",
+  durationBucket: "http_request_duration_seconds_bucket",
+  orderBacklog: "order_outbox_pending",
+} as const;
+
+/** What the rules depend on. */
+export interface RulesInput {
+  /** The microservices; each gets its own "down" alert. */
+  services: string[];
+  /** Namespace the services run in. */
+  shopNamespace: string;
+  thresholds?: AlertThresholds;
+}
+
+/** Renders the shop's alerting rules. */
+export function shopAlertRules(input: RulesInput): RuleFile {
+  const t = withDefaults(input.thresholds);
+  const ns = `namespace="${input.shopNamespace}"`;
+  const percent = (r: number) => `${Math.round(r * 1000) / 10}%`;
+  const down: AlertingRule[] = input.services.map((service) => ({
+    alert: "ShopServiceDown",
+    // `absent(... == 1)` also fires when the service has no scrape target at all (scaled to 0, crash loop).
+    expr: `absent(up{job="${JOBS.pods}", ${ns}, service="${service}"} == 1)`,
+    for: "2m",
+    labels: { severity: "critical", namespace: input.shopNamespace, service },
+    annotations: {
+      summary: `${service} is down`,
+      description: `No instance of ${service} in ${input.shopNamespace} has answered a metrics scrape for 2 minutes.`,
+    },
+  }));
+  const byService = "sum by (namespace, service)";
+  return {
+    groups: [
+      { name: "shop-availability", rules: down },
+      {
+        name: "shop-red",
+        rules: [
+          {
+            alert: "ShopHighErrorRatio",
+            expr:
+              `${byService} (rate(${METRICS.requests}{${ns}, code=~"5.."}[5m]))\n` +
+              `  / ${byService} (rate(${METRICS.requests}{${ns}}[5m]))\n` +
+              `> ${t.errorRatio}`,
+            for: "5m",
+            labels: { severity: "critical" },
+            annotations: {
+              summary: "{{ $labels.service }} answers too many 5xx",
+              description: `{{ $labels.service }} answered {{ $value | humanizePercentage }} of requests with 5xx over 5 minutes (threshold ${percent(t.errorRatio)}).`,
+            },
+          },
+          {
+            alert: "ShopHighLatencyP99",
+            expr:
+              `histogram_quantile(0.99, sum by (namespace, service, le) (rate(${METRICS.durationBucket}{${ns}}[5m])))\n` +
+              `> ${t.p99LatencySeconds}`,
+            for: "10m",
+            labels: { severity: "warning" },
+            annotations: {
+              summary: "{{ $labels.service }} is slow",
+              description: `p99 latency of {{ $labels.service }} is {{ $value | humanizeDuration }} (threshold ${t.p99LatencySeconds}s).`,
+            },
+          },
+          {
+            alert: "ShopOrderQueueBacklog",
+            expr: `max by (namespace) (${METRICS.orderBacklog}{${ns}}) > ${t.orderBacklog}`,
+            for: "10m",
+            labels: { severity: "warning", service: "order" },
+            annotations: {
+              summary: "Order messages are piling up",
+              description: `{{ $value }} order messages are waiting to be published in {{ $labels.namespace }} (threshold ${t.orderBacklog}).`,
+            },
+          },
+        ],
+      },
+      {
+        name: "shop-pods",
+        rules: [
+          {
+            alert: "ShopPodRestarting",
+            expr: `increase(kube_pod_container_status_restarts_total{${ns}}[15m]) >= ${t.restartsIn15m}`,
+            labels: { severity: "warning" },
+            annotations: {
+              summary: "{{ $labels.pod }} keeps restarting",
+              description: `Container {{ $labels.container }} of {{ $labels.pod }} restarted {{ $value | printf "%.0f" }} times in 15 minutes (threshold ${t.restartsIn15m}).`,
+            },
+          },
+          {
+            alert: "ShopMemoryNearLimit",
+            expr:
+              `max by (namespace, pod, container) (container_memory_working_set_bytes{${ns}, container!="", container!="POD"})\n` +
+              `  / max by (namespace, pod, container) (kube_pod_container_resource_limits{${ns}, resource="memory"})\n` +
+              `> ${t.memoryLimitRatio}`,
+            for: "5m",
+            labels: { severity: "warning" },
+            annotations: {
+              summary: "{{ $labels.pod }} is close to its memory limit",
+              description: `Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit (threshold ${percent(t.memoryLimitRatio)}).`,
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
