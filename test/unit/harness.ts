@@ -2,6 +2,7 @@
  * Shared Pulumi mock harness for the unit tests. Import it before anything that
  * creates resources: importing it calls `pulumi.runtime.setMocks`.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -29,6 +30,14 @@ const mocks: pulumi.runtime.Mocks = {
     // Kubernetes objects get their name from the provider when none is given: mimic auto-naming.
     if (args.type.startsWith("kubernetes:") && state.metadata && !state.metadata.name) {
       state.metadata = { ...state.metadata, name: `${args.name}-auto` };
+    }
+    // Provider outputs the program reads: a pushed image's digest, a generated password.
+    if (args.type === "docker:index/image:Image") {
+      const repo = String(args.inputs.imageName).replace(/:[^:/]+$/, "");
+      state.repoDigest = `${repo}@sha256:${crypto.createHash("sha256").update(String(args.inputs.imageName)).digest("hex")}`;
+    }
+    if (args.type === "random:index/randomPassword:RandomPassword") {
+      state.result = `generated-${args.name}-${"x".repeat(Math.max(0, Number(args.inputs.length ?? 16) - 12))}`;
     }
     return { id: `${args.name}-id`, state };
   },

@@ -1,0 +1,193 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { namespaceSelector, PART_OF } from "./k8s-defaults";
+
+/** A Pod Security Admission level. */
+export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
+
+/** One allowed traffic flow, rendered as its own NetworkPolicy. */
+export interface NetworkAllow {
+  /** Short DNS-label name; the policy is called `allow-<in|out>-<name>`. */
+  name: string;
+  /** The pods of this namespace the rule is about (`{}` = all pods). */
+  pods: Record<string, string>;
+  /**
+   * The other side: pods of this namespace (`pods`), pods of another namespace (`namespace`, optionally
+   * narrowed by `pods`), or addresses outside the cluster (`cidr`).
+   */
+  peer: { pods?: Record<string, string>; namespace?: string; cidr?: string };
+  /** TCP ports (on the receiving side) the flow may use; empty = every port. */
+  ports: number[];
+}
+
+/** Arguments of {@link Environment}. */
+export interface EnvironmentArgs {
+  /** The namespace to create (a DNS label). */
+  namespace: string;
+  /** The explicit Kubernetes provider. */
+  provider: k8s.Provider;
+  /**
+   * Pod Security Admission levels.
+   * @default { enforce: "restricted", audit: "restricted", warn: "restricted" }
+   */
+  podSecurity?: { enforce?: PodSecurityLevel; audit?: PodSecurityLevel; warn?: PodSecurityLevel };
+  /** Extra namespace labels. @default {} */
+  labels?: Record<string, string>;
+  /** A ResourceQuota for the namespace; none when absent. */
+  quota?: {
+    requestsCpu: string;
+    requestsMemory: string;
+    limitsCpu: string;
+    limitsMemory: string;
+    pods: number;
+    persistentVolumeClaims: number;
+    requestsStorage: string;
+  };
+  /**
+   * LimitRange defaults for containers that give no requests/limits.
+   * @default none
+   */
+  limitRange?: { defaultRequestCpu: string; defaultRequestMemory: string; defaultCpu: string; defaultMemory: string };
+  /** Ingress allowed on top of default-deny. @default [] */
+  ingress?: NetworkAllow[];
+  /** Egress allowed on top of default-deny (DNS is always allowed). @default [] */
+  egress?: NetworkAllow[];
+  /** Allow every pod of the namespace to talk to every other one. @default false */
+  allowWithinNamespace?: boolean;
+  /** Allow egress anywhere (e.g. scrapers, webhooks). @default false */
+  allowAllEgress?: boolean;
+  /** The namespace of the cluster DNS. @default "kube-system" */
+  dnsNamespace?: string;
+}
+
+/**
+ * A namespace made safe by default: Pod Security Admission labels, an optional ResourceQuota and
+ * LimitRange, and a default-deny NetworkPolicy plus one policy per explicitly allowed flow.
+ */
+export class Environment extends pulumi.ComponentResource {
+  /** The namespace's name, known once the Namespace exists. */
+  readonly namespace: pulumi.Output<string>;
+
+  constructor(name: string, args: EnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("shop:platform:Environment", name, {}, opts);
+    const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+    if (!DNS_LABEL.test(args.namespace) || args.namespace.length > 63) {
+      throw new pulumi.ResourceError(`Environment ${name}: namespace ${JSON.stringify(args.namespace)} must be a DNS label (e.g. shop-dev)`, this);
+    }
+    for (const rule of [...(args.ingress ?? []), ...(args.egress ?? [])]) {
+      const peers = [rule.peer.pods && !rule.peer.namespace, rule.peer.namespace, rule.peer.cidr].filter(Boolean).length;
+      if (peers !== 1) throw new pulumi.ResourceError(`Environment ${name}: network rule ${rule.name} needs exactly one peer kind (pods, namespace or cidr)`, this);
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(rule.name)) throw new pulumi.ResourceError(`Environment ${name}: network rule name ${JSON.stringify(rule.name)} must be a DNS label`, this);
+    }
+
+    const psa = { enforce: "restricted", audit: "restricted", warn: "restricted", ...args.podSecurity };
+    const dnsNamespace = args.dnsNamespace ?? "kube-system";
+    const child = { parent: this, provider: args.provider };
+
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-ns`,
+      {
+        metadata: {
+          name: args.namespace,
+          labels: {
+            "app.kubernetes.io/part-of": PART_OF,
+            "pod-security.kubernetes.io/enforce": psa.enforce,
+            "pod-security.kubernetes.io/enforce-version": "latest",
+            "pod-security.kubernetes.io/audit": psa.audit,
+            "pod-security.kubernetes.io/warn": psa.warn,
+            ...args.labels,
+          },
+        },
+      },
+      child,
+    );
+    this.namespace = ns.metadata.name;
+    const inNs = { ...child, dependsOn: [ns] };
+    const meta = (n: string) => ({ name: n, namespace: this.namespace, labels: { "app.kubernetes.io/part-of": PART_OF } });
+
+    if (args.quota) {
+      const q = args.quota;
+      new k8s.core.v1.ResourceQuota(
+        `${name}-quota`,
+        {
+          metadata: meta("quota"),
+          spec: {
+            hard: {
+              "requests.cpu": q.requestsCpu,
+              "requests.memory": q.requestsMemory,
+              "limits.cpu": q.limitsCpu,
+              "limits.memory": q.limitsMemory,
+              pods: String(q.pods),
+              persistentvolumeclaims: String(q.persistentVolumeClaims),
+              "requests.storage": q.requestsStorage,
+            },
+          },
+        },
+        inNs,
+      );
+    }
+    if (args.limitRange) {
+      const l = args.limitRange;
+      new k8s.core.v1.LimitRange(
+        `${name}-limits`,
+        {
+          metadata: meta("container-defaults"),
+          spec: {
+            limits: [
+              {
+                type: "Container",
+                defaultRequest: { cpu: l.defaultRequestCpu, memory: l.defaultRequestMemory },
+                default: { cpu: l.defaultCpu, memory: l.defaultMemory },
+              },
+            ],
+          },
+        },
+        inNs,
+      );
+    }
+
+    const policy = (suffix: string, objName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
+      new k8s.networking.v1.NetworkPolicy(`${name}-${suffix}`, { metadata: meta(objName), spec }, inNs);
+
+    policy("default-deny", "default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    policy("allow-dns", "allow-dns", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ namespaceSelector: namespaceSelector(dnsNamespace) }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }],
+    });
+    if (args.allowWithinNamespace) {
+      policy("allow-same-namespace", "allow-same-namespace", {
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [{ podSelector: {} }] }],
+        egress: [{ to: [{ podSelector: {} }] }],
+      });
+    }
+    if (args.allowAllEgress) {
+      policy("allow-all-egress", "allow-all-egress", { podSelector: {}, policyTypes: ["Egress"], egress: [{}] });
+    }
+
+    const peer = (p: NetworkAllow["peer"]): k8s.types.input.networking.v1.NetworkPolicyPeer => {
+      if (p.cidr) return { ipBlock: { cidr: p.cidr } };
+      if (p.namespace) return { namespaceSelector: namespaceSelector(p.namespace), ...(p.pods ? { podSelector: { matchLabels: p.pods } } : {}) };
+      return { podSelector: { matchLabels: p.pods } };
+    };
+    const ports = (r: NetworkAllow) => (r.ports.length ? { ports: r.ports.map((port) => ({ protocol: "TCP", port })) } : {});
+    for (const r of args.ingress ?? []) {
+      policy(`in-${r.name}`, `allow-in-${r.name}`, {
+        podSelector: { matchLabels: r.pods },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [peer(r.peer)], ...ports(r) }],
+      });
+    }
+    for (const r of args.egress ?? []) {
+      policy(`out-${r.name}`, `allow-out-${r.name}`, {
+        podSelector: { matchLabels: r.pods },
+        policyTypes: ["Egress"],
+        egress: [{ to: [peer(r.peer)], ...ports(r) }],
+      });
+    }
+
+    this.registerOutputs({ namespace: this.namespace });
+  }
+}

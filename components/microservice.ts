@@ -1,0 +1,213 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { appLabels, checksum, containerSecurityContext, HTTP_PORT, podSecurityContext, selectorLabels } from "./k8s-defaults";
+
+/** The uid the service image runs as (services/Dockerfile: `USER 65532:65532`). */
+export const SERVICE_UID = 65532;
+
+/** Arguments of {@link MicroService}. */
+export interface MicroServiceArgs {
+  /** Namespace to deploy into. */
+  namespace: pulumi.Input<string>;
+  /** The explicit Kubernetes provider. */
+  provider: k8s.Provider;
+  /** The binary the image runs (`app.kubernetes.io/name`, used by NetworkPolicies). */
+  binary: string;
+  /** The image, pinned by digest (`repo@sha256:...`). */
+  image: pulumi.Input<string>;
+  /** Replicas when there is no autoscaling. */
+  replicas: number;
+  /** Requests and limits of the container. */
+  resources: { cpu: string; memory: string; cpuLimit: string; memoryLimit: string };
+  /** A HorizontalPodAutoscaler on CPU; none when absent. */
+  autoscaling?: { minReplicas: number; maxReplicas: number; cpuPercent: number };
+  /**
+   * PodDisruptionBudget minAvailable.
+   * @default replica floor - 1, or `maxUnavailable: 1` when the floor is one pod
+   */
+  minAvailable?: number;
+  /** Plain env, stored in the service's ConfigMap. */
+  env: Record<string, string>;
+  /** Secret env (e.g. `JWT_SECRET`), stored in the service's Secret. @default {} */
+  secretEnv?: Record<string, pulumi.Input<string>>;
+  /** Names of more Secrets to load as env (the data-store connection Secret). @default [] */
+  envFromSecrets?: pulumi.Input<string>[];
+  /** `stable` or `canary`; becomes the `track` label. @default "stable" */
+  track?: "stable" | "canary";
+  /** Spread pods across zones and nodes (best effort). @default false */
+  spreadTopology?: boolean;
+  /** Seconds the pod keeps serving after it is marked terminating, so endpoints drain. @default 5 */
+  preStopSeconds?: number;
+  /** Grace period; must exceed preStop + the service's SHUTDOWN_TIMEOUT. @default 30 */
+  terminationGracePeriodSeconds?: number;
+}
+
+/**
+ * One Go service: ServiceAccount without token, ConfigMap and Secret (auto-named, so a content change
+ * gives a new name and rolls the pods; the ConfigMap's checksum is also on the pod template), a
+ * hardened Deployment, its Service, a PodDisruptionBudget and optionally an HPA.
+ */
+export class MicroService extends pulumi.ComponentResource {
+  /** The Service's name (DNS name inside the namespace). */
+  readonly serviceName: pulumi.Output<string>;
+  /** `http://<service>.<namespace>.svc.cluster.local:8080`. */
+  readonly endpoint: pulumi.Output<string>;
+  /** The Deployment's name. */
+  readonly deploymentName: pulumi.Output<string>;
+
+  constructor(name: string, args: MicroServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("shop:platform:MicroService", name, {}, opts);
+    const fail = (field: string, what: string) => new pulumi.ResourceError(`MicroService ${name}: ${field} ${what}`, this);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 50) throw fail("name", "must be a DNS label of at most 50 characters (e.g. product)");
+    if (!Number.isInteger(args.replicas) || args.replicas < 1) throw fail("replicas", `must be a whole number >= 1 (got ${args.replicas})`);
+    const a = args.autoscaling;
+    if (a && (a.minReplicas < 1 || a.minReplicas > a.maxReplicas)) throw fail("autoscaling", `needs 1 <= minReplicas <= maxReplicas (got ${a.minReplicas}..${a.maxReplicas})`);
+    for (const k of Object.keys(args.secretEnv ?? {})) {
+      if (k in args.env) throw fail("env", `and secretEnv both set ${k}`);
+    }
+
+    const track = args.track ?? "stable";
+    const preStop = args.preStopSeconds ?? 5;
+    const grace = args.terminationGracePeriodSeconds ?? 30;
+    if (grace <= preStop) throw fail("terminationGracePeriodSeconds", `must exceed preStopSeconds (${preStop})`);
+    const floor = a?.minReplicas ?? args.replicas;
+    const labels = { ...appLabels(args.binary, name, "service"), track };
+    const selector = selectorLabels(name);
+    const child = { parent: this, provider: args.provider };
+
+    const meta = (extra: Partial<k8s.types.input.meta.v1.ObjectMeta> = {}) => ({ namespace: args.namespace, labels, ...extra });
+
+    const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta({ name }), automountServiceAccountToken: false }, child);
+
+    // Auto-named: Pulumi replaces a ConfigMap/Secret whose data changes, under a new name.
+    const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(), data: args.env }, child);
+    const envFrom: k8s.types.input.core.v1.EnvFromSource[] = [{ configMapRef: { name: config.metadata.name } }];
+    if (args.secretEnv && Object.keys(args.secretEnv).length) {
+      const secret = new k8s.core.v1.Secret(
+        `${name}-secret`,
+        { metadata: meta(), type: "Opaque", stringData: pulumi.secret(pulumi.output(args.secretEnv)) },
+        child,
+      );
+      envFrom.push({ secretRef: { name: secret.metadata.name } });
+    }
+    for (const s of args.envFromSecrets ?? []) envFrom.push({ secretRef: { name: s } });
+
+    const podSpec: k8s.types.input.core.v1.PodSpec = {
+      serviceAccountName: sa.metadata.name,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      securityContext: podSecurityContext(SERVICE_UID, SERVICE_UID),
+      terminationGracePeriodSeconds: grace,
+      containers: [
+        {
+          name: "app",
+          image: args.image,
+          imagePullPolicy: "IfNotPresent",
+          ports: [{ name: "http", containerPort: HTTP_PORT, protocol: "TCP" }],
+          envFrom,
+          env: [
+            // Go's soft memory limit follows the container limit, read through the downward API.
+            { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { containerName: "app", resource: "limits.memory", divisor: "1" } } },
+          ],
+          resources: {
+            requests: { cpu: args.resources.cpu, memory: args.resources.memory },
+            limits: { cpu: args.resources.cpuLimit, memory: args.resources.memoryLimit },
+          },
+          startupProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
+          livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+          readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
+          // The image has no shell: the kubelet's own sleep handler keeps the pod serving while
+          // the endpoint removal propagates, then SIGTERM starts the graceful shutdown.
+          lifecycle: { preStop: { sleep: { seconds: preStop } } },
+          securityContext: containerSecurityContext(true),
+          volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+        },
+      ],
+      volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+    };
+    if (args.spreadTopology) {
+      // Best effort (ScheduleAnyway): a single-zone or single-node cluster still schedules every pod.
+      podSpec.topologySpreadConstraints = ["topology.kubernetes.io/zone", "kubernetes.io/hostname"].map((topologyKey) => ({
+        topologyKey,
+        maxSkew: 1,
+        whenUnsatisfiable: "ScheduleAnyway",
+        labelSelector: { matchLabels: selector },
+        matchLabelKeys: ["pod-template-hash"],
+      }));
+    }
+
+    const deployment = new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: meta({ name }),
+        spec: {
+          // With an HPA the replica count is the HPA's: leaving it out keeps `pulumi up` from resetting it.
+          ...(a ? {} : { replicas: args.replicas }),
+          revisionHistoryLimit: 5,
+          selector: { matchLabels: selector },
+          strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+          template: {
+            metadata: {
+              labels: { ...labels, ...selector },
+              annotations: {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": String(HTTP_PORT),
+                "prometheus.io/path": "/metrics",
+                // Plain config only; secret changes roll the pods through the Secret's new name.
+                "checksum/config": checksum(args.env),
+              },
+            },
+            spec: podSpec,
+          },
+        },
+      },
+      child,
+    );
+
+    const service = new k8s.core.v1.Service(
+      `${name}-service`,
+      {
+        metadata: meta({ name }),
+        spec: { type: "ClusterIP", selector, ports: [{ name: "http", port: HTTP_PORT, targetPort: "http", protocol: "TCP" }] },
+      },
+      { ...child, dependsOn: [deployment] },
+    );
+
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      {
+        metadata: meta({ name }),
+        spec: {
+          selector: { matchLabels: selector },
+          ...(args.minAvailable !== undefined
+            ? { minAvailable: args.minAvailable }
+            : floor > 1
+              ? { minAvailable: floor - 1 }
+              : { maxUnavailable: 1 }),
+        },
+      },
+      child,
+    );
+
+    if (a) {
+      new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        `${name}-hpa`,
+        {
+          metadata: meta({ name }),
+          spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name },
+            minReplicas: a.minReplicas,
+            maxReplicas: a.maxReplicas,
+            metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.cpuPercent } } }],
+          },
+        },
+        child,
+      );
+    }
+
+    this.serviceName = service.metadata.name;
+    this.deploymentName = deployment.metadata.name;
+    this.endpoint = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${HTTP_PORT}`;
+    this.registerOutputs({ serviceName: this.serviceName, endpoint: this.endpoint, deploymentName: this.deploymentName });
+  }
+}

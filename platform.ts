@@ -1,0 +1,271 @@
+/**
+ * Composes the platform from a validated `ShopConfig`: one explicit Kubernetes provider, the shop and
+ * observability namespaces, the images, the data stores, the services, the ingress, monitoring and
+ * logging. Reads no config itself.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import { Binary, bytes, milliCpu, ServiceConfig, ShopConfig } from "./config";
+import { DataStores, STORE_KINDS, STORE_PORTS, STORE_RESOURCES, StoreKind } from "./components/data-stores";
+import { Environment, NetworkAllow } from "./components/environment";
+import { GatewayIngress } from "./components/ingress";
+import { HTTP_PORT } from "./components/k8s-defaults";
+import { MicroService, MicroServiceArgs } from "./components/microservice";
+import { ServiceImage } from "./components/service-image";
+
+/** What each binary needs: data stores, the services it calls, whether it signs/reads JWTs, default env. */
+interface BinarySpec {
+  stores: readonly StoreKind[];
+  calls: readonly Binary[];
+  jwt: boolean;
+  env: Record<string, string>;
+}
+const url = (svc: Binary) => `http://${svc}:${HTTP_PORT}`;
+export const CATALOG: Record<Binary, BinarySpec> = {
+  gateway: {
+    stores: [],
+    calls: ["user", "product", "order"],
+    jwt: true,
+    env: { USER_URL: url("user"), PRODUCT_URL: url("product"), ORDER_URL: url("order"), RATE_LIMIT_RPS: "50", RATE_LIMIT_BURST: "100", UPSTREAM_TIMEOUT: "5s" },
+  },
+  user: { stores: ["mysql"], calls: [], jwt: true, env: { JWT_TTL: "1h" } },
+  product: { stores: ["mysql", "redis"], calls: [], jwt: false, env: { CACHE_TTL: "60s" } },
+  order: { stores: ["mysql", "rabbitmq"], calls: ["product"], jwt: false, env: { PRODUCT_URL: url("product"), ORDER_PAYMENT_TIMEOUT: "30s" } },
+};
+
+/** The Go services' graceful shutdown budget; the pod's grace period covers preStop + this + slack. */
+const SHUTDOWN_SECONDS = 20;
+const PRE_STOP_SECONDS = 5;
+
+/** The stack outputs. */
+export interface PlatformOutputs {
+  namespace: pulumi.Output<string>;
+  ingressUrl: pulumi.Output<string>;
+  /** Binary -> image reference pinned by digest. */
+  imageDigests: Record<string, pulumi.Output<string>>;
+  /** Service -> in-cluster URL. */
+  serviceEndpoints: Record<string, pulumi.Output<string>>;
+  observabilityNamespace?: pulumi.Output<string>;
+  grafanaUrl?: pulumi.Output<string>;
+  prometheusUrl?: pulumi.Output<string>;
+  kibanaUrl?: pulumi.Output<string>;
+  elasticsearchUrl?: pulumi.Output<string>;
+}
+
+const label = (b: string) => ({ "app.kubernetes.io/name": b });
+
+/** The NetworkPolicy allows of the shop namespace, derived from the catalogue and the config. */
+export function shopNetwork(cfg: ShopConfig, observabilityNamespace?: string): { ingress: NetworkAllow[]; egress: NetworkAllow[] } {
+  const ingress: NetworkAllow[] = [];
+  const egress: NetworkAllow[] = [];
+  const binaries = new Set(Object.values(cfg.services).map((s) => s.binary));
+  ingress.push({ name: "ingress-controller-to-gateway", pods: label("gateway"), peer: { namespace: cfg.ingress.controllerNamespace }, ports: [HTTP_PORT] });
+  for (const b of [...binaries].sort()) {
+    for (const callee of CATALOG[b].calls) {
+      ingress.push({ name: `${b}-to-${callee}`, pods: label(callee), peer: { pods: label(b) }, ports: [HTTP_PORT] });
+      egress.push({ name: `${b}-to-${callee}`, pods: label(b), peer: { pods: label(callee) }, ports: [HTTP_PORT] });
+    }
+    for (const store of CATALOG[b].stores) {
+      const port = cfg.dataStores[store].port ?? STORE_PORTS[store];
+      if (cfg.dataStores.mode === "in-cluster") {
+        ingress.push({ name: `${b}-to-${store}`, pods: label(store), peer: { pods: label(b) }, ports: [port] });
+        egress.push({ name: `${b}-to-${store}`, pods: label(b), peer: { pods: label(store) }, ports: [port] });
+      } else {
+        // External servers have no pod labels; the port is the narrowest rule available.
+        egress.push({ name: `${b}-to-${store}`, pods: label(b), peer: { cidr: "0.0.0.0/0" }, ports: [port] });
+      }
+    }
+  }
+  if (observabilityNamespace) {
+    ingress.push({
+      name: "metrics-scrape",
+      pods: { "app.kubernetes.io/component": "service" },
+      peer: { namespace: observabilityNamespace },
+      ports: [HTTP_PORT],
+    });
+  }
+  return { ingress, egress };
+}
+
+/** A ResourceQuota sized from the config: every pod at its ceiling plus one surge pod, 50% headroom. */
+export function shopQuota(cfg: ShopConfig) {
+  let pods = 0, cpuReq = 0, cpuLim = 0, memReq = 0, memLim = 0, pvcs = 0, storage = 0;
+  const add = (n: number, r: { cpu: string; memory: string; cpuLimit: string; memoryLimit: string }) => {
+    pods += n;
+    cpuReq += n * milliCpu(r.cpu);
+    cpuLim += n * milliCpu(r.cpuLimit);
+    memReq += n * bytes(r.memory);
+    memLim += n * bytes(r.memoryLimit);
+  };
+  for (const s of Object.values(cfg.services)) add((s.autoscaling?.maxReplicas ?? s.replicas) + 1, s.resources);
+  if (cfg.ingress.canary.enabled) add(2, cfg.services.gateway.resources);
+  if (cfg.dataStores.mode === "in-cluster") {
+    for (const k of STORE_KINDS) {
+      add(1, cfg.dataStores[k].resources ?? STORE_RESOURCES[k]);
+      pvcs += 1;
+      storage += bytes(cfg.dataStores[k].storageSize);
+    }
+  }
+  const up = (x: number) => Math.ceil(x * 1.5);
+  const mi = (b: number) => `${Math.ceil(up(b) / 2 ** 20)}Mi`;
+  return {
+    requestsCpu: `${up(cpuReq)}m`,
+    limitsCpu: `${up(cpuLim)}m`,
+    requestsMemory: mi(memReq),
+    limitsMemory: mi(memLim),
+    pods: up(pods),
+    persistentVolumeClaims: pvcs + 2,
+    requestsStorage: mi(storage + 2 * 2 ** 30),
+  };
+}
+
+/** Given secret, or one generated with `@pulumi/random` (a secret output either way). */
+function secretOrGenerated(name: string, given: pulumi.Output<string> | undefined, length: number): pulumi.Output<string> {
+  if (given) return given;
+  return pulumi.secret(new random.RandomPassword(name, { length, special: false }).result);
+}
+
+/** Deploys the whole platform described by `cfg`. */
+export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
+  const provider = new k8s.Provider("shop-k8s", {
+    ...(cfg.cluster.kubeconfig ? { kubeconfig: cfg.cluster.kubeconfig } : {}),
+    ...(cfg.cluster.context ? { context: cfg.cluster.context } : {}),
+    enableServerSideApply: true,
+  });
+
+  const observability = cfg.monitoring.enabled || cfg.logging.enabled;
+  const obsNamespaceName = `${cfg.namespace}-observability`;
+  const network = shopNetwork(cfg, observability ? obsNamespaceName : undefined);
+  const env = new Environment("shop", {
+    namespace: cfg.namespace,
+    provider,
+    quota: shopQuota(cfg),
+    limitRange: { defaultRequestCpu: "50m", defaultRequestMemory: "64Mi", defaultCpu: "250m", defaultMemory: "256Mi" },
+    ingress: network.ingress,
+    egress: network.egress,
+  });
+  const namespace = env.namespace;
+
+  // Images: one per binary in use.
+  const binaries = [...new Set(Object.values(cfg.services).map((s) => s.binary))].sort();
+  const images: Record<string, ServiceImage> = {};
+  for (const b of binaries) {
+    images[b] = new ServiceImage(b, {
+      service: b,
+      prebuilt: cfg.images.prebuilt?.[b],
+      build: cfg.images.build,
+      registry: cfg.registry,
+    });
+  }
+
+  const jwtKey = secretOrGenerated("shop-jwt-key", cfg.secrets.jwtKey, 48);
+
+  const consumers: Record<string, readonly StoreKind[]> = {};
+  for (const [name, s] of Object.entries(cfg.services)) consumers[name] = CATALOG[s.binary].stores;
+  const stores = new DataStores("shop-data", {
+    namespace,
+    provider,
+    mode: cfg.dataStores.mode,
+    storageClass: cfg.storageClass,
+    mysql: cfg.dataStores.mysql,
+    redis: cfg.dataStores.redis,
+    rabbitmq: cfg.dataStores.rabbitmq,
+    passwords: {
+      ...(cfg.secrets.mysqlPassword ? { mysql: cfg.secrets.mysqlPassword } : {}),
+      ...(cfg.secrets.redisPassword ? { redis: cfg.secrets.redisPassword } : {}),
+      ...(cfg.secrets.rabbitmqPassword ? { rabbitmq: cfg.secrets.rabbitmqPassword } : {}),
+    },
+    consumers,
+  });
+
+  const serviceArgs = (name: string, s: ServiceConfig): MicroServiceArgs => {
+    const spec = CATALOG[s.binary];
+    return {
+      namespace,
+      provider,
+      binary: s.binary,
+      image: images[s.binary].ref,
+      replicas: s.replicas,
+      resources: s.resources,
+      ...(s.autoscaling ? { autoscaling: s.autoscaling } : {}),
+      ...(s.minAvailable !== undefined ? { minAvailable: s.minAvailable } : {}),
+      env: {
+        HTTP_ADDR: `:${HTTP_PORT}`,
+        LOG_LEVEL: cfg.logLevel,
+        SHUTDOWN_TIMEOUT: `${SHUTDOWN_SECONDS}s`,
+        ...spec.env,
+        ...s.env,
+      },
+      secretEnv: spec.jwt ? { JWT_SECRET: jwtKey } : ({} as Record<string, pulumi.Input<string>>),
+      envFromSecrets: stores.connectionSecrets[name] ? [stores.connectionSecrets[name]] : [],
+      spreadTopology: cfg.environment === "prod",
+      preStopSeconds: PRE_STOP_SECONDS,
+      terminationGracePeriodSeconds: PRE_STOP_SECONDS + SHUTDOWN_SECONDS + 5,
+    };
+  };
+
+  const services: Record<string, MicroService> = {};
+  for (const [name, s] of Object.entries(cfg.services)) {
+    const dependsOn = CATALOG[s.binary].stores.length ? [stores] : [];
+    services[name] = new MicroService(name, serviceArgs(name, s), { dependsOn });
+  }
+
+  let canary: MicroService | undefined;
+  if (cfg.ingress.canary.enabled) {
+    const base = serviceArgs("gateway", cfg.services.gateway);
+    canary = new MicroService("gateway-canary", {
+      ...base,
+      image: cfg.ingress.canary.image ?? base.image,
+      replicas: 1,
+      autoscaling: undefined,
+      minAvailable: undefined,
+      track: "canary",
+    });
+  }
+
+  const ingress = new GatewayIngress("shop-gateway", {
+    namespace,
+    provider,
+    className: cfg.ingress.className,
+    host: cfg.ingress.host,
+    serviceName: services.gateway.serviceName,
+    tls: cfg.ingress.tls,
+    ...(canary ? { canary: { serviceName: canary.serviceName, weight: cfg.ingress.canary.weight } } : {}),
+  });
+
+  const outputs: PlatformOutputs = {
+    namespace,
+    ingressUrl: ingress.url,
+    imageDigests: Object.fromEntries(Object.entries(images).map(([b, i]) => [b, i.ref])),
+    serviceEndpoints: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.endpoint])),
+  };
+
+  if (observability) {
+    // Fluent Bit reads container logs through hostPath mounts, which only the `privileged` level
+    // admits; audit and warn stay `restricted` so every other workload's violations still show.
+    const obs = new Environment("observability", {
+      namespace: obsNamespaceName,
+      provider,
+      podSecurity: { enforce: "privileged", audit: "restricted", warn: "restricted" },
+      allowWithinNamespace: true,
+      allowAllEgress: true,
+      ingress: [{ name: "ingress-controller", pods: {}, peer: { namespace: cfg.ingress.controllerNamespace }, ports: [] }],
+    });
+    outputs.observabilityNamespace = obs.namespace;
+    wireObservability(cfg, provider, obs.namespace, namespace, Object.keys(services), outputs);
+  }
+  return outputs;
+}
+
+/** Monitoring and logging, each when enabled. */
+function wireObservability(
+  _cfg: ShopConfig,
+  _provider: k8s.Provider,
+  _obsNamespace: pulumi.Output<string>,
+  _shopNamespace: pulumi.Output<string>,
+  _services: string[],
+  _outputs: PlatformOutputs,
+): void {
+  // Wired once components/monitoring.ts and components/logging.ts land.
+}
