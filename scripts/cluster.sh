@@ -119,7 +119,7 @@ start() {
 
   write_kwok_config
   spawn kwok kwok --kubeconfig "$C/kwok.kubeconfig" --config "$C/kwok.yaml" \
-    --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
     --server-address "127.0.0.1:$KWOK_PORT" --node-ip 127.0.0.1 --cidr 10.244.0.0/16
 
   wait_for "default service account" 60 kc get serviceaccount default -n default
