@@ -1,0 +1,85 @@
+#!/usr/bin/env ts-node
+/**
+ * Automation API command line of the shop platform.
+ *   npx ts-node automation/cli.ts deploy <stack> [--refresh] [--policy-pack PATH]
+ *   npx ts-node automation/cli.ts preview <stack> [--markdown FILE] [--policy-pack PATH]
+ *   npx ts-node automation/cli.ts review <up|destroy> <pr-number> [--overrides FILE]
+ *   npx ts-node automation/cli.ts destroy <stack>
+ * Exit codes: 0 success, 1 the operation failed, 2 bad input (nothing was changed).
+ */
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { UsageError } from "./errors";
+import { deploy, destroy, preview, reviewDestroy, reviewUp } from "./commands";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Builds the command line; `run` receives each command's exit code. */
+export function buildProgram(run: (p: Promise<number>) => void): Command {
+  const program = new Command("shop-automation")
+    .description("Deploy, preview, review and destroy the shop platform's stacks with the Pulumi Automation API")
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) })
+    .showHelpAfterError(false);
+
+  program
+    .command("deploy")
+    .description("update a stack (select, optional refresh, up) with readable progress and a summary")
+    .argument("<stack>", "stack name (local, dev, prod, or an existing pr-<n>)")
+    .option("--refresh", "refresh the stack's state before the update", false)
+    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
+    .action((stack: string, opts) => run(deploy(stack, opts)));
+
+  program
+    .command("preview")
+    .description("preview a stack; --markdown writes the change summary and per-resource diff as a PR comment body")
+    .argument("<stack>", "stack name")
+    .option("--markdown <file>", "write the preview as Markdown to FILE")
+    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
+    .option("--refresh", "refresh before previewing", false)
+    .action((stack: string, opts) => run(preview(stack, opts)));
+
+  program
+    .command("review")
+    .description("create/update (up) or destroy the ephemeral review stack pr-<n> of a pull request")
+    .argument("<action>", "up or destroy", (v: string) => {
+      if (v !== "up" && v !== "destroy") throw new InvalidArgumentError("use 'up' or 'destroy'");
+      return v;
+    })
+    .argument("<pr-number>", "pull-request number")
+    .option("--overrides <file>", "YAML map of config keys applied over the derived review config")
+    .option("--policy-pack <path>", "policy pack folder or launcher to enforce on up (repeatable)", collect)
+    .action((action: string, pr: string, opts) => run(action === "up" ? reviewUp(pr, opts) : reviewDestroy(pr)));
+
+  program
+    .command("destroy")
+    .description("destroy a stack's resources (review stacks are removed with their generated config)")
+    .argument("<stack>", "stack name")
+    .action((stack: string) => run(destroy(stack)));
+
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script) and resolves to its exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> | undefined;
+  try {
+    await buildProgram((p) => (pending = p)).parseAsync(argv, { from: "user" });
+    if (!pending) return 0;
+    return await pending;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof CommanderError) {
+      // Help and version are fine; everything else is a usage error (commander printed it).
+      return e.exitCode === 0 || e.code === "commander.helpDisplayed" ? 0 : 2;
+    }
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,178 @@
+/**
+ * The CLI's commands. Each validates its input first (UsageError, exit 2,
+ * nothing touched), then drives the Automation API with readable progress.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { CommandError, LocalWorkspace } from "@pulumi/pulumi/automation";
+import { UsageError } from "./errors";
+import { ProgressPrinter, summaryLine } from "./progress";
+import { renderPreviewMarkdown } from "./markdown";
+import { PROJECT, deriveReviewConfig, readOverrides, readStackConfig } from "./review";
+import { Settings, checkStackName, generatedConfigFile, parsePrNumber, resolveSettings } from "./settings";
+import { ensureStack, openWorkspace, selectStack, setSecretConfig, stackExists } from "./stacks";
+
+/** Where a command writes: progress lines and the final summary. */
+export interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export const consoleOutput: Output = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+};
+
+export interface DeployOptions {
+  refresh?: boolean;
+  policyPack?: string[];
+}
+export interface PreviewOptions {
+  markdown?: string;
+  policyPack?: string[];
+  refresh?: boolean;
+}
+export interface ReviewOptions {
+  overrides?: string;
+  policyPack?: string[];
+}
+
+/** Checks policy pack paths (a pack folder or an executable launcher such as policy/analyzer.sh). */
+function checkPolicyPacks(packs: string[] | undefined): string[] {
+  return (packs ?? []).map((p) => {
+    const abs = path.resolve(p);
+    if (!fs.existsSync(abs)) throw new UsageError(`policy pack ${p} does not exist: give the pack's folder (e.g. policy) or its launcher (policy/analyzer.sh)`);
+    return abs;
+  });
+}
+
+function firstLine(e: unknown): string {
+  const text = e instanceof CommandError ? e.message : e instanceof Error ? e.message : String(e);
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^error:/.test(l)) ?? lines.find((l) => !/^(code|stdout|stderr|err\?):/.test(l)) ?? text;
+}
+
+async function up(ws: LocalWorkspace, s: Settings, stackName: string, configFile: string, opts: DeployOptions, o: Output): Promise<number> {
+  const stack = await selectStack(ws, stackName);
+  const started = Date.now();
+  if (opts.refresh) {
+    o.out(`refreshing ${PROJECT}/${stackName}`);
+    const p = new ProgressPrinter(o.out, false);
+    await stack.refresh({ configFile, onEvent: p.onEvent });
+  }
+  o.out(`updating ${PROJECT}/${stackName} (config ${path.relative(s.repoRoot, configFile)})`);
+  const printer = new ProgressPrinter(o.out, false);
+  try {
+    await stack.up({ configFile, onEvent: printer.onEvent, policyPacks: opts.policyPack });
+  } catch (e) {
+    o.err(`update of ${stackName} failed: ${firstLine(e)}`);
+    o.out(`summary: ${summaryLine(printer.report, (Date.now() - started) / 1000, false)} (failed)`);
+    return 1;
+  }
+  o.out(`summary: ${summaryLine(printer.report, (Date.now() - started) / 1000, false)}`);
+  return 0;
+}
+
+/** `deploy <stack>`: (optional refresh and) `up` with progress and a summary. */
+export async function deploy(stackName: string, opts: DeployOptions, o: Output = consoleOutput): Promise<number> {
+  const s = resolveSettings(process.env);
+  checkStackName(s, stackName, true);
+  const packs = checkPolicyPacks(opts.policyPack);
+  const ws = await openWorkspace(s);
+  const configFile = await ensureStack(ws, s, stackName, undefined, o.out);
+  return up(ws, s, stackName, configFile, { ...opts, policyPack: packs }, o);
+}
+
+/** `preview <stack>`: a preview with progress; `--markdown FILE` writes the PR comment body. */
+export async function preview(stackName: string, opts: PreviewOptions, o: Output = consoleOutput): Promise<number> {
+  const s = resolveSettings(process.env);
+  checkStackName(s, stackName, true);
+  const packs = checkPolicyPacks(opts.policyPack);
+  if (opts.markdown && !fs.existsSync(path.dirname(path.resolve(opts.markdown)))) {
+    throw new UsageError(`cannot write ${opts.markdown}: its folder does not exist`);
+  }
+  const ws = await openWorkspace(s);
+  const configFile = await ensureStack(ws, s, stackName, undefined, o.out);
+  const stack = await selectStack(ws, stackName);
+  const printer = new ProgressPrinter(o.out, true);
+  const started = Date.now();
+  o.out(`previewing ${PROJECT}/${stackName} (config ${path.relative(s.repoRoot, configFile)})`);
+  let error: string | undefined;
+  try {
+    await stack.preview({ configFile, onEvent: printer.onEvent, policyPacks: packs, refresh: opts.refresh, diff: false });
+  } catch (e) {
+    error = firstLine(e);
+  }
+  if (opts.markdown) {
+    fs.writeFileSync(opts.markdown, renderPreviewMarkdown({ project: PROJECT, stack: stackName, report: printer.report, succeeded: !error, error }));
+    o.out(`wrote ${opts.markdown}`);
+  }
+  o.out(`summary: ${summaryLine(printer.report, (Date.now() - started) / 1000, true)}${error ? " (failed)" : ""}`);
+  if (error) {
+    o.err(`preview of ${stackName} failed: ${error}`);
+    return 1;
+  }
+  return 0;
+}
+
+async function destroyStack(ws: LocalWorkspace, s: Settings, stackName: string, remove: boolean, o: Output): Promise<number> {
+  const configFile = await ensureStack(ws, s, stackName, undefined, o.out);
+  const stack = await selectStack(ws, stackName);
+  const printer = new ProgressPrinter(o.out, false);
+  const started = Date.now();
+  o.out(`destroying ${PROJECT}/${stackName}`);
+  try {
+    await stack.destroy({ configFile, onEvent: printer.onEvent });
+  } catch (e) {
+    o.err(`destroy of ${stackName} failed: ${firstLine(e)}`);
+    return 1;
+  }
+  o.out(`summary: ${summaryLine(printer.report, (Date.now() - started) / 1000, false)}`);
+  if (remove) {
+    await ws.removeStack(stackName);
+    fs.rmSync(configFile, { force: true });
+    o.out(`removed stack ${stackName} and ${path.relative(s.repoRoot, configFile)}`);
+  }
+  return 0;
+}
+
+/** `destroy <stack>`: destroys the stack's resources; review stacks are also removed with their config. */
+export async function destroy(stackName: string, o: Output = consoleOutput): Promise<number> {
+  const s = resolveSettings(process.env);
+  checkStackName(s, stackName, true);
+  const ws = await openWorkspace(s);
+  if (!(await stackExists(ws, stackName))) throw new UsageError(`stack '${stackName}' has not been created in ${s.backendUrl}: nothing to destroy`);
+  return destroyStack(ws, s, stackName, stackName.startsWith("pr-"), o);
+}
+
+/** `review up <n>`: creates/updates the review stack `pr-<n>` from the dev config and deploys it. */
+export async function reviewUp(prRaw: string, opts: ReviewOptions, o: Output = consoleOutput): Promise<number> {
+  const pr = parsePrNumber(prRaw);
+  const s = resolveSettings(process.env);
+  const packs = checkPolicyPacks(opts.policyPack);
+  const devFile = path.join(s.repoRoot, "Pulumi.dev.yaml");
+  if (!fs.existsSync(devFile)) throw new UsageError("no Pulumi.dev.yaml in the repo: review stacks are derived from the dev stack's config");
+  const overrides = opts.overrides ? readOverrides(opts.overrides) : {};
+  const { config, secretKeys } = deriveReviewConfig(readStackConfig(devFile), pr, overrides);
+  const stackName = `pr-${pr}`;
+  const ws = await openWorkspace(s);
+  const plainConfig = Object.fromEntries(Object.entries(config).filter(([k]) => !secretKeys.includes(k)));
+  const configFile = await ensureStack(ws, s, stackName, plainConfig, o.out);
+  for (const k of secretKeys) await setSecretConfig(ws, s, stackName, configFile, k, config[k]);
+  o.out(`review stack ${stackName}: namespace ${String(config[`${PROJECT}:namespace`])}, secrets ${secretKeys.join(", ") || "(none)"}`);
+  return up(ws, s, stackName, configFile, { policyPack: packs }, o);
+}
+
+/** `review destroy <n>`: destroys the review stack, removes it and its generated config. Absent: nothing to do. */
+export async function reviewDestroy(prRaw: string, o: Output = consoleOutput): Promise<number> {
+  const pr = parsePrNumber(prRaw);
+  const s = resolveSettings(process.env);
+  const stackName = `pr-${pr}`;
+  const ws = await openWorkspace(s);
+  if (!(await stackExists(ws, stackName))) {
+    fs.rmSync(generatedConfigFile(s, stackName), { force: true });
+    o.out(`review stack ${stackName} does not exist: nothing to destroy`);
+    return 0;
+  }
+  return destroyStack(ws, s, stackName, true, o);
+}

@@ -1,0 +1,117 @@
+/**
+ * Collects what an engine event stream says about the resources of an
+ * operation: one step per resource, diagnostics, policy violations and the
+ * engine's summary. Pure: the progress printer and the Markdown renderer read it.
+ */
+import type { EngineEvent, OpType, PolicyEvent, StepEventMetadata, SummaryEvent } from "@pulumi/pulumi/automation";
+
+/** One resource's step. */
+export interface Step {
+  op: OpType;
+  urn: string;
+  type: string;
+  /** The resource's name (last URN segment). */
+  name: string;
+  metadata: StepEventMetadata;
+  /** ms since the epoch when the step started / finished (apply only). */
+  startedAt?: number;
+  finishedAt?: number;
+  failed?: boolean;
+}
+
+/** Everything one operation's events told. */
+export interface OperationReport {
+  steps: Step[];
+  diagnostics: { urn?: string; severity: string; message: string }[];
+  policyViolations: PolicyEvent[];
+  summary?: SummaryEvent;
+}
+
+/** The resource name of a URN (`urn:pulumi:stack::project::type::name`). */
+export function nameOfUrn(urn: string): string {
+  const i = urn.lastIndexOf("::");
+  return i >= 0 ? urn.slice(i + 2) : urn;
+}
+
+/** Strips ANSI colour codes and trailing whitespace. */
+export function plain(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, "").replace(/<\{%[^%]*%\}>/g, "").trimEnd();
+}
+
+/** Folds engine events into an `OperationReport`. */
+export class EventCollector {
+  readonly report: OperationReport = { steps: [], diagnostics: [], policyViolations: [] };
+  private readonly byUrn = new Map<string, Step>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Feeds one event; returns the step it started or finished, if any. */
+  handle(e: EngineEvent): { started?: Step; finished?: Step } {
+    if (e.resourcePreEvent) {
+      const m = e.resourcePreEvent.metadata;
+      const step: Step = { op: m.op, urn: m.urn, type: m.type, name: nameOfUrn(m.urn), metadata: m, startedAt: this.now() };
+      // A replace shows up as several steps (create-replacement, replace, delete-replaced): keep the most telling one.
+      const prev = this.byUrn.get(m.urn);
+      if (prev && rank(prev.op) >= rank(m.op)) return {};
+      if (prev) this.report.steps.splice(this.report.steps.indexOf(prev), 1, step);
+      else this.report.steps.push(step);
+      this.byUrn.set(m.urn, step);
+      return { started: step };
+    }
+    if (e.resOutputsEvent) {
+      const step = this.byUrn.get(e.resOutputsEvent.metadata.urn);
+      if (step && !step.finishedAt) {
+        step.finishedAt = this.now();
+        return { finished: step };
+      }
+      return {};
+    }
+    if (e.resOpFailedEvent) {
+      const step = this.byUrn.get(e.resOpFailedEvent.metadata.urn);
+      if (step) {
+        step.failed = true;
+        step.finishedAt = this.now();
+        return { finished: step };
+      }
+      return {};
+    }
+    if (e.diagnosticEvent) {
+      const d = e.diagnosticEvent;
+      if (!d.ephemeral && d.severity !== "info#err" && plain(d.message)) {
+        this.report.diagnostics.push({ urn: d.urn, severity: d.severity, message: plain(d.message) });
+      }
+      return {};
+    }
+    if (e.policyEvent) {
+      this.report.policyViolations.push(e.policyEvent);
+      return {};
+    }
+    if (e.summaryEvent) this.report.summary = e.summaryEvent;
+    return {};
+  }
+}
+
+/** Ops ordered by how much they tell a reviewer (replace beats its create/delete halves). */
+function rank(op: OpType): number {
+  switch (op) {
+    case "replace":
+      return 5;
+    case "create-replacement":
+    case "delete-replaced":
+      return 4;
+    case "same":
+    case "read":
+      return 0;
+    default:
+      return 3;
+  }
+}
+
+/** Counts of the summary, by op, with the steps as a fallback when the engine sent no summary. */
+export function changeCounts(report: OperationReport): Record<string, number> {
+  if (report.summary) return { ...report.summary.resourceChanges } as Record<string, number>;
+  const counts: Record<string, number> = {};
+  for (const s of report.steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
+  return counts;
+}

@@ -1,0 +1,71 @@
+/**
+ * Readable progress of an `up`/`destroy`/`preview`: one line per resource step
+ * as it finishes, diagnostics and policy violations as they come, a summary at the end.
+ */
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { EventCollector, OperationReport, Step, changeCounts, plain } from "./events";
+
+const SYMBOL: Record<string, string> = {
+  create: "+",
+  update: "~",
+  delete: "-",
+  replace: "+-",
+  "create-replacement": "++",
+  "delete-replaced": "--",
+  same: "=",
+  read: ">",
+  refresh: "~",
+  import: "=>",
+};
+
+/** The label of a step's op in past tense for a finished apply, or as planned for a preview. */
+function describeStep(step: Step, planning: boolean): string {
+  const sym = SYMBOL[step.op] ?? "*";
+  const took = !planning && step.startedAt && step.finishedAt ? ` (${((step.finishedAt - step.startedAt) / 1000).toFixed(1)}s)` : "";
+  const status = step.failed ? " FAILED" : "";
+  const changed = step.metadata.diffs?.length ? ` [${step.metadata.diffs.join(", ")}]` : "";
+  return `  ${sym.padEnd(2)} ${step.op.padEnd(18)} ${step.type}  ${step.name}${changed}${took}${status}`;
+}
+
+/** Prints progress lines for an operation. `write` receives whole lines. */
+export class ProgressPrinter {
+  readonly collector: EventCollector;
+
+  constructor(
+    private readonly write: (line: string) => void,
+    private readonly planning: boolean,
+    now: () => number = Date.now,
+  ) {
+    this.collector = new EventCollector(now);
+  }
+
+  get report(): OperationReport {
+    return this.collector.report;
+  }
+
+  /** The `onEvent` callback for the Automation API. */
+  readonly onEvent = (e: EngineEvent): void => {
+    const { started, finished } = this.collector.handle(e);
+    if (this.planning && started && started.op !== "same") this.write(describeStep(started, true));
+    if (!this.planning && finished && finished.op !== "same") this.write(describeStep(finished, false));
+    if (e.diagnosticEvent && !e.diagnosticEvent.ephemeral && (e.diagnosticEvent.severity === "error" || e.diagnosticEvent.severity === "warning")) {
+      const where = e.diagnosticEvent.urn ? ` ${e.diagnosticEvent.urn.split("::").pop()}:` : "";
+      this.write(`  ${e.diagnosticEvent.severity}${where} ${plain(e.diagnosticEvent.message)}`);
+    }
+    if (e.policyEvent) {
+      const p = e.policyEvent;
+      const where = p.resourceUrn ? ` (${p.resourceUrn.split("::").pop()})` : "";
+      this.write(`  policy ${p.enforcementLevel} ${p.policyPackName}/${p.policyName}${where}: ${plain(p.message)}`);
+    }
+  };
+}
+
+/** `3 created, 1 updated, 40 unchanged in 12.3s` from a report and a wall-clock duration. */
+export function summaryLine(report: OperationReport, seconds: number, planning: boolean): string {
+  const c = changeCounts(report);
+  const n = (op: string) => c[op] ?? 0;
+  const parts = planning
+    ? [`${n("create")} to create`, `${n("update")} to update`, `${n("replace")} to replace`, `${n("delete")} to delete`, `${n("same")} unchanged`]
+    : [`${n("create")} created`, `${n("update")} updated`, `${n("replace")} replaced`, `${n("delete")} deleted`, `${n("same")} unchanged`];
+  return `${parts.join(", ")} in ${seconds.toFixed(1)}s`;
+}

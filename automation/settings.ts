@@ -1,0 +1,103 @@
+/**
+ * Where the CLI's state, secrets and tools come from: the environment first,
+ * local defaults otherwise (the same ones `scripts/lib.sh` sets).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { UsageError } from "./errors";
+
+/** The repository root (the Pulumi project). */
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** Resolved settings of one CLI run. */
+export interface Settings {
+  repoRoot: string;
+  /** State backend URL (`PULUMI_BACKEND_URL`, default `file://<repo>/.pulumi-state`). */
+  backendUrl: string;
+  /** Secrets provider for new stacks (`SHOP_SECRETS_PROVIDER`, default `passphrase`). */
+  secretsProvider: string;
+  /** Folder of generated stack config files (`<repo>/.pulumi-state/config`). */
+  configDir: string;
+  /** Folder of the offline toolchain (`$SHOP_CACHE/bin`). */
+  toolBin: string;
+  /** Environment handed to every Pulumi command. */
+  env: Record<string, string>;
+}
+
+/**
+ * Reads the settings from `env`. Throws `UsageError` for what would fail later
+ * anyway: a passphrase provider without a passphrase, a passphrase file or a
+ * kubeconfig that does not exist.
+ */
+export function resolveSettings(env: NodeJS.ProcessEnv, repoRoot = REPO_ROOT): Settings {
+  const cache = env.SHOP_CACHE || path.join(env.HOME || os.homedir(), ".cache", "shop-platform");
+  const toolBin = path.join(cache, "bin");
+  const backendUrl = env.PULUMI_BACKEND_URL || `file://${path.join(repoRoot, ".pulumi-state")}`;
+  const secretsProvider = env.SHOP_SECRETS_PROVIDER || "passphrase";
+
+  if (secretsProvider === "passphrase") {
+    const file = env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    if (env.PULUMI_CONFIG_PASSPHRASE === undefined && !file) {
+      throw new UsageError(
+        "no passphrase for the stack secrets: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (or SHOP_SECRETS_PROVIDER for another provider)",
+      );
+    }
+    if (env.PULUMI_CONFIG_PASSPHRASE === undefined && file && !fs.existsSync(file)) {
+      throw new UsageError(`PULUMI_CONFIG_PASSPHRASE_FILE=${file} does not exist: point it at the file holding the passphrase`);
+    }
+  }
+  for (const kc of (env.KUBECONFIG ?? "").split(path.delimiter).filter(Boolean)) {
+    if (!fs.existsSync(kc)) {
+      throw new UsageError(`KUBECONFIG names ${kc}, which does not exist: start the cluster or point KUBECONFIG at its kubeconfig`);
+    }
+  }
+
+  const pathVar = [toolBin, path.join(repoRoot, "node_modules", ".bin"), env.PATH ?? ""].join(path.delimiter);
+  const out: Record<string, string> = {
+    PATH: pathVar,
+    PULUMI_BACKEND_URL: backendUrl,
+    PULUMI_HOME: env.PULUMI_HOME || path.join(cache, "pulumi-home"),
+    PULUMI_SKIP_UPDATE_CHECK: env.PULUMI_SKIP_UPDATE_CHECK || "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION || "true",
+    PULUMI_IGNORE_AMBIENT_PLUGINS: env.PULUMI_IGNORE_AMBIENT_PLUGINS || "true",
+  };
+  return { repoRoot, backendUrl, secretsProvider, configDir: path.join(repoRoot, ".pulumi-state", "config"), toolBin, env: out };
+}
+
+/** Stacks this project declares: one per committed `Pulumi.<stack>.yaml`. */
+export function declaredStacks(repoRoot = REPO_ROOT): string[] {
+  return fs
+    .readdirSync(repoRoot)
+    .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
+    .filter((s): s is string => !!s)
+    .sort();
+}
+
+/** `pr-<n>` names of review stacks. */
+export const REVIEW_STACK = /^pr-[1-9][0-9]{0,8}$/;
+
+/** Parses a pull-request number, or throws `UsageError`. */
+export function parsePrNumber(raw: string): number {
+  if (!/^[1-9][0-9]{0,8}$/.test(raw)) {
+    throw new UsageError(`bad pull-request number '${raw}': give a positive integer, e.g. 42`);
+  }
+  return Number(raw);
+}
+
+/** The generated config file of a stack (`.pulumi-state/config/Pulumi.<stack>.yaml`). */
+export function generatedConfigFile(s: Settings, stack: string): string {
+  return path.join(s.configDir, `Pulumi.${stack}.yaml`);
+}
+
+/**
+ * Checks that `stack` is one of the project's: a declared stack, or a review
+ * stack whose generated config exists (when `allowReview`). Throws `UsageError`.
+ */
+export function checkStackName(s: Settings, stack: string, allowReview: boolean): void {
+  const declared = declaredStacks(s.repoRoot);
+  if (declared.includes(stack)) return;
+  if (allowReview && REVIEW_STACK.test(stack) && fs.existsSync(generatedConfigFile(s, stack))) return;
+  const hint = REVIEW_STACK.test(stack) ? ` (review stacks are created with 'review up ${stack.slice(3)}')` : "";
+  throw new UsageError(`unknown stack '${stack}': this project's stacks are ${declared.join(", ") || "(none)"}${hint}`);
+}
