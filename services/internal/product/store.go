@@ -272,7 +272,13 @@ func (s *Store) Release(ctx context.Context, orderID string) ([]Item, error) {
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		changed = changed[:0]
 		items, state, err := reservationOf(ctx, tx, orderID)
-		if err != nil || len(items) == 0 || state == "released" {
+		if err != nil || state == "released" {
+			return err
+		}
+		if len(items) == 0 {
+			// Never reserved (or the reservation is still in flight): leave a
+			// tombstone so a late reservation for this order is refused.
+			_, err := tx.ExecContext(ctx, "INSERT IGNORE INTO stock_reservations (order_id, product_id, quantity, state) VALUES (?, 0, 0, 'released')", orderID)
 			return err
 		}
 		for _, it := range items {
