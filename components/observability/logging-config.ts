@@ -9,8 +9,13 @@ import * as yaml from "js-yaml";
 export const INDEX_PREFIX = "shop-logs-";
 /** Name of the index lifecycle policy that deletes old log indices. */
 export const ILM_POLICY = "shop-logs-retention";
-/** Id (and title) of the Kibana data view over every log index. */
-export const DATA_VIEW = { id: "shop-logs", title: `${INDEX_PREFIX}*`, name: "Shop logs" } as const;
+/** Id and name of the Kibana data view over the shop namespace's log indices. */
+export const DATA_VIEW = { id: "shop-logs", name: "Shop logs" } as const;
+
+/** The index pattern of one namespace's logs. */
+export function namespaceIndexPattern(namespace: string): string {
+  return `${INDEX_PREFIX}${namespace}-*`;
+}
 /** Elasticsearch users the setup Job creates, with their roles. */
 export const ES_USERS = { fluentBit: "shop-fluent-bit", reader: "shop-logs-reader", kibana: "kibana_system" } as const;
 /** Key of the transport keystore in the transport Secret. */
@@ -226,12 +231,12 @@ echo "data view ${DATA_VIEW.id} ready"
 `;
 }
 
-/** The files of the data-view ConfigMap. */
-export function dataViewFiles(): Record<string, string> {
+/** The files of the data-view ConfigMap: the data view covers the shop namespace's indices. */
+export function dataViewFiles(shopNamespace: string): Record<string, string> {
   return {
     "data-view.sh": dataViewScript(),
     "data-view.json": JSON.stringify({
-      data_view: { id: DATA_VIEW.id, title: DATA_VIEW.title, name: DATA_VIEW.name, timeFieldName: "@timestamp" },
+      data_view: { id: DATA_VIEW.id, title: namespaceIndexPattern(shopNamespace), name: DATA_VIEW.name, timeFieldName: "@timestamp" },
       override: true,
     }),
     "default-data-view.json": JSON.stringify({ data_view_id: DATA_VIEW.id, force: true }),
@@ -239,7 +244,7 @@ export function dataViewFiles(): Record<string, string> {
 }
 
 /** kibana.yml: served under `basePath`, connected as kibana_system, no phoning home. Env: KIBANA_PASSWORD, KIBANA_ENCRYPTION_KEY. */
-export function kibanaYml(input: { elasticsearchUrl: string; basePath: string; publicBaseUrl: string }): string {
+export function kibanaYml(input: { elasticsearchUrl: string; basePath: string; publicBaseUrl?: string }): string {
   return yaml.dump(
     {
       "server.host": "0.0.0.0",
@@ -247,7 +252,7 @@ export function kibanaYml(input: { elasticsearchUrl: string; basePath: string; p
       "server.name": "kibana",
       "server.basePath": input.basePath,
       "server.rewriteBasePath": true,
-      "server.publicBaseUrl": input.publicBaseUrl,
+      ...(input.publicBaseUrl ? { "server.publicBaseUrl": input.publicBaseUrl } : {}),
       "elasticsearch.hosts": [input.elasticsearchUrl],
       "elasticsearch.username": ES_USERS.kibana,
       "elasticsearch.password": "${KIBANA_PASSWORD}",

@@ -53,6 +53,8 @@ export interface PrometheusConfigInput {
   cluster: string;
   /** @default "30s" */
   scrapeInterval?: string;
+  /** Where the pod's service account token and CA are mounted. @default "/var/run/secrets/kubernetes.io/serviceaccount" */
+  serviceAccountDir?: string;
 }
 
 /** Job names, shared with the rules and their unit tests. */
@@ -64,7 +66,7 @@ export const JOBS = {
   pods: "kubernetes-pods",
 } as const;
 
-const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const SA_DIR_DEFAULT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /** The cAdvisor series the rules and dashboards use; the rest is dropped at scrape time. */
 const CADVISOR_KEEP = ["container_memory_working_set_bytes", "container_cpu_usage_seconds_total", "container_spec_memory_limit_bytes"];
@@ -108,6 +110,7 @@ export function podRelabelling(): RelabelConfig[] {
 /** Renders the Prometheus configuration. */
 export function prometheusConfig(input: PrometheusConfigInput): PrometheusConfig {
   const namespaces = [...new Set([input.shopNamespace, input.namespace])];
+  const SA_DIR = input.serviceAccountDir ?? SA_DIR_DEFAULT;
   return {
     global: {
       scrape_interval: input.scrapeInterval ?? "30s",

@@ -1,0 +1,87 @@
+/**
+ * Renders the generated Prometheus configuration, rules and Alertmanager
+ * configurations to a directory, exactly as the components serialise them, so
+ * `promtool` and `amtool` can check them (scripts/check-observability.sh).
+ *
+ *   ts-node components/observability/render.ts <out-dir>
+ *
+ * Layout of <out-dir>:
+ *   prometheus/prometheus.yml        rule_files -> rules/*.yml
+ *   prometheus/rules/shop.yml
+ *   prometheus/serviceaccount/{token,ca.crt}   placeholders for the file checks
+ *   alertmanager/webhook.yml         with a webhook receiver
+ *   alertmanager/none.yml            without one
+ *   grafana/dashboards/*.json, grafana/datasources.yaml
+ *   fluent-bit/*, elasticsearch/*, kibana/kibana.yml   for reading
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { alertmanagerConfig } from "./alertmanager-config";
+import { allDashboards } from "./dashboards";
+import { dashboardProvider, datasources } from "./grafana-config";
+import { dataViewFiles, elasticsearchSetupFiles, elasticsearchYml, fluentBitConfig, kibanaYml, transportCertScript } from "./logging-config";
+import { prometheusConfig } from "./prometheus-config";
+import { shopAlertRules } from "./rules";
+
+/** The fixture the promtool unit tests (test/observability/rules.test.yml) are written against. */
+export const FIXTURE = {
+  services: ["gateway", "user", "product", "order"],
+  shopNamespace: "shop",
+  namespace: "observability",
+  webhookUrl: "https://hooks.example.com/alerts",
+} as const;
+
+const dump = (v: unknown) => yaml.dump(v, { lineWidth: 200, noRefs: true });
+
+/** Writes every rendered file under `outDir`; returns the paths written. */
+export function renderAll(outDir: string): string[] {
+  const written: string[] = [];
+  const write = (rel: string, content: string) => {
+    const file = path.join(outDir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, content);
+    written.push(file);
+  };
+  const services = [...FIXTURE.services];
+  const saDir = path.join(outDir, "prometheus", "serviceaccount");
+  write("prometheus/serviceaccount/token", "placeholder-token\n");
+  write("prometheus/serviceaccount/ca.crt", "");
+  write(
+    "prometheus/prometheus.yml",
+    dump(
+      prometheusConfig({
+        shopNamespace: FIXTURE.shopNamespace,
+        namespace: FIXTURE.namespace,
+        alertmanager: `monitoring-alertmanager.${FIXTURE.namespace}.svc:9093`,
+        kubeStateMetrics: `monitoring-kube-state-metrics.${FIXTURE.namespace}.svc:8080`,
+        rulesDir: "rules",
+        cluster: "check",
+        serviceAccountDir: saDir,
+      }),
+    ),
+  );
+  write("prometheus/rules/shop.yml", dump(shopAlertRules({ services, shopNamespace: FIXTURE.shopNamespace })));
+  write("alertmanager/webhook.yml", dump(alertmanagerConfig(FIXTURE.webhookUrl)));
+  write("alertmanager/none.yml", dump(alertmanagerConfig()));
+  for (const [file, d] of Object.entries(allDashboards(services, FIXTURE.shopNamespace))) {
+    write(`grafana/dashboards/${file}`, JSON.stringify(d, null, 1));
+  }
+  write("grafana/datasources.yaml", dump(datasources("http://prometheus:9090", "http://elasticsearch:9200")));
+  write("grafana/dashboards.yaml", dump(dashboardProvider()));
+  for (const [file, content] of Object.entries(fluentBitConfig({ elasticsearchHost: "elasticsearch" }))) write(`fluent-bit/${file}`, content);
+  write("elasticsearch/elasticsearch.yml", elasticsearchYml({ clusterName: "logs", replicas: 3, statefulSet: "es", headlessService: "es-headless" }));
+  write("elasticsearch/transport-cert.sh", transportCertScript());
+  for (const [file, content] of Object.entries({ ...elasticsearchSetupFiles(7, 3), ...dataViewFiles(FIXTURE.shopNamespace) })) write(`elasticsearch/${file}`, content);
+  write("kibana/kibana.yml", kibanaYml({ elasticsearchUrl: "http://elasticsearch:9200", basePath: "/kibana", publicBaseUrl: "http://shop.localhost/kibana" }));
+  return written;
+}
+
+if (require.main === module) {
+  const out = process.argv[2];
+  if (!out) {
+    console.error("usage: render.ts <out-dir>");
+    process.exit(2);
+  }
+  for (const f of renderAll(path.resolve(out))) console.log(f);
+}
