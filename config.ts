@@ -261,6 +261,11 @@ const schema = z.strictObject({
           storageSize: memory("20Gi").default("1Gi"),
           memory: memory("2Gi").default("1Gi"),
         })
+        .superRefine((es, ctx) => {
+          // Two master-eligible nodes cannot elect a master once one is gone.
+          if (es.replicas === 2) ctx.addIssue({ code: "custom", path: ["replicas"], message: "must be 1 (single node) or 3 or more (a quorum); got 2" });
+          if (bytes(es.memory) < 2 ** 30) ctx.addIssue({ code: "custom", path: ["memory"], message: `must be at least 1Gi (the JVM heap is half of it); got ${es.memory}` });
+        })
         .prefault({}),
       kibanaPath: z.string().regex(/^\/[a-z0-9-]+$/, { error: "must be a path like /kibana" }).meta({ example: "/kibana" }).default("/kibana"),
     })

@@ -12,6 +12,8 @@ import { Environment, NetworkAllow } from "./components/environment";
 import { GatewayIngress } from "./components/ingress";
 import { HTTP_PORT } from "./components/k8s-defaults";
 import { MicroService, MicroServiceArgs } from "./components/microservice";
+import { Logging } from "./components/logging";
+import { Monitoring } from "./components/monitoring";
 import { ServiceImage } from "./components/service-image";
 
 /** What each binary needs: data stores, the services it calls, whether it signs/reads JWTs, default env. */
@@ -217,7 +219,8 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
     canary = new MicroService("gateway-canary", {
       ...base,
       image: cfg.ingress.canary.image ?? base.image,
-      replicas: 1,
+      // Prod keeps two so a drain never takes the canary's share of traffic down.
+      replicas: cfg.environment === "prod" ? 2 : 1,
       autoscaling: undefined,
       minAvailable: undefined,
       track: "canary",
@@ -253,19 +256,62 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       ingress: [{ name: "ingress-controller", pods: {}, peer: { namespace: cfg.ingress.controllerNamespace }, ports: [] }],
     });
     outputs.observabilityNamespace = obs.namespace;
-    wireObservability(cfg, provider, obs.namespace, namespace, Object.keys(services), outputs);
+    wireObservability(cfg, provider, obs.namespace, namespace, binaries, outputs);
   }
   return outputs;
 }
 
 /** Monitoring and logging, each when enabled. */
 function wireObservability(
-  _cfg: ShopConfig,
-  _provider: k8s.Provider,
-  _obsNamespace: pulumi.Output<string>,
-  _shopNamespace: pulumi.Output<string>,
-  _services: string[],
-  _outputs: PlatformOutputs,
+  cfg: ShopConfig,
+  provider: k8s.Provider,
+  obsNamespace: pulumi.Output<string>,
+  shopNamespace: pulumi.Output<string>,
+  binaries: string[],
+  outputs: PlatformOutputs,
 ): void {
-  // Wired once components/monitoring.ts and components/logging.ts land.
+  const common = {
+    namespace: obsNamespace,
+    provider,
+    shopNamespace,
+    storageClass: cfg.storageClass,
+    ingressHost: cfg.ingress.host,
+    ingressClassName: cfg.ingress.className,
+  };
+  const tls = cfg.ingress.tls.enabled ? { tlsSecretName: cfg.ingress.tls.secretName } : {};
+  let logging: Logging | undefined;
+  if (cfg.logging.enabled) {
+    logging = new Logging("logging", {
+      ...common,
+      ...tls,
+      replicas: cfg.logging.elasticsearch.replicas,
+      storageSize: cfg.logging.elasticsearch.storageSize,
+      memory: cfg.logging.elasticsearch.memory,
+      retentionDays: cfg.logging.retentionDays,
+      kibanaPath: cfg.logging.kibanaPath,
+      ingressControllerNamespace: cfg.ingress.controllerNamespace,
+      ...(cfg.secrets.elasticPassword ? { elasticPassword: cfg.secrets.elasticPassword } : {}),
+    });
+    outputs.kibanaUrl = logging.kibanaUrl;
+    outputs.elasticsearchUrl = logging.elasticsearchUrl;
+  }
+  if (cfg.monitoring.enabled) {
+    const monitoring = new Monitoring("monitoring", {
+      ...common,
+      services: binaries,
+      retention: cfg.monitoring.retention,
+      storageSize: cfg.monitoring.storageSize,
+      grafanaPath: cfg.monitoring.grafanaPath,
+      ingressControllerNamespace: cfg.ingress.controllerNamespace,
+      clusterLabel: cfg.stack,
+      ...tls,
+      ...(logging
+        ? { elasticsearchUrl: logging.elasticsearchUrl, elasticsearchUsername: logging.readerUsername, elasticsearchPassword: logging.readerPassword }
+        : {}),
+      ...(cfg.secrets.grafanaAdminPassword ? { grafanaAdminPassword: cfg.secrets.grafanaAdminPassword } : {}),
+      ...(cfg.secrets.alertWebhookUrl ? { alertWebhookUrl: cfg.secrets.alertWebhookUrl } : {}),
+    });
+    outputs.grafanaUrl = monitoring.grafanaUrl;
+    outputs.prometheusUrl = monitoring.prometheusUrl;
+  }
 }

@@ -162,7 +162,6 @@ export class DataStores extends pulumi.ComponentResource {
     let container: Omit<k8s.types.input.core.v1.Container, "name">;
     const mounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }];
     const volumes: k8s.types.input.core.v1.Volume[] = [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }];
-    let readOnlyRoot = true;
     switch (kind) {
       case "mysql":
         mounts.push({ name: "data", mountPath: "/var/lib/mysql" }, { name: "run", mountPath: "/var/run/mysqld" });
@@ -198,9 +197,10 @@ export class DataStores extends pulumi.ComponentResource {
         };
         break;
       case "rabbitmq":
-        mounts.push({ name: "data", mountPath: "/var/lib/rabbitmq" });
-        // The image's entrypoint may write under /etc/rabbitmq and $HOME; not verified read-only.
-        readOnlyRoot = false;
+        // HOME (the Erlang cookie) is the claim; logs and crash dumps go to an emptyDir; the rest of
+        // the image stays read-only (the server's own env vars replace writing /etc/rabbitmq).
+        mounts.push({ name: "data", mountPath: "/var/lib/rabbitmq" }, { name: "log", mountPath: "/var/log/rabbitmq" });
+        volumes.push({ name: "log", emptyDir: { sizeLimit: "64Mi" } });
         container = {
           env: [
             { name: "RABBITMQ_DEFAULT_USER", value: args.rabbitmq.user },
@@ -249,7 +249,7 @@ export class DataStores extends pulumi.ComponentResource {
                   imagePullPolicy: "IfNotPresent",
                   ports: [{ name: "db", containerPort: port, protocol: "TCP" }],
                   resources: { requests: { cpu: res.cpu, memory: res.memory }, limits: { cpu: res.cpuLimit, memory: res.memoryLimit } },
-                  securityContext: containerSecurityContext(readOnlyRoot),
+                  securityContext: containerSecurityContext(true),
                   volumeMounts: mounts,
                 },
               ],

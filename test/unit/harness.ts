@@ -112,3 +112,25 @@ export function named(name: string): Recorded {
   if (!r) throw new Error(`no resource named ${name}; have: ${recorded.map((x) => x.name).join(", ")}`);
   return r;
 }
+
+/** The marker the engine puts on secret values in resource inputs. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** True when a recorded input value was sent to the engine as a secret. */
+export function isSecretInput(v: unknown): boolean {
+  return !!v && typeof v === "object" && (v as any)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/** A recorded input value with secret markers removed (recursively). */
+export function plain<T = any>(v: unknown): T {
+  if (isSecretInput(v)) return plain((v as any).value);
+  if (Array.isArray(v)) return v.map((x) => plain(x)) as any;
+  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)])) as any;
+  return v as T;
+}
+
+/** The recorded resources whose logical name starts with `prefix`. */
+export function namedLike(prefix: string): Recorded[] {
+  return recorded.filter((r) => r.name.startsWith(prefix));
+}
