@@ -138,10 +138,10 @@ func AccessLog(log *slog.Logger, next http.Handler) http.Handler {
 
 // Workers are the service's background loops; they stop after the HTTP server.
 type Workers struct {
-	log   *slog.Logger
-	mu    sync.Mutex
-	fns   []namedWorker
-	wg    sync.WaitGroup
+	log *slog.Logger
+	mu  sync.Mutex
+	fns []namedWorker
+	wg  sync.WaitGroup
 }
 
 type namedWorker struct {

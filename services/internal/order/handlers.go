@@ -156,8 +156,10 @@ func (h *Handlers) get(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusOK, o)
 }
 
-func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) { h.transition(w, r, StatusCancelled) }
-func (h *Handlers) pay(w http.ResponseWriter, r *http.Request)    { h.transition(w, r, StatusPaid) }
+func (h *Handlers) cancel(w http.ResponseWriter, r *http.Request) {
+	h.transition(w, r, StatusCancelled)
+}
+func (h *Handlers) pay(w http.ResponseWriter, r *http.Request) { h.transition(w, r, StatusPaid) }
 
 func (h *Handlers) transition(w http.ResponseWriter, r *http.Request, to string) {
 	userID, ok := h.user(w, r)

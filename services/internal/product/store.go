@@ -58,7 +58,9 @@ func (e *InsufficientStockError) Error() string {
 // UnknownProductError names a product id that does not exist.
 type UnknownProductError struct{ ProductID int64 }
 
-func (e *UnknownProductError) Error() string { return fmt.Sprintf("product %d does not exist", e.ProductID) }
+func (e *UnknownProductError) Error() string {
+	return fmt.Sprintf("product %d does not exist", e.ProductID)
+}
 
 // Store keeps products and stock reservations in MySQL.
 type Store struct{ DB *sql.DB }

@@ -1,0 +1,215 @@
+// Package gateway is the single entry point: it routes /api/users/*,
+// /api/products/* and /api/orders/* to the services, verifies JWTs, limits
+// each client's request rate, breaks circuits to failing upstreams and
+// passes X-Request-ID on.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"shop/internal/auth"
+	"shop/internal/httpx"
+	"shop/internal/reqid"
+)
+
+// Headers the gateway sets for upstreams from a verified token; any copies
+// sent by clients are removed.
+const (
+	UserIDHeader    = "X-User-ID"
+	UserEmailHeader = "X-User-Email"
+)
+
+// Gateway is the gateway's HTTP handler set.
+type Gateway struct {
+	Keys    *auth.Keys
+	Limiter *Limiter
+	Log     *slog.Logger
+	Users   *Upstream
+	Product *Upstream
+	Orders  *Upstream
+	// RateLimited counts requests refused with 429; AuthFailures those refused with 401;
+	// UpstreamErrors proxy failures by upstream and reason.
+	RateLimited    prometheus.Counter
+	AuthFailures   prometheus.Counter
+	UpstreamErrors *prometheus.CounterVec
+
+	users, products, orders *httputil.ReverseProxy
+}
+
+type ctxKey int
+
+const claimsKey ctxKey = 0
+
+// Public reports whether method+path may be called without a token:
+// register, login and product reads.
+func Public(method, p string) bool {
+	switch {
+	case method == http.MethodPost && (p == "/api/users/register" || p == "/api/users/login"):
+		return true
+	case method == http.MethodGet || method == http.MethodHead:
+		if p == "/api/products" || p == "/api/products/" {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(p, "/api/products/"); ok && rest != "" && !strings.Contains(rest, "/") {
+			return true
+		}
+	}
+	return false
+}
+
+// Routes registers the proxied prefixes.
+func (g *Gateway) Routes(mux *http.ServeMux) {
+	g.users = g.proxy(g.Users)
+	g.products = g.proxy(g.Product)
+	g.orders = g.proxy(g.Orders)
+	mux.Handle("/api/users/", g.guard(g.users))
+	mux.Handle("/api/products", g.guard(g.products))
+	mux.Handle("/api/products/", g.guard(g.products))
+	mux.Handle("/api/orders", g.guard(g.orders))
+	mux.Handle("/api/orders/", g.guard(g.orders))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.WriteError(w, http.StatusNotFound, "not_found", "no route for "+r.URL.Path)
+	})
+}
+
+// canonical rejects paths a backend could read differently from the gateway:
+// dot segments, empty segments, encoded slashes, control bytes.
+func canonical(r *http.Request) bool {
+	p := r.URL.Path
+	if p == "" || p[0] != '/' || strings.Contains(p, "//") {
+		return false
+	}
+	if c := path.Clean(p); c != p && c+"/" != p {
+		return false
+	}
+	if r.URL.RawPath != "" && strings.Contains(strings.ToLower(r.URL.RawPath), "%2f") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// guard checks the path, authenticates and rate-limits before proxying.
+func (g *Gateway) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !canonical(r) {
+			httpx.WriteError(w, http.StatusBadRequest, "bad_path", "the request path is not canonical")
+			return
+		}
+		var claims *auth.Claims
+		if h := r.Header.Get("Authorization"); h != "" {
+			if tok, err := auth.BearerToken(h); err == nil {
+				claims, _ = g.Keys.Parse(tok)
+			}
+		}
+		if claims == nil && !Public(r.Method, r.URL.Path) {
+			g.AuthFailures.Inc()
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shop"`)
+			httpx.WriteError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
+			return
+		}
+		key := ""
+		if claims != nil {
+			key = "u:" + claims.Subject
+		} else {
+			key = "ip:" + ClientIP(r)
+		}
+		if ok, wait := g.Limiter.Allow(key); !ok {
+			g.RateLimited.Inc()
+			w.Header().Set("Retry-After", RetryAfter(wait))
+			httpx.WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many requests; retry after the Retry-After seconds")
+			return
+		}
+		if claims != nil {
+			r = r.WithContext(context.WithValue(r.Context(), claimsKey, claims))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ClientIP is the address the request came from: the last X-Forwarded-For
+// hop (the one the ingress added) when present, else the peer address.
+func ClientIP(r *http.Request) string {
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		last := xff[len(xff)-1]
+		if i := strings.LastIndexByte(last, ','); i >= 0 {
+			last = last[i+1:]
+		}
+		if ip := strings.TrimSpace(last); net.ParseIP(ip) != nil {
+			return ip
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+var bufPool = &bytePool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bytePool struct{ p sync.Pool }
+
+func (b *bytePool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bytePool) Put(x []byte) { b.p.Put(&x) }
+
+func (g *Gateway) proxy(u *Upstream) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			// The upstream picks the backend; Scheme/Host are placeholders.
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = u.Name
+			pr.Out.Host = ""
+			pr.SetXForwarded()
+			pr.Out.Header.Del(UserIDHeader)
+			pr.Out.Header.Del(UserEmailHeader)
+			if c, ok := pr.In.Context().Value(claimsKey).(*auth.Claims); ok {
+				pr.Out.Header[UserIDHeader] = []string{c.Subject}
+				pr.Out.Header[UserEmailHeader] = []string{c.Email}
+			}
+			if id := reqid.From(pr.In.Context()); id != "" {
+				pr.Out.Header[reqid.Header] = []string{id}
+			}
+		},
+		Transport:    u,
+		BufferPool:   bufPool,
+		ErrorLog:     slog.NewLogLogger(g.Log.Handler(), slog.LevelDebug),
+		ErrorHandler: g.proxyError(u),
+	}
+}
+
+func (g *Gateway) proxyError(u *Upstream) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) {
+		var ne net.Error
+		switch {
+		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+			w.WriteHeader(499) // client closed the request
+		case errors.Is(err, ErrBreakerOpen):
+			g.UpstreamErrors.WithLabelValues(u.Name, "breaker_open").Inc()
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(DefaultBreaker.OpenFor.Seconds()))))
+			httpx.WriteError(w, http.StatusServiceUnavailable, "upstream_unavailable", u.Name+" service is unavailable; retry shortly")
+		case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+			g.UpstreamErrors.WithLabelValues(u.Name, "timeout").Inc()
+			httpx.WriteError(w, http.StatusGatewayTimeout, "upstream_timeout", u.Name+" service did not answer in time")
+		default:
+			g.UpstreamErrors.WithLabelValues(u.Name, "error").Inc()
+			g.Log.WarnContext(r.Context(), "upstream error", "upstream", u.Name, "err", err)
+			httpx.WriteError(w, http.StatusBadGateway, "upstream_error", u.Name+" service could not be reached")
+		}
+	}
+}

@@ -1,0 +1,173 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+)
+
+// ErrBreakerOpen is returned while an upstream's circuit breaker is open.
+var ErrBreakerOpen = errors.New("circuit breaker open")
+
+// Upstream is one service behind the gateway: one or more backends (round
+// robin, failing over on connection errors) and a circuit breaker.
+type Upstream struct {
+	Name     string
+	backends []*url.URL
+	next     atomic.Uint64
+	tr       http.RoundTripper
+	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
+}
+
+// BreakerSettings tune every upstream's breaker.
+type BreakerSettings struct {
+	// OpenFor is how long the breaker stays open before probing again.
+	OpenFor time.Duration
+	// MinRequests and FailureRatio: trip when at least MinRequests were seen
+	// in the window and this share of them failed...
+	MinRequests  uint32
+	FailureRatio float64
+	// ...or after ConsecutiveFailures failures in a row.
+	ConsecutiveFailures uint32
+	// Window is the closed-state counting window.
+	Window time.Duration
+}
+
+// DefaultBreaker is the breaker the gateway uses.
+var DefaultBreaker = BreakerSettings{OpenFor: 3 * time.Second, MinRequests: 20, FailureRatio: 0.5, ConsecutiveFailures: 10, Window: 10 * time.Second}
+
+// NewUpstream returns an upstream over backends sharing transport tr.
+func NewUpstream(name string, backends []*url.URL, tr http.RoundTripper, bs BreakerSettings, state *prometheus.GaugeVec, log *slog.Logger) *Upstream {
+	u := &Upstream{Name: name, backends: backends, tr: tr}
+	u.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        name,
+		MaxRequests: 3,
+		Interval:    bs.Window,
+		Timeout:     bs.OpenFor,
+		ReadyToTrip: func(c gobreaker.Counts) bool {
+			return c.ConsecutiveFailures >= bs.ConsecutiveFailures ||
+				(c.Requests >= bs.MinRequests && float64(c.TotalFailures) >= bs.FailureRatio*float64(c.Requests))
+		},
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			log.Warn("circuit breaker state change", "upstream", name, "from", from.String(), "to", to.String())
+			if state != nil {
+				state.WithLabelValues(name).Set(float64(to))
+			}
+		},
+	})
+	if state != nil {
+		state.WithLabelValues(name).Set(0)
+	}
+	return u
+}
+
+// State is the breaker state (closed, half-open, open).
+func (u *Upstream) State() gobreaker.State { return u.cb.State() }
+
+// errUpstreamStatus marks a 5xx answer as a failure for the breaker.
+var errUpstreamStatus = errors.New("upstream answered 5xx")
+
+// RoundTrip sends req to a backend through the breaker. Connection refusals
+// (nothing was sent) fail over to the next backend, so a backend that is
+// shutting down or gone costs no request.
+func (u *Upstream) RoundTrip(req *http.Request) (*http.Response, error) {
+	done, err := u.cb.Allow()
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, ErrBreakerOpen
+	}
+	resp, err := u.send(req)
+	switch {
+	case err != nil && errors.Is(req.Context().Err(), context.Canceled):
+		done(nil) // the client left; says nothing about the upstream
+	case err != nil:
+		done(err)
+	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+		done(errUpstreamStatus)
+	default:
+		done(nil)
+	}
+	return resp, err
+}
+
+func (u *Upstream) send(req *http.Request) (*http.Response, error) {
+	body := req.Body
+	var tb *trackedBody
+	if body != nil && body != http.NoBody {
+		tb = &trackedBody{rc: body}
+		req.Body = tb
+		req.GetBody = tb.again
+		defer body.Close()
+	}
+	start := u.next.Add(1)
+	var err error
+	for i := range len(u.backends) {
+		b := u.backends[(start+uint64(i))%uint64(len(u.backends))]
+		out := *req
+		ou := *req.URL
+		ou.Scheme, ou.Host = b.Scheme, b.Host
+		out.URL = &ou
+		out.Host = ""
+		var resp *http.Response
+		resp, err = u.tr.RoundTrip(&out)
+		if err == nil {
+			return resp, nil
+		}
+		if !isDialError(err) || (tb != nil && tb.n.Load() > 0) || req.Context().Err() != nil {
+			return nil, err
+		}
+	}
+	return nil, err
+}
+
+func isDialError(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
+
+// trackedBody counts what the transport read, so a request is only resent
+// when not a byte of its body has left; closing is left to send.
+type trackedBody struct {
+	rc io.ReadCloser
+	n  atomic.Int64
+}
+
+func (t *trackedBody) Read(p []byte) (int, error) {
+	n, err := t.rc.Read(p)
+	t.n.Add(int64(n))
+	return n, err
+}
+
+func (t *trackedBody) Close() error { return nil }
+
+func (t *trackedBody) again() (io.ReadCloser, error) {
+	if t.n.Load() > 0 {
+		return nil, errors.New("request body already partly sent")
+	}
+	return t, nil
+}
+
+// NewTransport is the keep-alive pool shared by all upstreams.
+func NewTransport(timeout time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          2048,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+	}
+}
