@@ -29,7 +29,7 @@ func Open(c config.MySQL) (*sql.DB, error) {
 	mc.ReadTimeout = 10 * time.Second
 	mc.WriteTimeout = 10 * time.Second
 	mc.InterpolateParams = true
-	mc.Params = map[string]string{"time_zone": "'+00:00'", "transaction_isolation": "'READ-COMMITTED'"}
+	mc.Params = map[string]string{"time_zone": "'+00:00'"}
 	connector, err := mysql.NewConnector(mc)
 	if err != nil {
 		return nil, err
