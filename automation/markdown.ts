@@ -92,7 +92,7 @@ export function renderPreviewMarkdown(input: PreviewMarkdownInput): string {
   out.push(summary.join(" · "));
   if (!input.succeeded) {
     out.push("");
-    out.push(`> **The preview failed**${input.error ? `: ${cell(input.error.split("\n").find((l) => l.trim()) ?? "")}` : "."}`);
+    out.push(`> **The preview failed**${input.error ? `: ${cell((input.error.split("\n").find((l) => l.trim()) ?? "").trim())}` : "."}`);
   }
   out.push("");
   if (changing.length === 0) {
@@ -119,9 +119,9 @@ export function renderPreviewMarkdown(input: PreviewMarkdownInput): string {
     out.push("#### Policy violations");
     out.push("");
     for (const v of report.policyViolations) {
-      const where = v.resourceUrn ? ` on \`${cell(v.resourceUrn.split("::").pop() ?? "")}\`` : "";
+      const where = v.resourceUrn ? ` on \`${v.resourceUrn.split("::").pop() ?? ""}\`` : "";
       const message = v.message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
-      out.push(`- **${v.enforcementLevel}** \`${v.policyPackName}/${v.policyName}\`${where}: ${cell(message)}`);
+      out.push(`- **${v.enforcementLevel}** \`${v.policyPackName}/${v.policyName}\`${where}: ${message}`);
     }
   }
   const errors = report.diagnostics.filter((d) => d.severity === "error");
@@ -129,7 +129,7 @@ export function renderPreviewMarkdown(input: PreviewMarkdownInput): string {
     out.push("");
     out.push("#### Errors");
     out.push("");
-    for (const d of errors) out.push(`- ${cell(d.message.split("\n").filter(Boolean).join(" "))}`);
+    for (const d of errors) out.push(`- ${d.message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ")}`);
   }
   out.push("");
   return out.join("\n");

@@ -48,11 +48,14 @@ function hasSecretField(v: unknown): boolean {
   return Object.entries(v).some(([k, x]) => (SECRET_FIELDS.has(k) && x !== undefined && x !== "") || hasSecretField(x));
 }
 
-/** Recursively merges `over` into `base` (objects merge, everything else replaces). */
+/** Recursively merges `over` into `base`: objects merge, `null` removes a field, everything else replaces. */
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isObject(base) || !isObject(over) || isSecure(base)) return over;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : v;
+  for (const [k, v] of Object.entries(over)) {
+    if (v === null) delete out[k];
+    else out[k] = k in base ? deepMerge(base[k], v) : v;
+  }
   return out;
 }
 
@@ -111,7 +114,8 @@ export function deriveReviewConfig(dev: StackConfig, pr: number, overrides: Reco
   for (const [k, v] of Object.entries(dev)) if (containsSecure(v)) secretKeys.add(k);
   for (const [rawKey, v] of Object.entries(overrides)) {
     const key = fullKey(rawKey);
-    cfg[key] = deepMerge(cfg[key], v);
+    if (v === null) delete cfg[key];
+    else cfg[key] = deepMerge(cfg[key], v);
   }
   const stillEncrypted = Object.entries(cfg)
     .filter(([, v]) => containsSecure(v))

@@ -7,6 +7,25 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { PackConfig, defaultConfig } from "./policies";
 
+/**
+ * Third-party images reviewed for use at exactly these versions (data stores, observability).
+ * A unit test keeps this list in step with the program's image tables: bumping an image there
+ * needs a review here.
+ */
+export const VETTED_IMAGES: readonly string[] = [
+  "mysql:8.4.6",
+  "redis:7.4.6-alpine",
+  "rabbitmq:4.1.4-alpine",
+  "quay.io/prometheus/prometheus:v2.55.1",
+  "quay.io/prometheus/alertmanager:v0.27.0",
+  "registry.k8s.io/kube-state-metrics/kube-state-metrics:v2.13.0",
+  "docker.io/grafana/grafana:11.3.1",
+  "docker.elastic.co/elasticsearch/elasticsearch:8.15.3",
+  "docker.elastic.co/kibana/kibana:8.15.3",
+  "cr.fluentbit.io/fluent/fluent-bit:3.1.9",
+  "docker.io/curlimages/curl:8.10.1",
+];
+
 /** Registry hosts named by `shop:registry.server` in the repo's `Pulumi.<stack>.yaml` files. */
 export function registriesOfStacks(repoRoot: string): string[] {
   const out = new Set<string>();
@@ -22,5 +41,5 @@ export function registriesOfStacks(repoRoot: string): string[] {
 /** The pack's default config: `defaultConfig` plus every registry the repo's stacks use. */
 export function packDefaults(repoRoot: string): PackConfig {
   const registries = new Set([...defaultConfig.allowedRegistries, ...registriesOfStacks(repoRoot)]);
-  return { ...defaultConfig, allowedRegistries: [...registries] };
+  return { ...defaultConfig, allowedRegistries: [...registries], vettedImages: [...VETTED_IMAGES] };
 }

@@ -16,6 +16,7 @@ const defaults = packDefaults(path.resolve(__dirname, ".."));
 const configSchema: PolicyConfigSchema = {
   properties: {
     allowedRegistries: { type: "array", items: { type: "string" }, default: defaults.allowedRegistries },
+    vettedImages: { type: "array", items: { type: "string" }, default: defaults.vettedImages },
     prodStacks: { type: "array", items: { type: "string" }, default: defaults.prodStacks },
     podSecurityLevels: { type: "array", items: { type: "string" }, default: defaults.podSecurityLevels },
     ingressServiceLabels: { type: "object", additionalProperties: { type: "string" }, default: defaults.ingressServiceLabels },

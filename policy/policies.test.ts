@@ -19,10 +19,14 @@ import {
   restrictedSecurityContext,
   stackPolicies,
 } from "./policies";
-import { packDefaults, registriesOfStacks } from "./defaults";
+import { VETTED_IMAGES, packDefaults, registriesOfStacks } from "./defaults";
 
 const DIGEST = "sha256:" + "ab".repeat(32);
-const cfg: PackConfig = { ...defaultConfig, allowedRegistries: ["127.0.0.1:5000", "registry.shop.example.com"] };
+const cfg: PackConfig = {
+  ...defaultConfig,
+  allowedRegistries: ["127.0.0.1:5000", "registry.shop.example.com"],
+  vettedImages: ["quay.io/prometheus/prometheus:v2.55.1"],
+};
 
 /** A container that satisfies every policy. */
 function goodContainer(name = "gateway"): Record<string, any> {
@@ -112,8 +116,14 @@ describe("images-pinned-by-digest", () => {
   it("rejects a tag without a digest, naming the container and the fix", () => {
     const msgs = imagesPinnedByDigest.check(withContainer((c) => (c.image = "127.0.0.1:5000/shop/gateway:v1.2.3")), cfg);
     assert.deepEqual(msgs, [
-      'Deployment gateway: container "gateway" image "127.0.0.1:5000/shop/gateway:v1.2.3" is not pinned by digest: use name@sha256:<64 hex>',
+      'Deployment gateway: container "gateway" image "127.0.0.1:5000/shop/gateway:v1.2.3" is not pinned by digest: ' +
+        "use name@sha256:<64 hex> (or add it to the pack's vettedImages after review)",
     ]);
+  });
+  it("accepts a reviewed third-party image by its exact reference only", () => {
+    assert.deepEqual(imagesPinnedByDigest.check(withContainer((c) => (c.image = "quay.io/prometheus/prometheus:v2.55.1")), cfg), []);
+    assert.equal(imagesPinnedByDigest.check(withContainer((c) => (c.image = "quay.io/prometheus/prometheus:v2.56.0")), cfg).length, 1);
+    assert.deepEqual(imagesFromAllowedRegistry.check(withContainer((c) => (c.image = "quay.io/prometheus/prometheus:v2.55.1")), cfg), []);
   });
   it("rejects a malformed digest", () => {
     const msgs = imagesPinnedByDigest.check(withContainer((c) => (c.image = "127.0.0.1:5000/shop/gateway@sha256:abc")), cfg);
@@ -129,7 +139,7 @@ describe("images-pinned-by-digest", () => {
       },
     };
     const msgs = imagesPinnedByDigest.check(cron, cfg);
-    assert.deepEqual(msgs, ['CronJob backup: init container "init" image "busybox" is not pinned by digest: use name@sha256:<64 hex>']);
+    assert.deepEqual(msgs, ['CronJob backup: init container "init" uses the "latest" tag (busybox): pin it by digest']);
   });
 });
 
@@ -300,6 +310,21 @@ describe("prod-deployments-ha", () => {
 });
 
 describe("pack defaults", () => {
+  it("vet exactly the third-party images the program uses (a bump needs a policy review)", () => {
+    // Read the program's image tables as text: importing the components would start Pulumi resources' modules.
+    const repo = path.resolve(__dirname, "..");
+    const sources = ["components/data-stores.ts", "components/observability/images.ts"]
+      .map((f) => path.join(repo, f))
+      .filter((f) => fs.existsSync(f))
+      .map((f) => fs.readFileSync(f, "utf8"));
+    const refs = new Set<string>();
+    for (const src of sources) {
+      for (const m of src.matchAll(/^\s+\w+: "([^"\s]+:[^"\s]+)",?$/gm)) if (!/^\d/.test(m[1])) refs.add(m[1]);
+    }
+    assert.ok(refs.size > 0 || sources.length === 0, "found no image references in the program's image tables");
+    assert.deepEqual([...refs].sort(), [...VETTED_IMAGES].sort());
+  });
+
   it("allow the local registry and every registry the repo's stack files name", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-defaults-"));
     try {

@@ -19,6 +19,12 @@ import {
 export interface PackConfig {
   /** Registry hosts images may come from, e.g. `127.0.0.1:5000`. */
   allowedRegistries: string[];
+  /**
+   * Reviewed third-party images allowed by exact reference (repository and version tag) from their
+   * upstream registry: the data stores' and observability stack's images. Pinning them by digest
+   * from an allowed registry needs no entry here.
+   */
+  vettedImages: string[];
   /** Stack names whose Deployments need >= 2 replicas and a PodDisruptionBudget. */
   prodStacks: string[];
   /** Pod Security Admission levels a namespace may enforce. */
@@ -29,6 +35,7 @@ export interface PackConfig {
 
 export const defaultConfig: PackConfig = {
   allowedRegistries: ["127.0.0.1:5000"],
+  vettedImages: [],
   prodStacks: ["prod"],
   podSecurityLevels: ["restricted", "baseline"],
   ingressServiceLabels: { "app.kubernetes.io/name": "ingress-nginx" },
@@ -63,7 +70,7 @@ export const imagesPinnedByDigest: ResourcePolicy = {
   name: "images-pinned-by-digest",
   description: "Every container image is pinned by a sha256 digest and never uses the `latest` tag.",
   remediation: "Reference images as <registry>/<repo>@sha256:<digest> (the program's prebuilt/pushed image digests).",
-  check(r) {
+  check(r, cfg) {
     const out: string[] = [];
     for (const { container, list } of containersOf(r)) {
       const image = container.image;
@@ -73,8 +80,10 @@ export const imagesPinnedByDigest: ResourcePolicy = {
         continue;
       }
       const ref = parseImage(image);
-      if (ref.tag === "latest") out.push(`${who} uses the "latest" tag (${image}): pin it by digest`);
-      if (!isSha256Digest(ref.digest)) out.push(`${who} image "${image}" is not pinned by digest: use name@sha256:<64 hex>`);
+      if (ref.tag === "latest" || (!ref.tag && !ref.digest)) out.push(`${who} uses the "latest" tag (${image}): pin it by digest`);
+      else if (!isSha256Digest(ref.digest) && !cfg.vettedImages.includes(image)) {
+        out.push(`${who} image "${image}" is not pinned by digest: use name@sha256:<64 hex> (or add it to the pack's vettedImages after review)`);
+      }
     }
     return out;
   },
@@ -89,7 +98,7 @@ export const imagesFromAllowedRegistry: ResourcePolicy = {
     for (const { container, list } of containersOf(r)) {
       if (typeof container.image !== "string" || container.image === "") continue;
       const { registry } = parseImage(container.image);
-      if (!cfg.allowedRegistries.includes(registry)) {
+      if (!cfg.allowedRegistries.includes(registry) && !cfg.vettedImages.includes(container.image)) {
         out.push(
           `${describe(r)}: ${containerLabel(container, list)} image "${container.image}" is from registry "${registry}", ` +
             `allowed: ${cfg.allowedRegistries.join(", ")}`,

@@ -1,0 +1,80 @@
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+const REPO = path.resolve(__dirname, "..", "..", "..");
+const CLI = path.join(REPO, "automation", "cli.ts");
+
+/**
+ * Runs the CLI in a sandbox: a backend folder and a tool cache that do not exist, and a PATH
+ * without any pulumi. Bad input must be refused before any of them is needed.
+ */
+function run(args: string[], env: Record<string, string | undefined> = {}) {
+  const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), "shop-cli-"));
+  const base: Record<string, string | undefined> = {
+    PATH: path.dirname(process.execPath) + ":/usr/bin:/bin",
+    HOME: sandbox,
+    SHOP_CACHE: path.join(sandbox, "cache"),
+    PULUMI_BACKEND_URL: `file://${path.join(sandbox, "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: "test",
+    TS_NODE_TRANSPILE_ONLY: "true",
+  };
+  const merged = { ...base, ...env };
+  const clean = Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const res = spawnSync(process.execPath, ["-r", "ts-node/register", CLI, ...args], { cwd: REPO, env: clean, encoding: "utf8", timeout: 60_000 });
+  const touched = fs.readdirSync(sandbox);
+  fs.rmSync(sandbox, { recursive: true, force: true });
+  return { code: res.status, stderr: res.stderr.trim(), stdout: res.stdout.trim(), touched };
+}
+
+function assertRefused(r: ReturnType<typeof run>, pattern: RegExp) {
+  assert.equal(r.code, 2, `exit code ${r.code}, stderr: ${r.stderr}`);
+  const lines = r.stderr.split("\n").filter(Boolean);
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.deepEqual(r.touched, [], "the CLI created files before refusing");
+}
+
+describe("automation CLI input checks", function () {
+  this.timeout(60_000);
+
+  it("refuses an unknown stack, listing the project's stacks", () => {
+    assertRefused(run(["deploy", "staging"]), /^error: unknown stack 'staging': this project's stacks are dev, local, prod$/);
+  });
+
+  it("refuses a review stack that was never created", () => {
+    assertRefused(run(["preview", "pr-12"]), /unknown stack 'pr-12'.*created with 'review up 12'/);
+  });
+
+  it("refuses a non-numeric or non-positive pull-request number", () => {
+    assertRefused(run(["review", "up", "12a"]), /^error: bad pull-request number '12a': give a positive integer/);
+    assertRefused(run(["review", "destroy", "0"]), /bad pull-request number '0'/);
+  });
+
+  it("refuses a missing passphrase", () => {
+    assertRefused(
+      run(["deploy", "local"], { PULUMI_CONFIG_PASSPHRASE: undefined, PULUMI_CONFIG_PASSPHRASE_FILE: undefined }),
+      /no passphrase for the stack secrets: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE/,
+    );
+    assertRefused(
+      run(["destroy", "dev"], { PULUMI_CONFIG_PASSPHRASE: undefined, PULUMI_CONFIG_PASSPHRASE_FILE: "/nonexistent/passphrase" }),
+      /PULUMI_CONFIG_PASSPHRASE_FILE=\/nonexistent\/passphrase does not exist/,
+    );
+  });
+
+  it("refuses a kubeconfig that does not exist", () => {
+    assertRefused(run(["deploy", "local"], { KUBECONFIG: "/nonexistent/kubeconfig" }), /KUBECONFIG names \/nonexistent\/kubeconfig, which does not exist/);
+  });
+
+  it("refuses a missing overrides file and a missing policy pack", () => {
+    assertRefused(run(["review", "up", "5", "--overrides", "/nonexistent/o.yaml"]), /overrides file \/nonexistent\/o.yaml does not exist/);
+    assertRefused(run(["preview", "local", "--policy-pack", "/nonexistent/pack"]), /policy pack \/nonexistent\/pack does not exist/);
+  });
+
+  it("refuses unknown commands and review actions", () => {
+    assertRefused(run(["promote", "dev"]), /unknown command 'promote'/);
+    assertRefused(run(["review", "merge", "5"]), /use 'up' or 'destroy'/);
+  });
+});

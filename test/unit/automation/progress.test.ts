@@ -1,0 +1,45 @@
+import { strict as assert } from "assert";
+import { EventCollector, nameOfUrn, plain } from "../../../automation/events";
+import { ProgressPrinter, summaryLine } from "../../../automation/progress";
+import { previewEvents } from "./fixtures";
+
+describe("engine event collection", () => {
+  it("keeps one step per resource, a replace over its halves", () => {
+    const c = new EventCollector(() => 0);
+    for (const e of previewEvents()) c.handle(e);
+    const secret = c.report.steps.filter((s) => s.name === "user-secret");
+    assert.deepEqual(secret.map((s) => s.op), ["replace"]);
+    assert.equal(c.report.steps.length, 8);
+    assert.equal(c.report.policyViolations.length, 1);
+  });
+  it("reads names out of URNs and strips colours", () => {
+    assert.equal(nameOfUrn("urn:pulumi:dev::shop::kubernetes:core/v1:Namespace::shop-dev"), "shop-dev");
+    assert.equal(plain("\u001b[31merror\u001b[0m  "), "error");
+  });
+});
+
+describe("progress output", () => {
+  it("prints each finished change with its duration and skips unchanged resources", () => {
+    const lines: string[] = [];
+    let t = 0;
+    const p = new ProgressPrinter((l) => lines.push(l), false, () => (t += 500));
+    for (const e of previewEvents()) p.onEvent(e);
+    const changes = lines.filter((l) => !l.includes("policy"));
+    // A replace shows its create-replacement half too, as the engine runs it.
+    assert.equal(changes.length, 6, lines.join("\n"));
+    assert.ok(changes.some((l) => /^ {2}\+- replace +kubernetes:core\/v1:Secret {2}user-secret \[metadata\] \(0\.5s\)$/.test(l)), lines.join("\n"));
+    assert.match(changes[0], /^ {2}\+ {2}create +kubernetes:apps\/v1:Deployment {2}order-deployment \(0\.5s\)$/);
+    assert.ok(lines.some((l) => l.includes("policy mandatory shop-guardrails/no-secrets-in-configmaps (order|config)")));
+  });
+  it("summarises counts and duration, as planned or as done", () => {
+    const c = new EventCollector(() => 0);
+    for (const e of previewEvents()) c.handle(e);
+    assert.equal(summaryLine(c.report, 12.34, false), "2 created, 1 updated, 1 replaced, 1 deleted, 3 unchanged in 12.3s");
+    assert.equal(summaryLine(c.report, 1, true), "2 to create, 1 to update, 1 to replace, 1 to delete, 3 unchanged in 1.0s");
+  });
+  it("counts the steps when the engine sent no summary", () => {
+    const c = new EventCollector(() => 0);
+    for (const e of previewEvents().filter((e) => !e.summaryEvent)) c.handle(e);
+    assert.equal(summaryLine(c.report, 0, false), "2 created, 1 updated, 1 replaced, 1 deleted, 3 unchanged in 0.0s");
+  });
+});
