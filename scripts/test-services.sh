@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The Go services' test entry point:
+#   1. installs MariaDB, Redis and RabbitMQ if missing and starts throwaway
+#      servers on spare loopback ports (scripts/stores.sh; stopped on exit,
+#      also on failure or Ctrl-C),
+#   2. go vet ./...,
+#   3. go test -race ./... with the integration tests on (SHOP_IT=1); a
+#      skipped test fails the run, so they cannot silently not run,
+#   4. every fuzz target for a bounded time (SHOP_FUZZTIME, default 3s each).
+# Exits non-zero on any failure. Usage: scripts/test-services.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FUZZTIME="${SHOP_FUZZTIME:-3s}"
+SVC="$REPO_ROOT/services"
+command -v go >/dev/null || die "go is not on PATH (Go 1.26 is needed for services/)"
+export CGO_ENABLED=1 # the race detector needs cgo; the service binaries themselves are built with CGO_ENABLED=0
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+
+STORES_DIR="$(mktemp -d "${TMPDIR:-/tmp}/shop-stores.XXXXXX")"
+LOGS="$(mktemp -d "${TMPDIR:-/tmp}/shop-test-logs.XXXXXX")"
+cleanup() {
+  local rc=$?
+  "$REPO_ROOT/scripts/stores.sh" stop "$STORES_DIR" || true
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t0=$SECONDS
+log "starting MariaDB, Redis and RabbitMQ in $STORES_DIR"
+"$REPO_ROOT/scripts/stores.sh" start "$STORES_DIR" >/dev/null
+# shellcheck disable=SC1091
+source "$STORES_DIR/stores.env"
+log "stores up in $((SECONDS - t0))s"
+
+cd "$SVC"
+t1=$SECONDS
+log "go vet ./..."
+go vet ./...
+
+log "go test -race ./... (integration tests on; log in $LOGS/test.log)"
+set +e
+go test -race -count=1 -timeout 15m -v ./... >"$LOGS/test.log" 2>&1
+rc=$?
+set -e
+grep -E '^(ok|FAIL|---|panic:|\s+--- FAIL|\s+[a-z_]+_test\.go:[0-9]+:)' "$LOGS/test.log" | grep -v -- '--- PASS' || true
+passed=$(grep -cE '^\s*--- PASS' "$LOGS/test.log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$LOGS/test.log" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$LOGS/test.log" || true)
+log "go test took $((SECONDS - t1))s"
+if ((rc != 0)); then
+  tail -n 80 "$LOGS/test.log"
+  echo "services: $passed passed, $failed failed, $skipped skipped"
+  die "go test failed (full log: $LOGS/test.log)"
+fi
+if ((skipped > 0)); then
+  grep -E -A2 '^\s*--- SKIP' "$LOGS/test.log"
+  echo "services: $passed passed, $failed failed, $skipped skipped"
+  die "$skipped tests were skipped; with the servers up every test must run"
+fi
+
+t2=$SECONDS
+fuzzed=0
+# Every Fuzz* function in the module, each run for $FUZZTIME.
+while IFS=: read -r file name; do
+  pkg="./$(dirname "$file")"
+  log "fuzz $pkg $name ($FUZZTIME)"
+  if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$LOGS/fuzz-$name.log" 2>&1; then
+    cat "$LOGS/fuzz-$name.log"
+    echo "services: $((passed + fuzzed)) passed, 1 failed, 0 skipped"
+    die "fuzz target $name failed; the failing input is under $pkg/testdata/fuzz/$name"
+  fi
+  fuzzed=$((fuzzed + 1))
+done < <(grep -rHoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | sed -E 's/:func /:/' | sort)
+((fuzzed > 0)) || die "no fuzz targets found"
+log "$fuzzed fuzz targets ran in $((SECONDS - t2))s; total $((SECONDS - t0))s"
+echo "services: $((passed + fuzzed)) passed, 0 failed"
