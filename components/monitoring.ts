@@ -623,8 +623,9 @@ export class Monitoring extends pulumi.ComponentResource {
       [{ from: [podPeer("prometheus", name)], ports: tcp(ALERTMANAGER_PORT) }],
       webhook
         ? [
-            // The webhook lives outside the cluster at an address only known at run time: open its port only.
-            { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: webhook.apply(webhookPort) }] },
+            // The webhook lives outside the cluster at an address only known at run time: open its port only
+            // (the port number is not secret, the URL is).
+            { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: pulumi.unsecret(webhook.apply(webhookPort)) }] },
             dnsEgress,
           ]
         : [dnsEgress],
