@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
 import { Monitoring, MonitoringArgs } from "../../components/monitoring";
 import { IMAGES } from "../../components/observability/images";
-import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "./observability-helpers";
+import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
 
 const WEBHOOK = "https://hooks.example.com/shop-alerts";
 

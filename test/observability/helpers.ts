@@ -2,7 +2,7 @@
  * Helpers shared by the Monitoring and Logging unit tests: find recorded
  * objects by kind and logical name, walk every container of every workload.
  */
-import * as h from "./harness";
+import * as h from "../unit/harness";
 
 /** Type tokens of the Kubernetes kinds the observability components create. */
 export const T = {
