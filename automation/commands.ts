@@ -60,6 +60,19 @@ async function up(ws: LocalWorkspace, s: Settings, stackName: string, configFile
     const p = new ProgressPrinter(o.out, false);
     await stack.refresh({ configFile, onEvent: p.onEvent });
   }
+  if (opts.policyPack?.length) {
+    // Policy gate: a mandatory violation stops here, before the update changes anything
+    // (during an update the engine would stop only at the offending resource).
+    o.out(`policy check of ${PROJECT}/${stackName}: preview with ${opts.policyPack.map((p) => path.relative(s.repoRoot, p) || p).join(", ")}`);
+    const gate = new ProgressPrinter(o.out, true);
+    try {
+      await stack.preview({ configFile, onEvent: gate.onEvent, policyPacks: opts.policyPack });
+    } catch (e) {
+      const violations = gate.report.policyViolations.filter((v) => v.enforcementLevel === "mandatory").length;
+      o.err(`policy check of ${stackName} failed${violations ? ` with ${violations} mandatory violation(s)` : ""}, nothing was changed: ${firstLine(e)}`);
+      return 1;
+    }
+  }
   o.out(`updating ${PROJECT}/${stackName} (config ${path.relative(s.repoRoot, configFile)})`);
   const printer = new ProgressPrinter(o.out, false);
   try {

@@ -17,7 +17,7 @@ export interface Settings {
   backendUrl: string;
   /** Secrets provider for new stacks (`SHOP_SECRETS_PROVIDER`, default `passphrase`). */
   secretsProvider: string;
-  /** Folder of generated stack config files (`<repo>/.pulumi-state/config`). */
+  /** Folder of generated stack config files (`SHOP_STACK_CONFIG_DIR`, default `<repo>/.pulumi-state/config`). */
   configDir: string;
   /** Folder of the offline toolchain (`$SHOP_CACHE/bin`). */
   toolBin: string;
@@ -62,7 +62,7 @@ export function resolveSettings(env: NodeJS.ProcessEnv, repoRoot = REPO_ROOT): S
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION || "true",
     PULUMI_IGNORE_AMBIENT_PLUGINS: env.PULUMI_IGNORE_AMBIENT_PLUGINS || "true",
   };
-  return { repoRoot, backendUrl, secretsProvider, configDir: path.join(repoRoot, ".pulumi-state", "config"), toolBin, env: out };
+  return { repoRoot, backendUrl, secretsProvider, configDir: env.SHOP_STACK_CONFIG_DIR || path.join(repoRoot, ".pulumi-state", "config"), toolBin, env: out };
 }
 
 /** Stacks this project declares: one per committed `Pulumi.<stack>.yaml`. */
