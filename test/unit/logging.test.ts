@@ -1,0 +1,345 @@
+import * as h from "./harness";
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as yaml from "js-yaml";
+import { Logging, LoggingArgs } from "../../components/logging";
+import { IMAGES } from "../../components/observability/images";
+import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
+
+function args(provider: k8s.Provider, over: Partial<LoggingArgs> = {}): LoggingArgs {
+  return {
+    namespace: "obs",
+    provider,
+    shopNamespace: "shop-test",
+    replicas: 1,
+    storageSize: "10Gi",
+    storageClass: "fast-ssd",
+    memory: "2Gi",
+    retentionDays: 7,
+    kibanaPath: "/kibana",
+    ingressHost: "shop.example.com",
+    ingressClassName: "nginx",
+    elasticPassword: pulumi.secret("given-elastic-password"),
+    ...over,
+  };
+}
+
+/** Creates one Logging named "logs" on a fresh mock engine. */
+async function deploy(over: Partial<LoggingArgs> = {}) {
+  await h.reset("dev");
+  const provider = new k8s.Provider("test-k8s", {});
+  const l = new Logging("logs", args(provider, over));
+  await h.settle();
+  return l;
+}
+
+const es = () => get(T.statefulSet, "logs-elasticsearch");
+const esYml = () => yaml.load(get(T.configMap, "logs-elasticsearch").data["elasticsearch.yml"]) as any;
+const esEnv = () => Object.fromEntries(es().spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+const fluentConf = () => get(T.configMap, "logs-fluent-bit").data["fluent-bit.conf"] as string;
+/** The `key value` settings of every `[SECTION]` of a Fluent Bit classic config, in order. */
+function sections(conf: string): { name: string; settings: Record<string, string> }[] {
+  const out: { name: string; settings: Record<string, string> }[] = [];
+  for (const line of conf.split("\n")) {
+    const head = /^\[(\w+)\]$/.exec(line.trim());
+    if (head) out.push({ name: head[1], settings: {} });
+    else if (line.trim() && out.length) {
+      const [k, ...v] = line.trim().split(/\s+/);
+      out[out.length - 1].settings[k] = v.join(" ");
+    }
+  }
+  return out;
+}
+
+describe("Logging", () => {
+  describe("Elasticsearch", () => {
+    it("runs one node with single-node discovery in dev/local", async () => {
+      await deploy({ replicas: 1 });
+      assert.strictEqual(es().spec.replicas, 1);
+      assert.strictEqual(esYml()["discovery.type"], "single-node");
+      assert.strictEqual(esYml()["cluster.initial_master_nodes"], undefined);
+      assert.strictEqual(h.ofType("kubernetes:policy/v1:PodDisruptionBudget").length, 0);
+    });
+
+    it("runs three master-eligible nodes that find each other through the headless Service in prod", async () => {
+      await deploy({ replicas: 3 });
+      assert.strictEqual(es().spec.replicas, 3);
+      assert.strictEqual(es().spec.podManagementPolicy, "Parallel");
+      assert.deepStrictEqual(esYml()["discovery.seed_hosts"], ["logs-elasticsearch-nodes"]);
+      assert.deepStrictEqual(esYml()["cluster.initial_master_nodes"], ["logs-elasticsearch-0", "logs-elasticsearch-1", "logs-elasticsearch-2"]);
+      assert.strictEqual(get(T.service, "logs-elasticsearch-nodes").spec.clusterIP, "None");
+      assert.strictEqual(get("kubernetes:policy/v1:PodDisruptionBudget", "logs-elasticsearch").spec.maxUnavailable, 1);
+      const template = JSON.parse(get(T.configMap, "logs-es-setup").data["index-template.json"]);
+      assert.strictEqual(template.template.settings["index.number_of_replicas"], 1);
+    });
+
+    it("sizes the JVM heap to half the memory limit and sets requests = limits for memory", async () => {
+      await deploy({ memory: "3Gi" });
+      assert.strictEqual(esEnv().ES_JAVA_OPTS, "-Xms1536m -Xmx1536m");
+      const r = es().spec.template.spec.containers[0].resources;
+      assert.strictEqual(r.limits.memory, "3Gi");
+      assert.strictEqual(r.requests.memory, "3Gi");
+    });
+
+    it("keeps its data on a volume of the configured size and class", async () => {
+      await deploy({ storageSize: "42Gi", storageClass: "gp3" });
+      const claim = es().spec.volumeClaimTemplates[0].spec;
+      assert.strictEqual(claim.resources.requests.storage, "42Gi");
+      assert.strictEqual(claim.storageClassName, "gp3");
+    });
+
+    it("needs no privileged vm.max_map_count init: mmap is off and nothing runs privileged", async () => {
+      await deploy();
+      assert.strictEqual(esYml()["node.store.allow_mmap"], false);
+      for (const { workload, c } of containers()) {
+        assert.notStrictEqual(c.securityContext.privileged, true, workload);
+        assert.ok(!JSON.stringify(c.command ?? []).includes("sysctl"), workload);
+      }
+    });
+
+    it("turns security on, with the elastic password from a Secret and TLS between nodes", async () => {
+      await deploy();
+      assert.strictEqual(esYml()["xpack.security.enabled"], true);
+      assert.strictEqual(esYml()["xpack.security.transport.ssl.enabled"], true);
+      assert.deepStrictEqual(esEnv().ELASTIC_PASSWORD, { secretKeyRef: { name: "logs-credentials-auto", key: "elastic-password" } });
+      const creds = h.ofType(T.secret).find((r) => r.name === "logs-credentials")!;
+      assert.ok(wasSecret(creds.inputs.stringData));
+      assert.strictEqual(plain(creds.inputs).stringData["elastic-password"], "given-elastic-password");
+      const volumes = es().spec.template.spec.volumes;
+      assert.deepStrictEqual(volumes.find((v: any) => v.name === "transport").secret.secretName, "logs-elasticsearch-transport");
+    });
+
+    it("creates the transport certificate with a Job that may only read and patch its one Secret", async () => {
+      await deploy();
+      assert.deepStrictEqual(get(T.role, "logs-transport-cert").rules, [
+        { apiGroups: [""], resources: ["secrets"], resourceNames: ["logs-elasticsearch-transport"], verbs: ["get", "patch"] },
+      ]);
+      const script = get(T.configMap, "logs-transport-cert").data["transport-cert.sh"];
+      assert.match(script, /already present .* nothing to do/, "a rerun must keep the existing certificate");
+      assert.match(script, /elasticsearch-certutil cert/);
+    });
+  });
+
+  describe("secrets", () => {
+    it("uses the given elastic password, creates no random resource and exposes passwords as secret outputs", async () => {
+      const l = await deploy();
+      assert.strictEqual(h.ofType(T.randomPassword).length, 0);
+      assert.strictEqual(await h.isSecret(l.elasticPassword), true);
+      assert.strictEqual(await h.promiseOf(l.elasticPassword), "given-elastic-password");
+      assert.strictEqual(await h.isSecret(l.readerPassword), true);
+      assert.strictEqual(await h.promiseOf(l.readerUsername), "shop-logs-reader");
+    });
+
+    it("generates the elastic password with @pulumi/random when none is given", async () => {
+      const l = await deploy({ elasticPassword: undefined });
+      assert.deepStrictEqual(h.ofType(T.randomPassword).map((r) => r.name), ["logs-elastic"]);
+      assert.strictEqual(await h.isSecret(l.elasticPassword), true);
+    });
+
+    it("derives distinct service passwords (Fluent Bit, reader, kibana_system) from the elastic password", async () => {
+      await deploy();
+      const data = get(T.secret, "logs-credentials").stringData;
+      const values = ["elastic-password", "fluent-bit-password", "reader-password", "kibana-system-password", "kibana-encryption-key"].map((k) => data[k]);
+      assert.strictEqual(new Set(values).size, 5);
+      for (const v of values) assert.ok(v.length >= 20);
+    });
+  });
+
+  describe("index lifecycle", () => {
+    it("deletes indices after the stack's retention, through a policy the setup Job PUTs", async () => {
+      await deploy({ retentionDays: 14 });
+      const files = get(T.configMap, "logs-es-setup").data;
+      assert.deepStrictEqual(JSON.parse(files["ilm-policy.json"]), { policy: { phases: { delete: { min_age: "14d", actions: { delete: {} } } } } });
+      const template = JSON.parse(files["index-template.json"]);
+      assert.deepStrictEqual(template.index_patterns, ["shop-logs-*"]);
+      assert.strictEqual(template.template.settings["index.lifecycle.name"], "shop-logs-retention");
+      assert.match(files["setup.sh"], /es PUT "\/_ilm\/policy\/shop-logs-retention"/);
+      assert.doesNotMatch(files["setup.sh"], /-X POST[^\n]*_ilm|DELETE/, "setup must only PUT desired state");
+    });
+
+    it("reruns the setup Job when the retention changes (its ConfigMap and so its pod template change)", async () => {
+      await deploy({ retentionDays: 7 });
+      const a = JSON.stringify(get(T.configMap, "logs-es-setup").data);
+      await deploy({ retentionDays: 30 });
+      const b = JSON.stringify(get(T.configMap, "logs-es-setup").data);
+      assert.notStrictEqual(a, b);
+      const job = get(T.job, "logs-es-setup");
+      assert.strictEqual(job.metadata.name, undefined, "auto-named, so a changed Job is replaced, not patched");
+      assert.strictEqual(job.spec.template.spec.containers[0].image, IMAGES.curl);
+    });
+  });
+
+  describe("Fluent Bit", () => {
+    it("tails container logs, adds Kubernetes metadata, parses JSON lines and ships to one index family per namespace", async () => {
+      await deploy();
+      const s = sections(fluentConf());
+      const input = s.find((x) => x.name === "INPUT")!.settings;
+      assert.strictEqual(input.Name, "tail");
+      assert.strictEqual(input.Path, "/var/log/containers/*.log");
+      const filters = s.filter((x) => x.name === "FILTER").map((x) => x.settings);
+      assert.deepStrictEqual(filters.map((f) => f.Name), ["kubernetes", "parser", "lua"]);
+      assert.strictEqual(filters[1].Key_Name, "log");
+      assert.strictEqual(filters[1].Parser, "slog");
+      assert.strictEqual(filters[1].Reserve_Data, "On");
+      assert.match(get(T.configMap, "logs-fluent-bit").data["parsers.conf"], /Name\s+slog\n\s+Format\s+json/);
+      assert.match(get(T.configMap, "logs-fluent-bit").data["index.lua"], /record\["es_index"\] = "shop-logs-" \.\. ns/);
+      const out = s.find((x) => x.name === "OUTPUT")!.settings;
+      assert.strictEqual(out.Name, "es");
+      assert.strictEqual(out.Host, "logs-elasticsearch.obs.svc");
+      assert.strictEqual(out.Logstash_Format, "On");
+      assert.strictEqual(out.Logstash_Prefix_Key, "$es_index");
+      assert.strictEqual(out.HTTP_Passwd, "${ES_PASSWORD}", "the password comes from the environment, not the ConfigMap");
+    });
+
+    it("buffers on disk on the node and retries without limit, so an Elasticsearch restart loses no lines", async () => {
+      await deploy({ fluentBitBufferLimit: "5G" });
+      const s = sections(fluentConf());
+      assert.strictEqual(s[0].settings["storage.path"], "/var/lib/fluent-bit/buffer");
+      assert.strictEqual(s.find((x) => x.name === "INPUT")!.settings["storage.type"], "filesystem");
+      assert.strictEqual(s.find((x) => x.name === "INPUT")!.settings.DB, "/var/lib/fluent-bit/tail-containers.db");
+      const out = s.find((x) => x.name === "OUTPUT")!.settings;
+      assert.strictEqual(out.Retry_Limit, "no_limits");
+      assert.strictEqual(out["storage.total_limit_size"], "5G");
+      const ds = get(T.daemonSet, "logs-fluent-bit").spec.template.spec;
+      assert.deepStrictEqual(ds.volumes.find((v: any) => v.name === "state").hostPath, { path: "/var/lib/fluent-bit", type: "DirectoryOrCreate" });
+      assert.deepStrictEqual(ds.volumes.find((v: any) => v.name === "varlog").hostPath, { path: "/var/log", type: "Directory" });
+      assert.strictEqual(ds.containers[0].volumeMounts.find((m: any) => m.name === "varlog").readOnly, true);
+    });
+
+    it("has its own least-privilege RBAC: get pods, nothing else", async () => {
+      await deploy();
+      assert.deepStrictEqual(get(T.clusterRole, "logs-fluent-bit").rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }]);
+      assert.deepStrictEqual(get(T.clusterRoleBinding, "logs-fluent-bit").subjects, [{ kind: "ServiceAccount", name: "logs-fluent-bit", namespace: "obs" }]);
+      assert.strictEqual(get(T.daemonSet, "logs-fluent-bit").spec.template.spec.serviceAccountName, "logs-fluent-bit");
+    });
+
+    it("writes with a user that may only create and index log documents", async () => {
+      await deploy();
+      const role = JSON.parse(get(T.configMap, "logs-es-setup").data["role-shop-logs-writer.json"]);
+      assert.deepStrictEqual(role.indices, [{ names: ["shop-logs-*"], privileges: ["create_index", "index", "auto_configure"] }]);
+      const env = Object.fromEntries(get(T.daemonSet, "logs-fluent-bit").spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+      assert.strictEqual(env.ES_USER, "shop-fluent-bit");
+      assert.deepStrictEqual(env.ES_PASSWORD, { secretKeyRef: { name: "logs-credentials-auto", key: "fluent-bit-password" } });
+    });
+  });
+
+  describe("Kibana", () => {
+    it("is served under the ingress path with basePath and rewriteBasePath", async () => {
+      const l = await deploy({ kibanaPath: "/logs" });
+      const cfg = yaml.load(get(T.configMap, "logs-kibana").data["kibana.yml"]) as any;
+      assert.strictEqual(cfg["server.basePath"], "/logs");
+      assert.strictEqual(cfg["server.rewriteBasePath"], true);
+      assert.strictEqual(cfg["server.publicBaseUrl"], "http://shop.example.com/logs");
+      assert.deepStrictEqual(cfg["elasticsearch.hosts"], ["http://logs-elasticsearch.obs.svc:9200"]);
+      assert.strictEqual(cfg["elasticsearch.username"], "kibana_system");
+      assert.strictEqual(cfg["elasticsearch.password"], "${KIBANA_PASSWORD}");
+      const rule = get(T.ingress, "logs-kibana").spec.rules[0];
+      assert.deepStrictEqual(rule.http.paths[0], { path: "/logs", pathType: "Prefix", backend: { service: { name: "logs-kibana", port: { name: "http" } } } });
+      assert.strictEqual(get(T.deployment, "logs-kibana").spec.template.spec.containers[0].readinessProbe.httpGet.path, "/logs/api/status");
+      assert.strictEqual(await h.promiseOf(l.kibanaUrl), "http://shop.example.com/logs/");
+      assert.strictEqual(await h.promiseOf(l.elasticsearchUrl), "http://logs-elasticsearch.obs.svc:9200");
+    });
+
+    it("gets a data view over the shop namespace's logs, created idempotently by a Job", async () => {
+      await deploy();
+      const files = get(T.configMap, "logs-data-view").data;
+      const body = JSON.parse(files["data-view.json"]);
+      assert.deepStrictEqual(body.data_view, { id: "shop-logs", title: "shop-logs-shop-test-*", name: "Shop logs", timeFieldName: "@timestamp" });
+      assert.strictEqual(body.override, true, "a rerun replaces the data view instead of failing");
+      assert.match(files["data-view.sh"], /\/api\/data_views\/data_view/);
+      const env = get(T.job, "logs-data-view").spec.template.spec.containers[0].env;
+      assert.strictEqual(env.find((e: any) => e.name === "KIBANA_URL").value, "http://logs-kibana.obs.svc:5601/kibana");
+    });
+  });
+
+  describe("NetworkPolicies", () => {
+    it("open exactly the paths needed: Fluent Bit, Kibana, the setup Job and Grafana -> Elasticsearch; ingress controller -> Kibana", async () => {
+      await deploy({ ingressControllerNamespace: "ingress-system" });
+      const esPolicy = policy("logs-elasticsearch");
+      assert.deepStrictEqual(esPolicy.policyTypes, ["Ingress", "Egress"]);
+      assert.deepStrictEqual(flows(esPolicy.ingress, "from"), [
+        "app:elasticsearch:TCP/9300",
+        "app:es-setup:TCP/9200",
+        "app:fluent-bit:TCP/9200",
+        "app:grafana:TCP/9200",
+        "app:kibana:TCP/9200",
+      ]);
+      assert.deepStrictEqual(flows(esPolicy.egress, "to"), ["app:elasticsearch:TCP/9300", "ns:kube-system/k8s-app=kube-dns:TCP/53", "ns:kube-system/k8s-app=kube-dns:UDP/53"]);
+      assert.deepStrictEqual(flows(policy("logs-fluent-bit").egress, "to"), [
+        "app:elasticsearch:TCP/9200",
+        "cidr:0.0.0.0/0:TCP/443",
+        "cidr:0.0.0.0/0:TCP/6443",
+        "ns:kube-system/k8s-app=kube-dns:TCP/53",
+        "ns:kube-system/k8s-app=kube-dns:UDP/53",
+      ]);
+      assert.deepStrictEqual(flows(policy("logs-fluent-bit").ingress, "from"), ["app:prometheus:TCP/2020"]);
+      assert.deepStrictEqual(flows(policy("logs-kibana").ingress, "from"), ["app:data-view:TCP/5601", "ns:ingress-system:TCP/5601"]);
+      assert.deepStrictEqual(flows(policy("logs-kibana").egress, "to"), ["app:elasticsearch:TCP/9200", "ns:kube-system/k8s-app=kube-dns:TCP/53", "ns:kube-system/k8s-app=kube-dns:UDP/53"]);
+      assert.deepStrictEqual(policy("logs-es-setup").ingress, []);
+    });
+  });
+
+  describe("workloads", () => {
+    it("run hardened with requests, limits and probes; only Fluent Bit runs as root, to read the node's logs", async () => {
+      await deploy();
+      assert.deepStrictEqual(
+        workloads().map((w) => w.name).sort(),
+        ["logs-data-view", "logs-elasticsearch", "logs-es-setup", "logs-fluent-bit", "logs-kibana", "logs-transport-cert"],
+      );
+      for (const { workload, pod, c, init } of containers()) {
+        if (workload === "logs-fluent-bit") {
+          assert.strictEqual(pod.securityContext.runAsUser, 0);
+        } else {
+          assert.strictEqual(pod.securityContext.runAsNonRoot, true, workload);
+          assert.ok(pod.securityContext.runAsUser > 0, workload);
+        }
+        assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true, workload);
+        assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false, workload);
+        assert.deepStrictEqual(c.securityContext.capabilities.drop, ["ALL"], workload);
+        assert.ok(c.resources.requests.memory && c.resources.limits.memory && c.resources.limits.cpu, workload);
+        const isJob = /setup|data-view|transport-cert/.test(workload);
+        if (!init && !isJob) assert.ok(c.readinessProbe && c.livenessProbe, `${workload} needs probes`);
+      }
+    });
+
+    it("pin every image by an exact version tag", async () => {
+      await deploy();
+      for (const { c } of containers()) {
+        assert.match(c.image, /:v?\d+\.\d+\.\d+$/, `${c.image} is not pinned to an exact version`);
+        assert.ok(Object.values(IMAGES).includes(c.image), `${c.image} is not in the pinned image list`);
+      }
+      const images = new Set(containers().map(({ c }) => c.image.split(":").pop()));
+      assert.ok(images.has("8.15.3"), "Elasticsearch and Kibana share one version");
+    });
+
+    it("all use the explicit provider and carry the component name as prefix", async () => {
+      await deploy();
+      const k8sResources = h.recorded.filter((r) => r.type.startsWith("kubernetes:"));
+      for (const r of k8sResources) {
+        assert.match(r.provider ?? "", /pulumi:providers:kubernetes::test-k8s::/, `${r.type} ${r.name}`);
+        assert.match(r.name, /^logs-/, r.name);
+      }
+    });
+  });
+
+  describe("bad input", () => {
+    const cases: [string, Partial<LoggingArgs>, RegExp][] = [
+      ["two Elasticsearch nodes", { replicas: 2 }, /replicas is 2; use 1 \(single node\) or 3 or more/],
+      ["zero Elasticsearch nodes", { replicas: 0 }, /replicas is 0/],
+      ["a memory that is not a quantity", { memory: "lots" }, /memory is invalid: .*"lots" is not a memory quantity/],
+      ["less than 1Gi of memory", { memory: "512Mi" }, /memory is 512Mi; Elasticsearch needs at least 1Gi/],
+      ["a retention of zero days", { retentionDays: 0 }, /retentionDays is 0/],
+      ["a fractional retention", { retentionDays: 1.5 }, /retentionDays is 1.5/],
+      ["a Kibana path without a leading slash", { kibanaPath: "kibana" }, /kibanaPath "kibana" must start with "\/"/],
+      ["an empty storage class", { storageClass: "" }, /storageClass is empty/],
+    ];
+    for (const [what, over, message] of cases) {
+      it(`rejects ${what}, naming the field`, async () => {
+        await h.reset("dev");
+        const provider = new k8s.Provider("test-k8s", {});
+        assert.throws(() => new Logging("logs", args(provider, over)), (e: Error) => message.test(e.message) && /Logging logs:/.test(e.message));
+      });
+    }
+  });
+});
