@@ -1,0 +1,173 @@
+import * as h from "./harness";
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { MicroService, MicroServiceArgs } from "../../components/microservice";
+
+const IMAGE = `127.0.0.1:5000/shop/product@sha256:${"b".repeat(64)}`;
+
+function args(provider: k8s.Provider, over: Partial<MicroServiceArgs> = {}): MicroServiceArgs {
+  return {
+    namespace: "shop-test",
+    provider,
+    binary: "product",
+    image: IMAGE,
+    replicas: 2,
+    resources: { cpu: "100m", memory: "64Mi", cpuLimit: "500m", memoryLimit: "256Mi" },
+    env: { LOG_LEVEL: "info", CACHE_TTL: "60s" },
+    secretEnv: { JWT_SECRET: pulumi.secret("s3cret-value-for-tests") },
+    envFromSecrets: ["product-connection"],
+    ...over,
+  };
+}
+
+/** Creates one MicroService named `name` and returns its recorded Deployment. */
+async function deploy(over: Partial<MicroServiceArgs> = {}, name = "product") {
+  await h.reset("dev");
+  const provider = new k8s.Provider("test-k8s", {});
+  const svc = new MicroService(name, args(provider, over));
+  await h.settle();
+  return { svc, deployment: h.named(`${name}-deployment`).inputs };
+}
+
+describe("MicroService", () => {
+  it("runs as non-root with a read-only root filesystem, no privilege escalation and all capabilities dropped", async () => {
+    const { deployment } = await deploy();
+    const pod = deployment.spec.template.spec;
+    const c = pod.containers[0];
+    assert.strictEqual(pod.securityContext.runAsNonRoot, true);
+    assert.strictEqual(pod.securityContext.runAsUser, 65532);
+    assert.strictEqual(pod.securityContext.seccompProfile.type, "RuntimeDefault");
+    assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true);
+    assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false);
+    assert.deepStrictEqual(c.securityContext.capabilities.drop, ["ALL"]);
+  });
+
+  it("pins the container image by digest", async () => {
+    const { deployment } = await deploy();
+    assert.strictEqual(deployment.spec.template.spec.containers[0].image, IMAGE);
+  });
+
+  it("rolls one pod at a time without ever going below the replica count", async () => {
+    const { deployment } = await deploy();
+    assert.deepStrictEqual(deployment.spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    assert.strictEqual(deployment.spec.replicas, 2);
+  });
+
+  it("probes /healthz for liveness and startup and /readyz for readiness", async () => {
+    const c = (await deploy()).deployment.spec.template.spec.containers[0];
+    assert.strictEqual(c.livenessProbe.httpGet.path, "/healthz");
+    assert.strictEqual(c.startupProbe.httpGet.path, "/healthz");
+    assert.strictEqual(c.readinessProbe.httpGet.path, "/readyz");
+    assert.strictEqual(c.ports[0].containerPort, 8080);
+  });
+
+  it("sets requests and limits, and GOMEMLIMIT from the memory limit via the downward API", async () => {
+    const c = (await deploy()).deployment.spec.template.spec.containers[0];
+    assert.deepStrictEqual(c.resources, { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } });
+    const gomem = c.env.find((e: any) => e.name === "GOMEMLIMIT");
+    assert.deepStrictEqual(gomem.valueFrom.resourceFieldRef, { containerName: "app", resource: "limits.memory", divisor: "1" });
+  });
+
+  it("drains with a preStop sleep handler (no shell in the image) inside the grace period", async () => {
+    const pod = (await deploy({ preStopSeconds: 7, terminationGracePeriodSeconds: 40 })).deployment.spec.template.spec;
+    assert.deepStrictEqual(pod.containers[0].lifecycle.preStop, { sleep: { seconds: 7 } });
+    assert.strictEqual(pod.terminationGracePeriodSeconds, 40);
+  });
+
+  it("carries prometheus scrape annotations on the pods", async () => {
+    const a = (await deploy()).deployment.spec.template.metadata.annotations;
+    assert.strictEqual(a["prometheus.io/scrape"], "true");
+    assert.strictEqual(a["prometheus.io/port"], "8080");
+    assert.strictEqual(a["prometheus.io/path"], "/metrics");
+  });
+
+  it("uses its own ServiceAccount without a token", async () => {
+    const { deployment } = await deploy();
+    const sa = h.named("product-sa").inputs;
+    assert.strictEqual(sa.automountServiceAccountToken, false);
+    assert.strictEqual(deployment.spec.template.spec.automountServiceAccountToken, false);
+    assert.strictEqual(deployment.spec.template.spec.serviceAccountName, "product");
+  });
+
+  it("keeps plain env in a ConfigMap and secret env in a Secret sent as a secret", async () => {
+    const { deployment } = await deploy();
+    const cm = h.named("product-config").inputs;
+    const secret = h.named("product-secret").inputs;
+    assert.deepStrictEqual(cm.data, { LOG_LEVEL: "info", CACHE_TTL: "60s" });
+    assert.ok(h.isSecretInput(secret.stringData), "the Secret's data is not a Pulumi secret");
+    assert.strictEqual(h.plain(secret.stringData).JWT_SECRET, "s3cret-value-for-tests");
+    const refs = deployment.spec.template.spec.containers[0].envFrom.map((e: any) => e.configMapRef?.name ?? e.secretRef?.name);
+    assert.deepStrictEqual(refs, ["product-config-auto", "product-secret-auto", "product-connection"]);
+  });
+
+  it("rolls the pods when the config changes, and only then", async () => {
+    const a = (await deploy()).deployment.spec.template;
+    const same = (await deploy()).deployment.spec.template;
+    const changed = (await deploy({ env: { LOG_LEVEL: "debug", CACHE_TTL: "60s" } })).deployment.spec.template;
+    assert.deepStrictEqual(same, a);
+    assert.notStrictEqual(changed.metadata.annotations["checksum/config"], a.metadata.annotations["checksum/config"]);
+  });
+
+  it("gives a PodDisruptionBudget of replicas - 1 by default, or the configured minAvailable", async () => {
+    await deploy({ replicas: 3 });
+    assert.strictEqual(h.named("product-pdb").inputs.spec.minAvailable, 2);
+    await deploy({ replicas: 1 });
+    assert.strictEqual(h.named("product-pdb").inputs.spec.maxUnavailable, 1);
+    await deploy({ replicas: 5, minAvailable: 3 });
+    assert.strictEqual(h.named("product-pdb").inputs.spec.minAvailable, 3);
+  });
+
+  it("scales on CPU with an autoscaling/v2 HPA and leaves the replica count to it", async () => {
+    const { deployment } = await deploy({ autoscaling: { minReplicas: 3, maxReplicas: 10, cpuPercent: 70 } });
+    const hpa = h.named("product-hpa");
+    assert.strictEqual(hpa.type, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+    assert.strictEqual(hpa.inputs.spec.minReplicas, 3);
+    assert.strictEqual(hpa.inputs.spec.maxReplicas, 10);
+    assert.strictEqual(hpa.inputs.spec.metrics[0].resource.target.averageUtilization, 70);
+    assert.strictEqual(hpa.inputs.spec.scaleTargetRef.name, "product");
+    assert.strictEqual(deployment.spec.replicas, undefined);
+  });
+
+  it("creates no HPA without autoscaling", async () => {
+    await deploy();
+    assert.strictEqual(h.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").length, 0);
+  });
+
+  it("spreads pods across zones and nodes when asked, best effort", async () => {
+    const spread = (await deploy({ spreadTopology: true })).deployment.spec.template.spec.topologySpreadConstraints;
+    assert.deepStrictEqual(spread.map((c: any) => c.topologyKey), ["topology.kubernetes.io/zone", "kubernetes.io/hostname"]);
+    assert.ok(spread.every((c: any) => c.whenUnsatisfiable === "ScheduleAnyway" && c.maxSkew === 1));
+    const none = (await deploy()).deployment.spec.template.spec.topologySpreadConstraints;
+    assert.strictEqual(none, undefined);
+  });
+
+  it("exposes a ClusterIP Service on 8080 selecting only its own pods", async () => {
+    const { svc, deployment } = await deploy({ track: "canary" }, "gateway-canary");
+    const service = h.named("gateway-canary-service").inputs;
+    assert.strictEqual(service.spec.type, "ClusterIP");
+    assert.strictEqual(service.spec.ports[0].port, 8080);
+    assert.deepStrictEqual(service.spec.selector, deployment.spec.selector.matchLabels);
+    assert.strictEqual(service.spec.selector["app.kubernetes.io/instance"], "gateway-canary");
+    assert.strictEqual(deployment.spec.template.metadata.labels.track, "canary");
+    assert.strictEqual(await h.promiseOf(svc.endpoint), "http://gateway-canary.shop-test.svc.cluster.local:8080");
+  });
+
+  it("names every child after itself and uses the explicit provider", async () => {
+    await deploy();
+    const children = h.recorded.filter((r) => r.type.startsWith("kubernetes:"));
+    assert.ok(children.length >= 6);
+    for (const c of children) {
+      assert.ok(c.name.startsWith("product-"), c.name);
+      assert.match(c.provider ?? "", /test-k8s/);
+    }
+  });
+
+  it("rejects a bad name or replica count naming the field", async () => {
+    await h.reset("dev");
+    const provider = new k8s.Provider("test-k8s", {});
+    assert.throws(() => new MicroService("Product_1", args(provider)), /MicroService Product_1: name must be a DNS label/);
+    assert.throws(() => new MicroService("p2", args(provider, { replicas: 0 })), /p2: replicas must be a whole number >= 1/);
+    assert.throws(() => new MicroService("p3", args(provider, { autoscaling: { minReplicas: 4, maxReplicas: 2, cpuPercent: 50 } })), /p3: autoscaling needs 1 <= minReplicas <= maxReplicas/);
+  });
+});
