@@ -46,6 +46,13 @@ type Service interface {
 	Close()
 }
 
+// Wrapper is implemented by a service that must see requests before the
+// ServeMux does (which cleans paths and redirects); it must pass the same
+// *http.Request on to the mux.
+type Wrapper interface {
+	Wrap(mux http.Handler) http.Handler
+}
+
 // Build reads the service's own variables through l (errors are collected by
 // l) and returns the constructor that runs once the whole config is valid.
 type Build func(l *config.Loader) func(ctx context.Context, env *Env) (Service, error)
@@ -90,7 +97,11 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 	mux.HandleFunc("GET /readyz", env.Ready.Readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	svc.Routes(mux)
-	handler := httpx.Recover(log, reqid.Middleware(AccessLog(log, metrics.NewHTTP(reg).Middleware(mux))))
+	var inner http.Handler = mux
+	if w, ok := svc.(Wrapper); ok {
+		inner = w.Wrap(mux)
+	}
+	handler := httpx.Recover(log, reqid.Middleware(AccessLog(log, metrics.NewHTTP(reg).Middleware(inner))))
 
 	ln, err := net.Listen("tcp", common.HTTPAddr)
 	if err != nil {

@@ -7,6 +7,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -104,13 +106,43 @@ func canonical(r *http.Request) bool {
 	return true
 }
 
-// guard checks the path, authenticates and rate-limits before proxying.
-func (g *Gateway) guard(next http.Handler) http.Handler {
+// Canonical answers 400 to non-canonical paths and passes the rest on. It
+// must run before the ServeMux, which would redirect them instead.
+func (g *Gateway) Canonical(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !canonical(r) {
 			httpx.WriteError(w, http.StatusBadRequest, "bad_path", "the request path is not canonical")
 			return
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientBody remembers a failure reading the client's request body, so a
+// malformed body is answered 400 and not blamed on the upstream.
+type clientBody struct {
+	rc  io.ReadCloser
+	err atomic.Pointer[error]
+}
+
+func (c *clientBody) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	if err != nil && err != io.EOF {
+		c.err.Store(&err)
+	}
+	return n, err
+}
+
+func (c *clientBody) Close() error { return c.rc.Close() }
+
+func clientBodyFailed(body io.ReadCloser) bool {
+	cb, ok := body.(*clientBody)
+	return ok && cb.err.Load() != nil
+}
+
+// guard authenticates and rate-limits before proxying.
+func (g *Gateway) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var claims *auth.Claims
 		if h := r.Header.Get("Authorization"); h != "" {
 			if tok, err := auth.BearerToken(h); err == nil {
@@ -137,6 +169,9 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 		}
 		if claims != nil {
 			r = r.WithContext(context.WithValue(r.Context(), claimsKey, claims))
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &clientBody{rc: r.Body}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -199,6 +234,8 @@ func (g *Gateway) proxyError(u *Upstream) func(http.ResponseWriter, *http.Reques
 		switch {
 		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 			w.WriteHeader(499) // client closed the request
+		case clientBodyFailed(r.Body):
+			httpx.WriteError(w, http.StatusBadRequest, "bad_body", "the request body could not be read: "+err.Error())
 		case errors.Is(err, ErrBreakerOpen):
 			g.UpstreamErrors.WithLabelValues(u.Name, "breaker_open").Inc()
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(DefaultBreaker.OpenFor.Seconds()))))

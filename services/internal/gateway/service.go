@@ -42,6 +42,9 @@ type service struct{ g *Gateway }
 func (s *service) Routes(mux *http.ServeMux) { s.g.Routes(mux) }
 func (s *service) Close()                    {}
 
+// Wrap rejects non-canonical paths before the ServeMux would redirect them.
+func (s *service) Wrap(mux http.Handler) http.Handler { return s.g.Canonical(mux) }
+
 // Options are the gateway's server options: writes may take the upstream timeout and then some.
 func Options(getenv func(string) string) app.Options {
 	l := config.New(getenv)

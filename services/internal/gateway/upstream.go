@@ -87,10 +87,11 @@ func (u *Upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, ErrBreakerOpen
 	}
+	body := req.Body
 	resp, err := u.send(req)
 	switch {
-	case err != nil && errors.Is(req.Context().Err(), context.Canceled):
-		done(nil) // the client left; says nothing about the upstream
+	case err != nil && (errors.Is(req.Context().Err(), context.Canceled) || clientBodyFailed(body)):
+		done(nil) // the client left or sent a broken body; says nothing about the upstream
 	case err != nil:
 		done(err)
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:

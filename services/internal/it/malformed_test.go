@@ -79,16 +79,36 @@ func TestMalformedRequestsThroughTheGatewayGet4xx(t *testing.T) {
 		{"orders: no token", "POST", "/api/orders", "application/json", `{"items":[{"product_id":` + pid + `,"quantity":1}]}`, ""},
 		{"orders: spoofed user header only", "GET", "/api/orders", "", "", "X-User-ID 1"},
 		func() req { r := order(`{"items":[]}`); r.name = "orders: no items"; return r }(),
-		func() req { r := order(`{"items":[{"product_id":` + pid + `,"quantity":0}]}`); r.name = "orders: zero quantity"; return r }(),
-		func() req { r := order(`{"items":[{"product_id":` + pid + `,"quantity":-3}]}`); r.name = "orders: negative quantity"; return r }(),
-		func() req { r := order(`{"items":[{"product_id":` + pid + `,"quantity":1000000}]}`); r.name = "orders: absurd quantity"; return r }(),
+		func() req {
+			r := order(`{"items":[{"product_id":` + pid + `,"quantity":0}]}`)
+			r.name = "orders: zero quantity"
+			return r
+		}(),
+		func() req {
+			r := order(`{"items":[{"product_id":` + pid + `,"quantity":-3}]}`)
+			r.name = "orders: negative quantity"
+			return r
+		}(),
+		func() req {
+			r := order(`{"items":[{"product_id":` + pid + `,"quantity":1000000}]}`)
+			r.name = "orders: absurd quantity"
+			return r
+		}(),
 		func() req {
 			r := order(`{"items":[{"product_id":` + pid + `,"quantity":1},{"product_id":` + pid + `,"quantity":1}]}`)
 			r.name = "orders: duplicate product"
 			return r
 		}(),
-		func() req { r := order(`{"items":[{"product_id":987654321,"quantity":1}]}`); r.name = "orders: unknown product"; return r }(),
-		func() req { r := order(`{"items":[{"product_id":` + pid + `,"quantity":6}]}`); r.name = "orders: more than the stock"; return r }(),
+		func() req {
+			r := order(`{"items":[{"product_id":987654321,"quantity":1}]}`)
+			r.name = "orders: unknown product"
+			return r
+		}(),
+		func() req {
+			r := order(`{"items":[{"product_id":` + pid + `,"quantity":6}]}`)
+			r.name = "orders: more than the stock"
+			return r
+		}(),
 		func() req { r := order(`{"items":"all"}`); r.name = "orders: items not a list"; return r }(),
 		{"orders: bad id", "GET", "/api/orders/..%2f..%2fetc", "", "", good},
 		{"orders: unknown id", "GET", "/api/orders/ffffffffffffffffffffffffffffffff", "", "", good},

@@ -14,7 +14,7 @@ import (
 
 func TestSIGTERMLetsAnInFlightRequestFinish(t *testing.T) {
 	needIT(t)
-	u := startProc(t, "user", merge(mysqlEnv(), map[string]string{"JWT_SECRET": JWTSecret, "SHUTDOWN_DRAIN": "300ms"}))
+	u := startProc(t, "user", merge(mysqlEnv(), map[string]string{"JWT_SECRET": JWTSecret, "BCRYPT_COST": "4", "SHUTDOWN_DRAIN": "300ms"}))
 	eventually(t, 30*time.Second, "user /readyz", func() bool { return u.get("/readyz") == 200 })
 
 	body := fmt.Sprintf(`{"email":"sigterm-%d@example.com","password":"correct horse","name":"Slow"}`, time.Now().UnixNano())

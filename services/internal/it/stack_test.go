@@ -28,7 +28,7 @@ type stack struct {
 }
 
 type stackOpts struct {
-	paymentTimeout string // ORDER_PAYMENT_TIMEOUT, default 1h
+	paymentTimeout  string // ORDER_PAYMENT_TIMEOUT, default 1h
 	upstreamTimeout string
 	drain           string
 }
@@ -46,7 +46,7 @@ func startStack(t *testing.T, o stackOpts) *stack {
 	}
 	common := map[string]string{"SHUTDOWN_DRAIN": o.drain}
 	s := &stack{}
-	s.user = startProc(t, "user", merge(common, mysqlEnv(), map[string]string{"JWT_SECRET": JWTSecret, "JWT_TTL": "1h"}))
+	s.user = startProc(t, "user", merge(common, mysqlEnv(), map[string]string{"JWT_SECRET": JWTSecret, "JWT_TTL": "1h", "BCRYPT_COST": "4"}))
 	s.product = startProc(t, "product", merge(common, mysqlEnv(), map[string]string{
 		"REDIS_ADDR": env("REDIS_ADDR"), "REDIS_PASSWORD": env("REDIS_PASSWORD"), "CACHE_TTL": "1m"}))
 	s.order = startProc(t, "order", merge(common, mysqlEnv(), rabbitEnv(), map[string]string{
@@ -194,10 +194,10 @@ func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 // events consumes the order service's durable event queue, reconnecting
 // across broker restarts, and records every message id seen.
 type events struct {
-	mu    sync.Mutex
-	seen  map[string]int // message id -> deliveries
-	stop  context.CancelFunc
-	done  chan struct{}
+	mu   sync.Mutex
+	seen map[string]int // message id -> deliveries
+	stop context.CancelFunc
+	done chan struct{}
 }
 
 func consumeEvents(t *testing.T) *events {

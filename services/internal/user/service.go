@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
 
 	"shop/internal/app"
 	"shop/internal/auth"
@@ -24,14 +25,17 @@ type Config struct {
 	MySQL     config.MySQL
 	JWTSecret string
 	JWTTTL    time.Duration
+	// BcryptCost is the password hashing cost (BCRYPT_COST, default 10).
+	BcryptCost int
 }
 
-// LoadConfig reads MYSQL_*, JWT_SECRET and JWT_TTL.
+// LoadConfig reads MYSQL_*, JWT_SECRET, JWT_TTL and BCRYPT_COST.
 func LoadConfig(l *config.Loader) Config {
 	return Config{
-		MySQL:     l.LoadMySQL(),
-		JWTSecret: l.Secret("JWT_SECRET", auth.MinSecretLen),
-		JWTTTL:    l.Duration("JWT_TTL", time.Hour, time.Minute, 30*24*time.Hour),
+		MySQL:      l.LoadMySQL(),
+		JWTSecret:  l.Secret("JWT_SECRET", auth.MinSecretLen),
+		JWTTTL:     l.Duration("JWT_TTL", time.Hour, time.Minute, 30*24*time.Hour),
+		BcryptCost: l.Int("BCRYPT_COST", bcrypt.DefaultCost, bcrypt.MinCost, 15),
 	}
 }
 
@@ -57,7 +61,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		env.Reg.MustRegister(reg, logins)
 		return &service{db: db, h: &Handlers{
 			Store: &Store{db: db}, Keys: auth.NewKeys(c.JWTSecret, c.JWTTTL), Log: env.Log,
-			Registrations: reg, Logins: logins,
+			Registrations: reg, Logins: logins, BcryptCost: c.BcryptCost,
 		}}, nil
 	}
 }
