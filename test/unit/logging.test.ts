@@ -5,6 +5,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
 import { Logging, LoggingArgs } from "../../components/logging";
 import { IMAGES } from "../../components/observability/images";
+import { loadConfig } from "../../config";
+import { deployPlatform } from "../../platform";
 import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
 
 function args(provider: k8s.Provider, over: Partial<LoggingArgs> = {}): LoggingArgs {
@@ -320,6 +322,40 @@ describe("Logging", () => {
         assert.match(r.provider ?? "", /pulumi:providers:kubernetes::test-k8s::/, `${r.type} ${r.name}`);
         assert.match(r.name, /^logs-/, r.name);
       }
+    });
+  });
+
+  describe("stack switch (shop:logging.enabled)", () => {
+    const prebuilt = Object.fromEntries(["gateway", "user", "product", "order"].map((b) => [b, `127.0.0.1:5000/shop/${b}@sha256:${"a".repeat(64)}`]));
+    async function platform(config: Record<string, unknown>) {
+      await h.reset("local", { images: { prebuilt }, ...config });
+      deployPlatform(loadConfig());
+      await h.settle();
+    }
+
+    it("deploys Logging with the stack's replicas, memory and retention when on", async () => {
+      await platform({ logging: { enabled: true, retentionDays: 5, elasticsearch: { replicas: 3, memory: "4Gi" } } });
+      assert.strictEqual(h.ofType("shop:platform:Logging").length, 1);
+      const sts = plain(h.ofType(T.statefulSet).find((r) => r.name === "logging-elasticsearch")!.inputs);
+      assert.strictEqual(sts.spec.replicas, 3);
+      assert.strictEqual(sts.spec.template.spec.containers[0].resources.limits.memory, "4Gi");
+      const ilm = JSON.parse(plain(h.ofType(T.configMap).find((r) => r.name === "logging-es-setup")!.inputs).data["ilm-policy.json"]);
+      assert.strictEqual(ilm.policy.phases.delete.min_age, "5d");
+      assert.ok(h.recorded.some((r) => r.type === "kubernetes:core/v1:Namespace" && /observability/.test(JSON.stringify(plain(r.inputs.metadata)))));
+    });
+
+    it("leaves no trace of Logging when off, and Grafana then has no Elasticsearch datasource", async () => {
+      await platform({ logging: { enabled: false } });
+      assert.strictEqual(h.ofType("shop:platform:Logging").length, 0);
+      assert.deepStrictEqual(h.recorded.filter((r) => r.name.startsWith("logging-")).map((r) => r.name), []);
+      const ds = plain(h.ofType(T.configMap).find((r) => r.name === "monitoring-grafana-provisioning")!.inputs).data["datasources.yaml"];
+      assert.doesNotMatch(ds, /elasticsearch/);
+    });
+
+    it("creates no observability namespace when both stacks are off", async () => {
+      await platform({ logging: { enabled: false }, monitoring: { enabled: false } });
+      assert.strictEqual(h.ofType("shop:platform:Logging").length + h.ofType("shop:platform:Monitoring").length, 0);
+      assert.ok(!h.recorded.some((r) => r.type === "kubernetes:core/v1:Namespace" && /observability/.test(JSON.stringify(plain(r.inputs.metadata)))));
     });
   });
 

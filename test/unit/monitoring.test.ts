@@ -5,6 +5,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
 import { Monitoring, MonitoringArgs } from "../../components/monitoring";
 import { IMAGES } from "../../components/observability/images";
+import { loadConfig } from "../../config";
+import { deployPlatform } from "../../platform";
 import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
 
 const WEBHOOK = "https://hooks.example.com/shop-alerts";
@@ -283,6 +285,33 @@ describe("Monitoring", () => {
       await deploy({ services: ["gateway", "user"] });
       const after = get(T.statefulSet, "mon-prometheus").spec.template.metadata.annotations["shop.io/config-checksum"];
       assert.notStrictEqual(before, after);
+    });
+  });
+
+  describe("stack switch (shop:monitoring.enabled)", () => {
+    const prebuilt = Object.fromEntries(["gateway", "user", "product", "order"].map((b) => [b, `127.0.0.1:5000/shop/${b}@sha256:${"a".repeat(64)}`]));
+    async function platform(config: Record<string, unknown>) {
+      await h.reset("local", { images: { prebuilt }, ...config });
+      deployPlatform(loadConfig());
+      await h.settle();
+    }
+
+    it("deploys Monitoring with the stack's retention and services when on, wired to Logging's Elasticsearch", async () => {
+      await platform({ monitoring: { enabled: true, retention: "3d" } });
+      assert.strictEqual(h.ofType("shop:platform:Monitoring").length, 1);
+      const sts = plain(h.ofType(T.statefulSet).find((r) => r.name === "monitoring-prometheus")!.inputs);
+      assert.ok(sts.spec.template.spec.containers[0].args.includes("--storage.tsdb.retention.time=3d"));
+      const files = plain(h.ofType(T.configMap).find((r) => r.name === "monitoring-grafana-dashboards")!.inputs).data;
+      assert.deepStrictEqual(Object.keys(files).sort(), ["shop-overview.json", "shop-red-gateway.json", "shop-red-order.json", "shop-red-product.json", "shop-red-user.json"]);
+      const ds = plain(h.ofType(T.configMap).find((r) => r.name === "monitoring-grafana-provisioning")!.inputs).data["datasources.yaml"];
+      assert.match(ds, /type: elasticsearch/);
+    });
+
+    it("leaves no trace of Monitoring when off, and Logging still deploys", async () => {
+      await platform({ monitoring: { enabled: false } });
+      assert.strictEqual(h.ofType("shop:platform:Monitoring").length, 0);
+      assert.deepStrictEqual(h.recorded.filter((r) => r.name.startsWith("monitoring-")).map((r) => r.name), []);
+      assert.strictEqual(h.ofType("shop:platform:Logging").length, 1);
     });
   });
 
