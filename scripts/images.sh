@@ -75,6 +75,8 @@ bases() {
       --change 'ENV PATH=/usr/local/go/bin:/bin' --change 'ENV GOTOOLCHAIN=local' --change 'WORKDIR /src'
     rm -rf "$root"
   fi
+  # The stack config's default builder name (shop:images.build.builderImage) points at this toolchain.
+  $DOCKER tag "$BUILDER_IMAGE" shop/go-builder:local
   if ! $DOCKER image inspect "$RUNTIME_IMAGE" >/dev/null 2>&1; then
     log "making $RUNTIME_IMAGE: CA bundle and a non-root user, nothing else"
     local root; root="$(mktemp -d)"
