@@ -51,7 +51,7 @@ type Gateway struct {
 
 type ctxKey int
 
-const claimsKey ctxKey = 0
+const stateKey ctxKey = 0
 
 // Public reports whether method+path may be called without a token:
 // register, login and product reads.
@@ -135,9 +135,21 @@ func (c *clientBody) Read(p []byte) (int, error) {
 
 func (c *clientBody) Close() error { return c.rc.Close() }
 
-func clientBodyFailed(body io.ReadCloser) bool {
-	cb, ok := body.(*clientBody)
-	return ok && cb.err.Load() != nil
+// reqState is what guard learned about a request, for the proxy stages.
+type reqState struct {
+	claims *auth.Claims
+	body   *clientBody
+}
+
+func stateOf(ctx context.Context) *reqState {
+	st, _ := ctx.Value(stateKey).(*reqState)
+	return st
+}
+
+// clientBodyFailed reports whether reading the client's body failed.
+func clientBodyFailed(ctx context.Context) bool {
+	st := stateOf(ctx)
+	return st != nil && st.body != nil && st.body.err.Load() != nil
 }
 
 // guard authenticates and rate-limits before proxying.
@@ -167,13 +179,12 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 			httpx.WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many requests; retry after the Retry-After seconds")
 			return
 		}
-		if claims != nil {
-			r = r.WithContext(context.WithValue(r.Context(), claimsKey, claims))
-		}
+		st := &reqState{claims: claims}
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &clientBody{rc: r.Body}
+			st.body = &clientBody{rc: r.Body}
+			r.Body = st.body
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateKey, st)))
 	})
 }
 
@@ -213,7 +224,8 @@ func (g *Gateway) proxy(u *Upstream) *httputil.ReverseProxy {
 			pr.SetXForwarded()
 			pr.Out.Header.Del(UserIDHeader)
 			pr.Out.Header.Del(UserEmailHeader)
-			if c, ok := pr.In.Context().Value(claimsKey).(*auth.Claims); ok {
+			if st := stateOf(pr.In.Context()); st != nil && st.claims != nil {
+				c := st.claims
 				pr.Out.Header[UserIDHeader] = []string{c.Subject}
 				pr.Out.Header[UserEmailHeader] = []string{c.Email}
 			}
@@ -234,7 +246,7 @@ func (g *Gateway) proxyError(u *Upstream) func(http.ResponseWriter, *http.Reques
 		switch {
 		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 			w.WriteHeader(499) // client closed the request
-		case clientBodyFailed(r.Body):
+		case clientBodyFailed(r.Context()):
 			httpx.WriteError(w, http.StatusBadRequest, "bad_body", "the request body could not be read: "+err.Error())
 		case errors.Is(err, ErrBreakerOpen):
 			g.UpstreamErrors.WithLabelValues(u.Name, "breaker_open").Inc()

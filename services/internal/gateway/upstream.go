@@ -87,10 +87,9 @@ func (u *Upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, ErrBreakerOpen
 	}
-	body := req.Body
 	resp, err := u.send(req)
 	switch {
-	case err != nil && (errors.Is(req.Context().Err(), context.Canceled) || clientBodyFailed(body)):
+	case err != nil && (errors.Is(req.Context().Err(), context.Canceled) || clientBodyFailed(req.Context())):
 		done(nil) // the client left or sent a broken body; says nothing about the upstream
 	case err != nil:
 		done(err)
@@ -107,8 +106,6 @@ func (u *Upstream) send(req *http.Request) (*http.Response, error) {
 	var tb *trackedBody
 	if body != nil && body != http.NoBody {
 		tb = &trackedBody{rc: body}
-		req.Body = tb
-		req.GetBody = tb.again
 		defer body.Close()
 	}
 	start := u.next.Add(1)
@@ -116,6 +113,9 @@ func (u *Upstream) send(req *http.Request) (*http.Response, error) {
 	for i := range len(u.backends) {
 		b := u.backends[(start+uint64(i))%uint64(len(u.backends))]
 		out := *req
+		if tb != nil {
+			out.Body, out.GetBody = tb, tb.again
+		}
 		ou := *req.URL
 		ou.Scheme, ou.Host = b.Scheme, b.Host
 		out.URL = &ou
