@@ -239,7 +239,6 @@ export class Monitoring extends pulumi.ComponentResource {
                     "--storage.tsdb.path=/prometheus",
                     `--storage.tsdb.retention.time=${args.retention}`,
                     "--web.listen-address=:9090",
-                    "--web.enable-lifecycle",
                   ],
                   ports: [{ name: "http", containerPort: PROMETHEUS_PORT }],
                   readinessProbe: { httpGet: { path: "/-/ready", port: "http" }, periodSeconds: 10, failureThreshold: 6 },

@@ -157,7 +157,11 @@ export function overviewDashboard(services: string[], shopNamespace: string): Da
         "{{pod}}/{{container}}",
       ],
     ])
-    .add("timeseries", "Order outbox: pending messages", "none", [[`max(${METRICS.orderBacklog}{${ns}})`, "pending"]])
+    .add("timeseries", "Order events: outbox backlog, created and published / s", "none", [
+      [`max(${METRICS.orderBacklog}{${ns}})`, "pending in outbox"],
+      [`sum(rate(${METRICS.ordersCreated}{${ns}}${RATE}))`, "orders created / s"],
+      [`sum(rate(${METRICS.orderEventsPublished}{${ns}}${RATE}))`, "events published / s"],
+    ])
     .add("timeseries", "CPU by pod (cores)", "none", [
       [`sum by (pod) (rate(container_cpu_usage_seconds_total{${ns}, container!="", container!="POD"}${RATE}))`, "{{pod}}"],
     ])

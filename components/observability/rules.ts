@@ -56,6 +56,8 @@ export const METRICS = {
   requests: "http_requests_total",
   durationBucket: "http_request_duration_seconds_bucket",
   orderBacklog: "order_outbox_pending",
+  ordersCreated: "orders_created_total",
+  orderEventsPublished: "order_events_published_total",
 } as const;
 
 /** What the rules depend on. */
@@ -123,6 +125,19 @@ export function shopAlertRules(input: RulesInput): RuleFile {
             annotations: {
               summary: "Order messages are piling up",
               description: `{{ $value }} order messages are waiting to be published in {{ $labels.namespace }} (threshold ${t.orderBacklog}).`,
+            },
+          },
+          {
+            alert: "ShopOrderEventsStalled",
+            // Orders keep coming in but the outbox relay publishes nothing: events pile up in the outbox.
+            expr:
+              `sum by (namespace) (increase(${METRICS.ordersCreated}{${ns}}[10m])) > 0\n` +
+              `unless sum by (namespace) (increase(${METRICS.orderEventsPublished}{${ns}}[10m])) > 0`,
+            for: "5m",
+            labels: { severity: "warning", service: "order" },
+            annotations: {
+              summary: "Order events are not being published",
+              description: "Orders were placed in {{ $labels.namespace }} during the last 10 minutes but no order event reached RabbitMQ.",
             },
           },
         ],
