@@ -26,6 +26,23 @@ export const VETTED_IMAGES: readonly string[] = [
   "docker.io/curlimages/curl:8.10.1",
 ];
 
+/**
+ * Reviewed exceptions of the program. The node log collector (Fluent Bit DaemonSet) reads root-owned
+ * container logs from the host, so it runs as root, in the observability namespace that enforces the
+ * privileged Pod Security level. It keeps every other hardening rule (read-only root fs, no privilege
+ * escalation, ALL capabilities dropped, probes, limits).
+ */
+export const REVIEWED_EXCEPTIONS = {
+  privilegedNamespaces: ["*-observability"],
+  rootAllowed: ["DaemonSet/*fluent-bit"],
+  /**
+   * Observability singletons, exempt from the prod replica/PDB rule: kube-state-metrics (a second
+   * replica duplicates every series), Grafana (its state is on a single-writer volume), Alertmanager
+   * (HA needs peer clustering, not configured), Kibana (a UI; its state lives in Elasticsearch).
+   */
+  haExempt: ["Deployment/*kube-state-metrics", "Deployment/*grafana", "Deployment/*alertmanager", "Deployment/*kibana"],
+};
+
 /** Registry hosts named by `shop:registry.server` in the repo's `Pulumi.<stack>.yaml` files. */
 export function registriesOfStacks(repoRoot: string): string[] {
   const out = new Set<string>();
@@ -41,5 +58,10 @@ export function registriesOfStacks(repoRoot: string): string[] {
 /** The pack's default config: `defaultConfig` plus every registry the repo's stacks use. */
 export function packDefaults(repoRoot: string): PackConfig {
   const registries = new Set([...defaultConfig.allowedRegistries, ...registriesOfStacks(repoRoot)]);
-  return { ...defaultConfig, allowedRegistries: [...registries], vettedImages: [...VETTED_IMAGES] };
+  return {
+    ...defaultConfig,
+    allowedRegistries: [...registries],
+    vettedImages: [...VETTED_IMAGES],
+    ...REVIEWED_EXCEPTIONS,
+  };
 }

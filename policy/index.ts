@@ -19,6 +19,9 @@ const configSchema: PolicyConfigSchema = {
     vettedImages: { type: "array", items: { type: "string" }, default: defaults.vettedImages },
     prodStacks: { type: "array", items: { type: "string" }, default: defaults.prodStacks },
     podSecurityLevels: { type: "array", items: { type: "string" }, default: defaults.podSecurityLevels },
+    privilegedNamespaces: { type: "array", items: { type: "string" }, default: defaults.privilegedNamespaces },
+    rootAllowed: { type: "array", items: { type: "string" }, default: defaults.rootAllowed },
+    haExempt: { type: "array", items: { type: "string" }, default: defaults.haExempt },
     ingressServiceLabels: { type: "object", additionalProperties: { type: "string" }, default: defaults.ingressServiceLabels },
   },
 };

@@ -190,6 +190,33 @@ describe("containers-run-restricted", () => {
   });
 });
 
+describe("reviewed exceptions", () => {
+  const exceptions: PackConfig = { ...cfg, privilegedNamespaces: ["*-observability"], rootAllowed: ["DaemonSet/*fluent-bit"], haExempt: ["Deployment/*grafana"] };
+  it("let a listed namespace enforce privileged, and no other", () => {
+    const ns = (name: string): KubeResource => ({
+      type: "kubernetes:core/v1:Namespace",
+      name,
+      props: { metadata: { name, labels: { "pod-security.kubernetes.io/enforce": "privileged" } } },
+    });
+    assert.deepEqual(namespacesHavePodSecurity.check(ns("shop-prod-observability"), exceptions), []);
+    assert.equal(namespacesHavePodSecurity.check(ns("shop-prod"), exceptions).length, 1);
+  });
+  it("let a listed workload run as root but keep every other hardening rule", () => {
+    const ds: KubeResource = { ...withContainer((c) => (c.securityContext = { runAsUser: 0, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } })), type: "kubernetes:apps/v1:DaemonSet" };
+    ds.props.metadata.name = "logging-fluent-bit";
+    assert.deepEqual(restrictedSecurityContext.check(ds, exceptions), []);
+    ds.props.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation = true;
+    assert.deepEqual(restrictedSecurityContext.check(ds, exceptions), ['DaemonSet logging-fluent-bit: container "gateway": allowPrivilegeEscalation is not false']);
+    ds.props.metadata.name = "gateway";
+    assert.match(restrictedSecurityContext.check(ds, exceptions)[0], /runAsNonRoot is not true; runAsUser is 0/);
+  });
+  it("let a listed prod singleton skip the replica and PDB rule", () => {
+    const grafana = deployment({ name: "monitoring-grafana", stack: "prod", replicas: 1 });
+    assert.deepEqual(prodDeploymentsHighlyAvailable.check([grafana], exceptions), []);
+    assert.equal(prodDeploymentsHighlyAvailable.check([deployment({ name: "gateway", stack: "prod", replicas: 1 })], exceptions).length, 2);
+  });
+});
+
 describe("containers-have-probes", () => {
   it("requires liveness and readiness probes on long-running workloads", () => {
     const msgs = probesConfigured.check(withContainer((c) => (delete c.livenessProbe, delete c.readinessProbe)), cfg);

@@ -29,6 +29,21 @@ export interface PackConfig {
   prodStacks: string[];
   /** Pod Security Admission levels a namespace may enforce. */
   podSecurityLevels: string[];
+  /**
+   * Reviewed exceptions: namespaces (name globs) that may enforce the `privileged` level, e.g. the one
+   * running the node log collector.
+   */
+  privilegedNamespaces: string[];
+  /**
+   * Reviewed exceptions: workloads (`Kind/name` globs) whose containers may run as root, e.g. the node
+   * log collector reading root-owned host logs. Every other hardening rule still applies to them.
+   */
+  rootAllowed: string[];
+  /**
+   * Reviewed exceptions: prod Deployments (`Kind/name` globs) that are singletons by design and so
+   * exempt from the replica and PodDisruptionBudget rule.
+   */
+  haExempt: string[];
   /** Labels that mark a Service as part of the ingress controller (allowed to be LoadBalancer/NodePort). */
   ingressServiceLabels: Record<string, string>;
 }
@@ -38,8 +53,22 @@ export const defaultConfig: PackConfig = {
   vettedImages: [],
   prodStacks: ["prod"],
   podSecurityLevels: ["restricted", "baseline"],
+  privilegedNamespaces: [],
+  rootAllowed: [],
+  haExempt: [],
   ingressServiceLabels: { "app.kubernetes.io/name": "ingress-nginx" },
 };
+
+/** True when `text` matches the glob (`*` = any run of characters). */
+export function globMatch(glob: string, text: string): boolean {
+  const re = new RegExp(`^${glob.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return re.test(text);
+}
+
+/** `Kind/name` of a resource, as the exception lists name it. */
+export function kindAndName(r: KubeResource): string {
+  return describe(r).replace(" ", "/");
+}
 
 /** A policy over one resource. */
 export interface ResourcePolicy {
@@ -136,16 +165,17 @@ export const restrictedSecurityContext: ResourcePolicy = {
   remediation:
     "Set securityContext runAsNonRoot: true (pod or container), readOnlyRootFilesystem: true, " +
     "allowPrivilegeEscalation: false, capabilities.drop: [ALL].",
-  check(r) {
+  check(r, cfg) {
     const out: string[] = [];
+    const rootAllowed = cfg.rootAllowed.some((g) => globMatch(g, kindAndName(r)));
     for (const { container, list, podSpec } of containersOf(r)) {
       const sc = container.securityContext ?? {};
       const podSc = podSpec.securityContext ?? {};
       const problems: string[] = [];
       const nonRoot = sc.runAsNonRoot ?? podSc.runAsNonRoot;
       const uid = sc.runAsUser ?? podSc.runAsUser;
-      if (nonRoot !== true) problems.push("runAsNonRoot is not true");
-      if (uid === 0) problems.push("runAsUser is 0 (root)");
+      if (!rootAllowed && nonRoot !== true) problems.push("runAsNonRoot is not true");
+      if (!rootAllowed && uid === 0) problems.push("runAsUser is 0 (root)");
       if (sc.privileged === true) problems.push("privileged is true");
       if (sc.readOnlyRootFilesystem !== true) problems.push("readOnlyRootFilesystem is not true");
       if (sc.allowPrivilegeEscalation !== false) problems.push("allowPrivilegeEscalation is not false");
@@ -219,6 +249,8 @@ export const namespacesHavePodSecurity: ResourcePolicy = {
     if (r.type !== "kubernetes:core/v1:Namespace") return [];
     const level = r.props?.metadata?.labels?.[PSA_ENFORCE];
     if (level === undefined) return [`${describe(r)} has no ${PSA_ENFORCE} label`];
+    const name = String(r.props?.metadata?.name ?? r.name);
+    if (level === "privileged" && cfg.privilegedNamespaces.some((g) => globMatch(g, name))) return [];
     if (!cfg.podSecurityLevels.includes(level)) {
       return [`${describe(r)} enforces Pod Security level "${level}", allowed: ${cfg.podSecurityLevels.join(", ")}`];
     }
@@ -235,7 +267,8 @@ export const prodDeploymentsHighlyAvailable: StackPolicy = {
     const inProd = resources.filter((r) => cfg.prodStacks.includes(stackOfUrn(r.urn) ?? ""));
     const pdbs = inProd.filter((r) => kindOf(r.type) === "PodDisruptionBudget" && r.type.startsWith("kubernetes:policy/"));
     const hpas = inProd.filter((r) => kindOf(r.type) === "HorizontalPodAutoscaler" && r.type.startsWith("kubernetes:autoscaling/"));
-    for (const d of inProd.filter((r) => r.type === "kubernetes:apps/v1:Deployment")) {
+    const deployments = inProd.filter((r) => r.type === "kubernetes:apps/v1:Deployment");
+    for (const d of deployments.filter((x) => !cfg.haExempt.some((g) => globMatch(g, kindAndName(x))))) {
       const ns = d.props?.metadata?.namespace;
       const depName = d.props?.metadata?.name;
       const podLabels: Record<string, string> | undefined = d.props?.spec?.template?.metadata?.labels;
