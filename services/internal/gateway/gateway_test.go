@@ -51,7 +51,7 @@ func newGateway(t *testing.T, rps float64, burst int, users, products, orders []
 	g := &Gateway{
 		Keys: auth.NewKeys(secret, time.Hour), Limiter: NewLimiter(rps, burst), Log: quiet,
 		Users: NewUpstream("user", users, tr, bs, nil, quiet), Product: NewUpstream("product", products, tr, bs, nil, quiet),
-		Orders: NewUpstream("order", orders, tr, bs, nil, quiet),
+		Orders:      NewUpstream("order", orders, tr, bs, nil, quiet),
 		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}), AuthFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "y"}),
 		UpstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "z"}, []string{"upstream", "reason"}),
 	}
@@ -320,7 +320,7 @@ func FuzzGatewayNeverAnswers5xxToClientInput(f *testing.F) {
 	g := &Gateway{
 		Keys: auth.NewKeys(secret, time.Hour), Limiter: NewLimiter(1e9, 1e9), Log: quiet,
 		Users: NewUpstream("user", u, tr, DefaultBreaker, nil, quiet), Product: NewUpstream("product", u, tr, DefaultBreaker, nil, quiet),
-		Orders: NewUpstream("order", u, tr, DefaultBreaker, nil, quiet),
+		Orders:      NewUpstream("order", u, tr, DefaultBreaker, nil, quiet),
 		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}), AuthFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "y"}),
 		UpstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "z"}, []string{"upstream", "reason"}),
 	}

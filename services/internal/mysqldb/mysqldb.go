@@ -42,6 +42,11 @@ func Open(c config.MySQL) (*sql.DB, error) {
 	return db, nil
 }
 
+// ReadCommitted is the isolation of the services' transactions: row locks
+// only, no gap locks, so concurrent reservations do not deadlock on the
+// gaps of keys that do not exist yet.
+var ReadCommitted = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+
 // Ping is a readiness check.
 func Ping(db *sql.DB) func(context.Context) error {
 	return func(ctx context.Context) error { return db.PingContext(ctx) }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"shop/internal/mysqldb"
 )
 
 // Relay publishes the outbox's unpublished events in id order and marks them
@@ -68,7 +70,7 @@ func (r *Relay) Once(ctx context.Context) (int, error) {
 	if err := r.Publisher.Ready(ctx); err != nil {
 		return 0, err
 	}
-	tx, err := r.DB.BeginTx(ctx, nil)
+	tx, err := r.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 	if err != nil {
 		return 0, err
 	}

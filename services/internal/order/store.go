@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"shop/internal/mysqldb"
 	"shop/internal/product"
 )
 
@@ -64,7 +65,7 @@ type Store struct{ DB *sql.DB }
 // Begin inserts the order in status "new" before any stock is reserved, so a
 // reservation whose outcome is unknown can always be found and released.
 func (s *Store) Begin(ctx context.Context, id string, userID int64, items []product.Item) error {
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 	if err != nil {
 		return err
 	}
@@ -95,7 +96,7 @@ func insertItems(ctx context.Context, tx *sql.Tx, id string, items []product.Ite
 
 // Discard deletes a "new" order whose reservation was refused (nothing was reserved).
 func (s *Store) Discard(ctx context.Context, id string) error {
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 	if err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func (s *Store) MarkFailed(ctx context.Context, id string) error {
 // expiry paymentTimeout from now, and an order.created event in the outbox,
 // all in one transaction.
 func (s *Store) Confirm(ctx context.Context, id string, reserved []product.ReservedItem, paymentTimeout time.Duration) (Order, error) {
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 	if err != nil {
 		return Order{}, err
 	}
@@ -262,7 +263,7 @@ func (s *Store) List(ctx context.Context, userID int64, limit int) ([]Order, err
 // have expired; moving to "expired" requires that it has. Repeating a
 // transition that already happened returns the order unchanged with changed=false.
 func (s *Store) Transition(ctx context.Context, userID int64, id, to string) (o Order, changed bool, err error) {
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 	if err != nil {
 		return o, false, err
 	}

@@ -155,12 +155,15 @@ func (s *Store) Delete(ctx context.Context, id int64) error {
 }
 
 // withTx runs fn in a transaction, retrying deadlocks and lock-wait timeouts
-// up to three times.
+// up to five times.
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	var err error
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < 5; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+		}
 		var tx *sql.Tx
-		tx, err = s.DB.BeginTx(ctx, nil)
+		tx, err = s.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 		if err != nil {
 			return err
 		}
