@@ -1,0 +1,255 @@
+package order
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"shop/internal/config"
+	"shop/internal/httpx"
+	"shop/internal/product"
+)
+
+type fakeOrders struct {
+	calls  []string
+	orders map[string]Order
+	down   bool
+}
+
+func (f *fakeOrders) Begin(_ context.Context, id string, userID int64, _ []product.Item) error {
+	f.calls = append(f.calls, "begin")
+	if f.down {
+		return fmt.Errorf("%w: mysql gone", httpx.ErrDependency)
+	}
+	f.orders[id] = Order{ID: id, UserID: userID, Status: StatusNew}
+	return nil
+}
+func (f *fakeOrders) Discard(_ context.Context, id string) error {
+	f.calls = append(f.calls, "discard")
+	delete(f.orders, id)
+	return nil
+}
+func (f *fakeOrders) MarkFailed(_ context.Context, id string) error {
+	f.calls = append(f.calls, "failed")
+	o := f.orders[id]
+	o.Status = StatusFailed
+	f.orders[id] = o
+	return nil
+}
+func (f *fakeOrders) Confirm(_ context.Context, id string, r []product.ReservedItem, _ time.Duration) (Order, error) {
+	f.calls = append(f.calls, "confirm")
+	o := f.orders[id]
+	o.Status = StatusPending
+	for _, it := range r {
+		o.TotalCents += it.PriceCents * it.Quantity
+	}
+	f.orders[id] = o
+	return o, nil
+}
+func (f *fakeOrders) Get(_ context.Context, userID int64, id string) (Order, error) {
+	o, ok := f.orders[id]
+	if !ok || o.UserID != userID {
+		return Order{}, ErrNotFound
+	}
+	return o, nil
+}
+func (f *fakeOrders) List(context.Context, int64, int) ([]Order, error) { return []Order{}, nil }
+func (f *fakeOrders) Transition(_ context.Context, userID int64, id, to string) (Order, bool, error) {
+	o, ok := f.orders[id]
+	if !ok || o.UserID != userID {
+		return Order{}, false, ErrNotFound
+	}
+	if o.Status != StatusPending {
+		return o, false, ErrWrongState
+	}
+	o.Status = to
+	f.orders[id] = o
+	return o, true, nil
+}
+func (f *fakeOrders) MarkReleased(context.Context, string) error {
+	f.calls = append(f.calls, "released")
+	return nil
+}
+
+type fakeStock struct {
+	err      error
+	released []string
+}
+
+func (s *fakeStock) Reserve(_ context.Context, _ string, items []product.Item) ([]product.ReservedItem, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	out := make([]product.ReservedItem, len(items))
+	for i, it := range items {
+		out[i] = product.ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity, PriceCents: 100}
+	}
+	return out, nil
+}
+func (s *fakeStock) Release(_ context.Context, id string) error {
+	s.released = append(s.released, id)
+	return nil
+}
+
+func setup() (*fakeOrders, *fakeStock, http.Handler) {
+	o := &fakeOrders{orders: map[string]Order{}}
+	s := &fakeStock{}
+	h := &Handlers{Store: o, Stock: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PaymentTimeout: time.Minute, Notify: func() {},
+		Created:     prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}),
+		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"to", "outcome"})}
+	mux := http.NewServeMux()
+	h.Routes(mux)
+	return o, s, mux
+}
+
+func post(h http.Handler, path, body, user string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("POST", path, strings.NewReader(body))
+	if user != "" {
+		r.Header.Set(UserHeader, user)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+const oneItem = `{"items":[{"product_id":1,"quantity":2}]}`
+
+func TestCreateOrderStepsByReservationOutcome(t *testing.T) {
+	cases := []struct {
+		name     string
+		stockErr error
+		dbDown   bool
+		status   int
+		calls    string
+	}{
+		{"reserved", nil, false, 201, "begin,confirm"},
+		{"refused: nothing reserved, order discarded", &RefusedError{Status: 409, Code: "insufficient_stock", Msg: "no"}, false, 409, "begin,discard"},
+		{"unknown product", &RefusedError{Status: 422, Code: "unknown_product", Msg: "no"}, false, 422, "begin,discard"},
+		{"product service down: order marked failed for the sweeper", fmt.Errorf("%w: refused", httpx.ErrDependency), false, 503, "begin,failed"},
+		{"database down: nothing reserved", nil, true, 503, "begin"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o, s, h := setup()
+			s.err = tc.stockErr
+			o.down = tc.dbDown
+			w := post(h, "/api/orders", oneItem, "7")
+			if w.Code != tc.status {
+				t.Fatalf("%d %s, want %d", w.Code, w.Body, tc.status)
+			}
+			if got := strings.Join(o.calls, ","); got != tc.calls {
+				t.Fatalf("store calls %q, want %q", got, tc.calls)
+			}
+		})
+	}
+}
+
+func TestOrdersNeedTheGatewaysUserHeaderAndValidBodies(t *testing.T) {
+	_, _, h := setup()
+	cases := []struct {
+		user, body string
+		status     int
+	}{
+		{"", oneItem, 401},
+		{"abc", oneItem, 401},
+		{"0", oneItem, 401},
+		{"7", `{"items":[]}`, 400},
+		{"7", `{"items":[{"product_id":1,"quantity":0}]}`, 400},
+		{"7", `{"items":[{"product_id":1,"quantity":1}],"user_id":9}`, 400},
+	}
+	for _, tc := range cases {
+		if w := post(h, "/api/orders", tc.body, tc.user); w.Code != tc.status {
+			t.Errorf("user %q body %s: %d, want %d", tc.user, tc.body, w.Code, tc.status)
+		}
+	}
+}
+
+func TestCancelReleasesStockOnceAndPayAfterCancelConflicts(t *testing.T) {
+	o, s, h := setup()
+	w := post(h, "/api/orders", oneItem, "7")
+	var id string
+	for k := range o.orders {
+		id = k
+	}
+	if w.Code != 201 || id == "" {
+		t.Fatal("create failed")
+	}
+	if w := post(h, "/api/orders/"+id+"/cancel", "", "8"); w.Code != 404 {
+		t.Fatalf("another user's cancel: %d, want 404", w.Code)
+	}
+	if w := post(h, "/api/orders/"+id+"/cancel", "", "7"); w.Code != 200 {
+		t.Fatalf("cancel: %d", w.Code)
+	}
+	if len(s.released) != 1 || s.released[0] != id {
+		t.Fatalf("released %v", s.released)
+	}
+	if w := post(h, "/api/orders/"+id+"/pay", "", "7"); w.Code != 409 {
+		t.Fatalf("pay a cancelled order: %d, want 409", w.Code)
+	}
+	if w := post(h, "/api/orders/bad$id/pay", "", "7"); w.Code != 400 {
+		t.Fatalf("bad id: %d, want 400", w.Code)
+	}
+}
+
+func TestSweepInterval(t *testing.T) {
+	cases := []struct{ timeout, want time.Duration }{
+		{time.Second, 250 * time.Millisecond},
+		{10 * time.Second, time.Second},
+		{time.Hour, 30 * time.Second},
+	}
+	for _, tc := range cases {
+		if got := SweepInterval(tc.timeout); got != tc.want {
+			t.Errorf("SweepInterval(%s) = %s, want %s", tc.timeout, got, tc.want)
+		}
+	}
+}
+
+func TestLoadConfigNamesBadVariables(t *testing.T) {
+	env := map[string]string{"MYSQL_HOST": "db", "MYSQL_USER": "u", "MYSQL_PASSWORD": "p", "MYSQL_DATABASE": "shop",
+		"RABBITMQ_HOST": "mq", "RABBITMQ_USER": "u", "RABBITMQ_PASSWORD": "p", "PRODUCT_URL": "http://product:8080", "ORDER_PAYMENT_TIMEOUT": "15m"}
+	l := config.New(func(k string) string { return env[k] })
+	c := LoadConfig(l)
+	if err := l.Err(); err != nil || c.ProductURL != "http://product:8080" || c.AMQP.VHost != "/" || c.PaymentTimeout != 15*time.Minute {
+		t.Fatalf("%+v %v", c, err)
+	}
+	for k, v := range map[string]string{"ORDER_PAYMENT_TIMEOUT": "soon", "PRODUCT_URL": "product:8080", "RABBITMQ_PORT": "amqp"} {
+		bad := map[string]string{}
+		for a, b := range env {
+			bad[a] = b
+		}
+		bad[k] = v
+		l := config.New(func(x string) string { return bad[x] })
+		LoadConfig(l)
+		if err := l.Err(); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: error %v does not name it", k, v, err)
+		}
+	}
+}
+
+func FuzzDecodeCreate(f *testing.F) {
+	f.Add(oneItem)
+	f.Add(`{"items":[{"product_id":1,"quantity":1},{"product_id":1,"quantity":1}]}`)
+	f.Add(`{"items":null}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		req, err := DecodeCreate("application/json", strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		if len(req.Items) == 0 || len(req.Items) > product.MaxItems {
+			t.Fatalf("accepted %+v", req)
+		}
+		for i, it := range req.Items {
+			if it.ProductID < 1 || it.Quantity < 1 || it.Quantity > product.MaxQuantity || (i > 0 && req.Items[i-1].ProductID >= it.ProductID) {
+				t.Fatalf("accepted %+v", req)
+			}
+		}
+	})
+}
