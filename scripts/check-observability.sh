@@ -80,7 +80,8 @@ step "critical alert goes to the webhook" route_is "$out/alertmanager/webhook.ym
 step "warning alert goes to the webhook" route_is "$out/alertmanager/webhook.yml" shop-webhook alertname=ShopHighLatencyP99 severity=warning service=gateway
 step "without a webhook alerts stay in Alertmanager" route_is "$out/alertmanager/none.yml" shop-none alertname=ShopServiceDown severity=critical
 
-# ---- dashboards are valid JSON with unique uids ----
+# ---- dashboards: every query is valid PromQL, the JSON parses, uids are unique ----
+step "promtool parses every dashboard query" promtool check rules "$out/grafana/queries.rules.yml"
 step "Grafana dashboards parse and have unique uids" node -e '
   const fs = require("fs"), path = require("path"), dir = process.argv[1];
   const uids = fs.readdirSync(dir).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), "utf8")).uid);

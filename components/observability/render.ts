@@ -12,6 +12,7 @@
  *   alertmanager/webhook.yml         with a webhook receiver
  *   alertmanager/none.yml            without one
  *   grafana/dashboards/*.json, grafana/datasources.yaml
+ *   grafana/queries.rules.yml        every dashboard query as a recording rule, so promtool parses the PromQL
  *   fluent-bit/*, elasticsearch/*, kibana/kibana.yml   for reading
  */
 import * as fs from "fs";
@@ -67,6 +68,22 @@ export function renderAll(outDir: string): string[] {
   for (const [file, d] of Object.entries(allDashboards(services, FIXTURE.shopNamespace))) {
     write(`grafana/dashboards/${file}`, JSON.stringify(d, null, 1));
   }
+  // Dashboard queries as recording rules: `promtool check rules` then parses every one of them.
+  // Grafana's `$__rate_interval` is replaced by the window Grafana would pick at a 30s scrape interval.
+  const queries = Object.values(allDashboards(services, FIXTURE.shopNamespace)).flatMap((d) =>
+    d.panels.flatMap((p) => p.targets.map((t) => ({ dashboard: d.uid, panel: p.title, expr: t.expr.replace(/\$__rate_interval/g, "2m") }))),
+  );
+  write(
+    "grafana/queries.rules.yml",
+    dump({
+      groups: [
+        {
+          name: "dashboard-queries",
+          rules: queries.map((q, i) => ({ record: `dashboard_query_${i + 1}`, expr: q.expr, labels: { dashboard: q.dashboard } })),
+        },
+      ],
+    }),
+  );
   write("grafana/datasources.yaml", dump(datasources("http://prometheus:9090", "http://elasticsearch:9200")));
   write("grafana/dashboards.yaml", dump(dashboardProvider()));
   for (const [file, content] of Object.entries(fluentBitConfig({ elasticsearchHost: "elasticsearch" }))) write(`fluent-bit/${file}`, content);

@@ -5,6 +5,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
 import { Logging, LoggingArgs } from "../../components/logging";
 import { IMAGES } from "../../components/observability/images";
+import { memoryBytes } from "../../components/observability/k8s";
+import { heapMegabytes } from "../../components/observability/logging-config";
 import { loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
 import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
@@ -356,6 +358,22 @@ describe("Logging", () => {
       await platform({ logging: { enabled: false }, monitoring: { enabled: false } });
       assert.strictEqual(h.ofType("shop:platform:Logging").length + h.ofType("shop:platform:Monitoring").length, 0);
       assert.ok(!h.recorded.some((r) => r.type === "kubernetes:core/v1:Namespace" && /observability/.test(JSON.stringify(plain(r.inputs.metadata)))));
+    });
+  });
+
+  describe("heap sizing", () => {
+    it("reads Kubernetes memory quantities in binary and decimal units", () => {
+      assert.strictEqual(memoryBytes("1536Mi", "memory"), 1536 * 2 ** 20);
+      assert.strictEqual(memoryBytes("2Gi", "memory"), 2 * 2 ** 30);
+      assert.strictEqual(memoryBytes("2G", "memory"), 2e9);
+      assert.strictEqual(memoryBytes("1073741824", "memory"), 2 ** 30);
+      assert.throws(() => memoryBytes("2 GB", "memory"), /memory: "2 GB" is not a memory quantity/);
+    });
+
+    it("gives the heap half the limit, capped below 32 GiB to keep compressed pointers", () => {
+      assert.strictEqual(heapMegabytes(2 * 2 ** 30), 1024);
+      assert.strictEqual(heapMegabytes(2e9), 953);
+      assert.strictEqual(heapMegabytes(128 * 2 ** 30), 31 * 1024);
     });
   });
 
