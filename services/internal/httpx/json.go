@@ -2,6 +2,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxBody is the largest request body a JSON endpoint accepts.
@@ -56,22 +58,22 @@ func DecodeJSON(contentType string, body io.Reader, v any) error {
 			return &BadRequest{Status: http.StatusUnsupportedMediaType, Msg: "Content-Type must be application/json"}
 		}
 	}
-	lr := &io.LimitedReader{R: body, N: MaxBody + 1}
-	dec := json.NewDecoder(lr)
+	b, err := io.ReadAll(io.LimitReader(body, MaxBody+1))
+	if err != nil {
+		return Invalid("the request body could not be read: %v", err)
+	}
+	if len(b) > MaxBody {
+		return &BadRequest{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
+	}
+	if !utf8.Valid(b) {
+		return Invalid("invalid JSON body: not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		if lr.N <= 0 {
-			return &BadRequest{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
-		}
 		return Invalid("invalid JSON body: %s", describe(err))
 	}
-	if dec.More() {
-		return Invalid("invalid JSON body: unexpected data after the JSON object")
-	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if lr.N <= 0 {
-			return &BadRequest{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", MaxBody)}
-		}
 		return Invalid("invalid JSON body: unexpected data after the JSON object")
 	}
 	return nil

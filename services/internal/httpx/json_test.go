@@ -32,6 +32,7 @@ func TestDecodeJSONAcceptsOneObjectAndRejectsEverythingElse(t *testing.T) {
 		{"trailing garbage", "", `{} x`, 400, "unexpected data after"},
 		{"form", "application/x-www-form-urlencoded", `name=a`, 415, "Content-Type must be application/json"},
 		{"bad media type", ";;;", `{}`, 415, "Content-Type"},
+		{"invalid UTF-8", "", "{\"name\":\"\xff\"}", 400, "not valid UTF-8"},
 		{"too large", "", `{"name":"` + strings.Repeat("a", MaxBody) + `"}`, 413, "larger than"},
 	}
 	for _, tc := range cases {
