@@ -1,0 +1,261 @@
+import * as h from "./harness";
+import * as assert from "assert";
+import * as path from "path";
+import { loadConfig } from "../../config";
+import { deployPlatform, PlatformOutputs } from "../../platform";
+
+const DIGEST = (c: string) => c.repeat(64);
+const PREBUILT = {
+  gateway: `127.0.0.1:5000/shop/gateway@sha256:${DIGEST("1")}`,
+  user: `127.0.0.1:5000/shop/user@sha256:${DIGEST("2")}`,
+  product: `127.0.0.1:5000/shop/product@sha256:${DIGEST("3")}`,
+  order: `127.0.0.1:5000/shop/order@sha256:${DIGEST("4")}`,
+};
+/** What the local harness adds to the committed local stack file. */
+const SECRETS = {
+  jwtKey: "jwt-key-0123456789abcdef0123456789abcdef",
+  mysqlPassword: "mysql-pw-0123456789",
+  redisPassword: "redis-pw-0123456789",
+  rabbitmqPassword: "rabbit-pw-0123456789",
+  grafanaAdminPassword: "grafana-pw-0123456789",
+  elasticPassword: "elastic-pw-0123456789",
+};
+const OFF = { "shop:monitoring": { enabled: false }, "shop:logging": { enabled: false } };
+
+const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+function merge(a: unknown, b: unknown): unknown {
+  if (!isObj(a) || !isObj(b)) return b;
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = merge(a[k], v);
+  return out;
+}
+
+/** Runs the whole program for a committed stack file plus `extra` config; returns its outputs. */
+async function run(stack: string, extra: Record<string, unknown> = {}, extraSecretKeys: string[] = []): Promise<PlatformOutputs> {
+  const { config, secretKeys } = h.stackFile(stack);
+  const full = merge(config, extra) as Record<string, unknown>;
+  await h.reset(stack, full, [...secretKeys, ...extraSecretKeys]);
+  const out = deployPlatform(loadConfig());
+  await h.settle();
+  return out;
+}
+/** The local stack as the harness runs it: prebuilt images and every secret given. */
+const runLocal = (extra: Record<string, unknown> = {}) =>
+  run("local", { "shop:images": { prebuilt: PREBUILT }, "shop:secrets": SECRETS, ...extra }, ["shop:secrets"]);
+
+const deployments = (): Record<string, any> => Object.fromEntries(h.ofType("kubernetes:apps/v1:Deployment").map((d) => [d.inputs.metadata.name ?? d.name, d.inputs]));
+const inShop = (ns: string) => (r: h.Recorded) => r.inputs?.metadata?.namespace === ns;
+
+/** Every string in `v` outside values marked secret. */
+function plainStrings(v: unknown, out: string[] = []): string[] {
+  if (h.isSecretInput(v)) return out;
+  if (typeof v === "string") out.push(v);
+  else if (Array.isArray(v)) v.forEach((x) => plainStrings(x, out));
+  else if (isObj(v)) Object.values(v).forEach((x) => plainStrings(x, out));
+  return out;
+}
+
+describe("the platform", () => {
+  it("registers no resource at all when the config is bad", async () => {
+    await h.reset("dev", { services: { gateway: { replicas: "three" } } });
+    const index = path.resolve(__dirname, "..", "..", "index.ts");
+    delete require.cache[require.resolve(index)];
+    assert.throws(() => require(index), /shop:services\.gateway\.replicas: expected number, got "three"/);
+    await h.settle();
+    assert.strictEqual(h.recorded.length, 0);
+  });
+
+  describe("local stack, as the harness runs it", () => {
+    // One evaluation shared by the read-only specs below (the program is deterministic under mocks).
+    let out: PlatformOutputs;
+    before(async () => { out = await runLocal(); });
+
+    it("needs neither the docker nor the random plugin", async () => {
+      const types = new Set(h.recorded.map((r) => r.type.split(":")[0]));
+      assert.ok(!types.has("docker"), "a docker resource was registered");
+      assert.ok(!types.has("random"), "a random resource was registered");
+    });
+
+    it("sends every Kubernetes object through the one explicit provider", async () => {
+      const providers = h.ofType("pulumi:providers:kubernetes");
+      assert.deepStrictEqual(providers.map((p) => p.name), ["shop-k8s"]);
+      assert.strictEqual(providers[0].inputs.enableServerSideApply, "true");
+      const k8sObjects = h.recorded.filter((r) => r.type.startsWith("kubernetes:"));
+      assert.ok(k8sObjects.length > 30);
+      for (const r of k8sObjects) assert.match(r.provider ?? "", /::shop-k8s::/, `${r.type} ${r.name} uses ${r.provider}`);
+    });
+
+    it("runs the prebuilt images, exactly as given", async () => {
+      const d = deployments();
+      for (const svc of ["gateway", "user", "product", "order"] as const) {
+        assert.strictEqual(d[svc].spec.template.spec.containers[0].image, PREBUILT[svc]);
+        assert.strictEqual(await h.promiseOf(out.imageDigests[svc]), PREBUILT[svc]);
+      }
+    });
+
+    it("claims only 1Gi volumes of class local-storage, every one of them", async () => {
+      const claims = h.ofType("kubernetes:apps/v1:StatefulSet").flatMap((s) => (s.inputs.spec.volumeClaimTemplates ?? []).map((t: any) => [s.inputs.metadata.name ?? s.name, t.spec]));
+      assert.ok(claims.length >= 5, `only ${claims.length} claims`);
+      for (const [owner, spec] of claims) {
+        assert.strictEqual(spec.storageClassName, "local-storage", owner);
+        assert.strictEqual(spec.resources.requests.storage, "1Gi", owner);
+      }
+    });
+
+    it("keeps every given secret out of plain-text inputs", async () => {
+      const plain = h.recorded.flatMap((r) => plainStrings(r.inputs)).join("\n");
+      for (const [k, v] of Object.entries(SECRETS)) assert.ok(!plain.includes(v), `${k} appears in plain text`);
+    });
+
+    it("exports the namespace, ingress URL, image digests and service endpoints", async () => {
+      assert.strictEqual(await h.promiseOf(out.namespace), "shop-local");
+      assert.strictEqual(await h.promiseOf(out.ingressUrl), "http://shop.localhost/api");
+      assert.deepStrictEqual(Object.keys(out.imageDigests).sort(), ["gateway", "order", "product", "user"]);
+      assert.strictEqual(await h.promiseOf(out.serviceEndpoints.order), "http://order.shop-local.svc.cluster.local:8080");
+      assert.ok(out.grafanaUrl && out.kibanaUrl, "monitoring and logging outputs missing");
+    });
+
+    it("puts monitoring and logging in a second namespace that enforces privileged but warns restricted", async () => {
+      const ns = h.named("observability-ns").inputs.metadata;
+      assert.strictEqual(ns.name, "shop-local-observability");
+      assert.strictEqual(ns.labels["pod-security.kubernetes.io/enforce"], "privileged");
+      assert.strictEqual(ns.labels["pod-security.kubernetes.io/warn"], "restricted");
+      const monitoring = h.recorded.filter((r) => r.type.startsWith("kubernetes:apps/") && r.name.startsWith("monitoring-"));
+      const logging = h.recorded.filter((r) => r.type.startsWith("kubernetes:apps/") && r.name.startsWith("logging-"));
+      assert.ok(monitoring.length && logging.length);
+      for (const r of [...monitoring, ...logging]) assert.strictEqual(r.inputs.metadata.namespace, "shop-local-observability", r.name);
+    });
+  });
+
+  describe("local stack, changed", () => {
+    it("rolls exactly the Deployment whose config changed", async () => {
+      await runLocal(OFF);
+      const before = deployments();
+      await runLocal({ ...OFF, "shop:services": { product: { env: { FEATURE_BANNER: "on" } } } });
+      const after = deployments();
+      const rolled = Object.keys(after).filter((n) => JSON.stringify(after[n].spec.template) !== JSON.stringify(before[n].spec.template));
+      assert.deepStrictEqual(rolled, ["product"]);
+    });
+
+    it("creates no observability namespace when monitoring and logging are off", async () => {
+      await runLocal(OFF);
+      assert.strictEqual(h.ofType("kubernetes:core/v1:Namespace").length, 1);
+    });
+  });
+
+  describe("dev stack", () => {
+    let out: PlatformOutputs;
+    before(async () => { out = await run("dev", OFF); });
+
+    it("builds the four images with docker and pins every service container by digest", async () => {
+      const images = h.ofType("docker:index/image:Image");
+      assert.deepStrictEqual(images.map((i) => i.inputs.imageName).sort(), [
+        "registry.example.com/shop/gateway:dev", "registry.example.com/shop/order:dev", "registry.example.com/shop/product:dev", "registry.example.com/shop/user:dev",
+      ]);
+      for (const [name, d] of Object.entries(deployments())) {
+        assert.match(d.spec.template.spec.containers[0].image, /^registry\.example\.com\/shop\/[a-z]+@sha256:[0-9a-f]{64}$/, name);
+      }
+      assert.match(await h.promiseOf(out.imageDigests.user), /@sha256:/);
+    });
+
+    it("generates the JWT key and data-store passwords as secrets", async () => {
+      const names = h.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name).sort();
+      assert.deepStrictEqual(names, ["shop-data-mysql-password", "shop-data-rabbitmq-password", "shop-data-redis-password", "shop-jwt-key"]);
+      assert.ok(h.isSecretInput(h.named("gateway-secret").inputs.stringData));
+    });
+
+    it("runs one replica per service with debug logs and no HPA or topology spread", async () => {
+      for (const [name, d] of Object.entries(deployments())) {
+        assert.strictEqual(d.spec.replicas, 1, name);
+        assert.strictEqual(d.spec.template.spec.topologySpreadConstraints, undefined, name);
+      }
+      assert.strictEqual(h.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").length, 0);
+      assert.strictEqual(h.named("user-config").inputs.data.LOG_LEVEL, "debug");
+    });
+
+    it("wires each service to exactly the data stores and services it uses", async () => {
+      const names = new Set(h.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").map((p) => p.inputs.metadata.name));
+      for (const flow of ["gateway-to-user", "gateway-to-product", "gateway-to-order", "order-to-product", "user-to-mysql", "product-to-mysql",
+        "product-to-redis", "order-to-mysql", "order-to-rabbitmq"]) {
+        assert.ok(names.has(`allow-in-${flow}`) && names.has(`allow-out-${flow}`), flow);
+      }
+      for (const flow of ["user-to-redis", "gateway-to-mysql", "product-to-rabbitmq"]) assert.ok(!names.has(`allow-in-${flow}`), flow);
+      assert.ok(names.has("allow-in-ingress-controller-to-gateway") && names.has("default-deny"));
+      const gatewayEnv = h.named("gateway-config").inputs.data;
+      assert.strictEqual(gatewayEnv.USER_URL, "http://user:8080");
+      assert.strictEqual(h.named("order-config").inputs.data.PRODUCT_URL, "http://product:8080");
+    });
+  });
+
+  describe("prod stack", () => {
+    let out: PlatformOutputs;
+    before(async () => { out = await run("prod", OFF); });
+
+    it("autoscales every service 3..10 on CPU with a PDB of minAvailable 2", async () => {
+      const hpas = h.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+      assert.strictEqual(hpas.length, 4);
+      for (const hpa of hpas) {
+        assert.strictEqual(hpa.inputs.spec.minReplicas, 3);
+        assert.strictEqual(hpa.inputs.spec.maxReplicas, 10);
+      }
+      for (const pdb of h.ofType("kubernetes:policy/v1:PodDisruptionBudget")) assert.strictEqual(pdb.inputs.spec.minAvailable, 2, pdb.name);
+    });
+
+    it("spreads pods across zones and nodes, serves TLS and logs at info", async () => {
+      for (const [name, d] of Object.entries(deployments())) {
+        const keys = d.spec.template.spec.topologySpreadConstraints.map((c: any) => c.topologyKey);
+        assert.deepStrictEqual(keys, ["topology.kubernetes.io/zone", "kubernetes.io/hostname"], name);
+      }
+      assert.strictEqual(h.named("shop-gateway-ingress").inputs.spec.tls[0].secretName, "shop-example-com-tls");
+      assert.strictEqual(await h.promiseOf(out.ingressUrl), "https://shop.example.com/api");
+      assert.strictEqual(h.named("product-config").inputs.data.LOG_LEVEL, "info");
+    });
+
+    it("sizes the namespace quota for every service at its HPA ceiling", async () => {
+      const hard = h.named("shop-quota").inputs.spec.hard;
+      // 4 services x (10 + 1 surge) + 3 stores, with 50% headroom.
+      assert.ok(Number(hard.pods) >= 4 * 11 + 3, `pods quota ${hard.pods}`);
+      assert.strictEqual(hard.persistentvolumeclaims, "5");
+    });
+
+    it("gives prod its three Elasticsearch nodes", async () => {
+      await run("prod", { "shop:monitoring": { enabled: false } });
+      const es = h.ofType("kubernetes:apps/v1:StatefulSet").find((s) => s.name.startsWith("logging-"));
+      assert.ok(es, "no Elasticsearch StatefulSet");
+      assert.strictEqual(es.inputs.spec.replicas, 3);
+    });
+  });
+
+  describe("options", () => {
+    it("adds a canary gateway and a weighted canary Ingress for a gray release", async () => {
+      const canaryImage = `registry.example.com/shop/gateway@sha256:${DIGEST("9")}`;
+      await runLocal({ ...OFF, "shop:ingress": { canary: { enabled: true, weight: 25, image: canaryImage } } });
+      const d = deployments();
+      assert.strictEqual(d["gateway-canary"].spec.template.spec.containers[0].image, canaryImage);
+      assert.strictEqual(d["gateway-canary"].spec.template.metadata.labels.track, "canary");
+      assert.strictEqual(d.gateway.spec.template.spec.containers[0].image, PREBUILT.gateway);
+      const canary = h.named("shop-gateway-canary").inputs;
+      assert.strictEqual(canary.metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"], "25");
+      assert.strictEqual(canary.spec.rules[0].http.paths[0].backend.service.name, "gateway-canary");
+    });
+
+    it("uses external data stores without running any, reaching them by port only", async () => {
+      await runLocal({
+        ...OFF,
+        "shop:dataStores": { mode: "external", mysql: { host: "db.internal" }, redis: { host: "cache.internal" }, rabbitmq: { host: "mq.internal" } },
+      });
+      assert.strictEqual(h.ofType("kubernetes:apps/v1:StatefulSet").filter(inShop("shop-local")).length, 0);
+      const out = h.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").find((p) => p.inputs.metadata.name === "allow-out-user-to-mysql")!;
+      assert.deepStrictEqual(out.inputs.spec.egress[0], { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 3306 }] });
+    });
+
+    it("runs extra services on an existing binary's image with their own connection Secret", async () => {
+      await runLocal({ ...OFF, "shop:services": { "order-worker": { binary: "order", replicas: 2 } } });
+      const d = deployments();
+      assert.strictEqual(d["order-worker"].spec.template.spec.containers[0].image, PREBUILT.order);
+      assert.strictEqual(d["order-worker"].spec.template.metadata.labels["app.kubernetes.io/name"], "order");
+      assert.ok(h.named("shop-data-order-worker-connection"));
+      assert.strictEqual(h.ofType("shop:platform:ServiceImage").length, 4);
+    });
+  });
+});
