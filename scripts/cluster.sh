@@ -111,7 +111,7 @@ start() {
     --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --leader-elect=false \
     --service-account-private-key-file "$p/sa.key" --root-ca-file "$p/ca.crt" \
     --cluster-signing-cert-file "$p/ca.crt" --cluster-signing-key-file "$p/ca.key" \
-    --use-service-account-credentials=false --allocate-node-cidrs=false \
+    --use-service-account-credentials=true --allocate-node-cidrs=false \
     --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller' --v=1
   spawn kube-scheduler kube-scheduler --kubeconfig "$C/scheduler.kubeconfig" \
     --authentication-kubeconfig "$C/scheduler.kubeconfig" --authorization-kubeconfig "$C/scheduler.kubeconfig" \
