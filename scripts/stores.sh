@@ -37,10 +37,12 @@ free_port() {
   die "no free port found on 127.0.0.1"
 }
 
-# wait_port PORT SECONDS NAME: until something accepts TCP on 127.0.0.1:PORT.
+# wait_port PORT SECONDS NAME: until the server we started as NAME accepts TCP
+# on 127.0.0.1:PORT; fails at once if it exited (e.g. the port was taken).
 wait_port() {
   local port="$1" secs="$2" name="$3" i
   for ((i = 0; i < secs * 5; i++)); do
+    ours "$name" >/dev/null || die "$name exited during start (logs in $DIR/$name)"
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
     sleep 0.2
   done
@@ -201,7 +203,9 @@ case "$cmd" in
         "$MYSQL_PORT" "$REDIS_PORT" "$RABBITMQ_PORT" "$RABBITMQ_DIST_PORT" "$RABBITMQ_EPMD_PORT" >"$DIR/ports.env"
     fi
     load_ports
-    trap 'log "start failed; stopping what was started"; for n in rabbitmq redis mysql; do stop_one $n; done' ERR
+    started=0
+    # On any failure (die exits), stop whatever this call started.
+    trap 'if ((started == 0)); then log "start failed; stopping what was started"; for n in rabbitmq redis mysql; do stop_one $n; done; fi' EXIT
     log "starting redis on 127.0.0.1:$REDIS_PORT"; start_named redis
     log "starting rabbitmq on 127.0.0.1:$RABBITMQ_PORT (node shop$RABBITMQ_PORT@localhost)"
     # RabbitMQ boots slowly; MariaDB starts meanwhile.
@@ -209,7 +213,7 @@ case "$cmd" in
     rabbit_wait=$!
     log "starting mariadb on 127.0.0.1:$MYSQL_PORT"; start_named mysql
     wait "$rabbit_wait" || die "rabbitmq did not start (logs in $DIR/rabbitmq)"
-    trap - ERR
+    started=1
     print_env >"$DIR/stores.env"
     log "stores ready; variables in $DIR/stores.env"
     echo "$DIR"

@@ -63,7 +63,7 @@ t2=$SECONDS
 fuzzed=0
 # Every Fuzz* function in the module, each run for $FUZZTIME.
 while IFS=: read -r file name; do
-  pkg="./$(dirname "$file")"
+  pkg="./$(dirname "${file#./}")"
   log "fuzz $pkg $name ($FUZZTIME)"
   if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" "$pkg" >"$LOGS/fuzz-$name.log" 2>&1; then
     cat "$LOGS/fuzz-$name.log"
