@@ -42,4 +42,4 @@ echo "== deployed stack '$STACK' in $((SECONDS - t0))s"
 echo "images:  $image_path"
 echo "secrets: $secret_path"
 echo "kubeconfig: $KUBECONFIG"
-pulumi stack output --stack "$STACK" --config-file "$gen" --json
+pulumi stack output --stack "$STACK" --json
