@@ -34,7 +34,7 @@ const (
 
 // Gateway is the gateway's HTTP handler set.
 type Gateway struct {
-	Keys    *auth.Keys
+	Keys    *TokenCache
 	Limiter *Limiter
 	Log     *slog.Logger
 	Users   *Upstream

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 
@@ -49,7 +51,7 @@ func newGateway(t *testing.T, rps float64, burst int, users, products, orders []
 	t.Helper()
 	tr := NewTransport(2 * time.Second)
 	g := &Gateway{
-		Keys: auth.NewKeys(secret, time.Hour), Limiter: NewLimiter(rps, burst), Log: quiet,
+		Keys: NewTokenCache(auth.NewKeys(secret, time.Hour), 1000), Limiter: NewLimiter(rps, burst), Log: quiet,
 		Users: NewUpstream("user", users, tr, bs, nil, quiet), Product: NewUpstream("product", products, tr, bs, nil, quiet),
 		Orders:      NewUpstream("order", orders, tr, bs, nil, quiet),
 		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}), AuthFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "y"}),
@@ -318,7 +320,7 @@ func FuzzGatewayNeverAnswers5xxToClientInput(f *testing.F) {
 	u := []*url.URL{mustURL(up.URL)}
 	tr := NewTransport(2 * time.Second)
 	g := &Gateway{
-		Keys: auth.NewKeys(secret, time.Hour), Limiter: NewLimiter(1e9, 1e9), Log: quiet,
+		Keys: NewTokenCache(auth.NewKeys(secret, time.Hour), 1000), Limiter: NewLimiter(1e9, 1e9), Log: quiet,
 		Users: NewUpstream("user", u, tr, DefaultBreaker, nil, quiet), Product: NewUpstream("product", u, tr, DefaultBreaker, nil, quiet),
 		Orders:      NewUpstream("order", u, tr, DefaultBreaker, nil, quiet),
 		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}), AuthFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "y"}),
@@ -351,4 +353,46 @@ func FuzzGatewayNeverAnswers5xxToClientInput(f *testing.F) {
 			t.Fatalf("%s %q answered %d: %s", method, target, w.Code, w.Body)
 		}
 	})
+}
+
+func TestTokenCacheHitsOnlyVerifiedTokensUntilTheyExpire(t *testing.T) {
+	keys := auth.NewKeys(secret, time.Minute)
+	c := NewTokenCache(keys, 64)
+	tok, _, _ := keys.Issue(3, "c@example.com")
+	for i := 0; i < 2; i++ {
+		cl, err := c.Parse(tok)
+		if err != nil || cl.UserID() != 3 {
+			t.Fatalf("parse #%d: %v %v", i+1, cl, err)
+		}
+	}
+	i := len(tok) - 10 // inside the signature; the last base64 character has unused bits
+	flip := map[byte]byte{'A': 'B'}[tok[i]]
+	if flip == 0 {
+		flip = 'A'
+	}
+	if _, err := c.Parse(tok[:i] + string(flip) + tok[i+1:]); err == nil {
+		t.Fatal("a tampered token was accepted")
+	}
+	// An entry past its expiry is not served: the token is verified again (and here fails).
+	stale := &auth.Claims{}
+	stale.Subject = "4"
+	stale.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Second))
+	sh := &c.shards[maphash.String(c.seed, "stale-token")%uint64(len(c.shards))]
+	sh.m["stale-token"] = stale
+	if cl, err := c.Parse("stale-token"); err == nil {
+		t.Fatalf("an expired cached token was accepted: %+v", cl)
+	}
+	for i := 0; i < 500; i++ {
+		tk, _, _ := keys.Issue(int64(i+1), "x@example.com")
+		if _, err := c.Parse(tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for i := range c.shards {
+		n += len(c.shards[i].m)
+	}
+	if n > 64+32 {
+		t.Fatalf("cache holds %d tokens, bound is about 64", n)
+	}
 }

@@ -81,7 +81,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 			}
 		})
 		g := &Gateway{
-			Keys: auth.NewKeys(c.JWTSecret, time.Hour), Limiter: lim, Log: env.Log,
+			Keys: NewTokenCache(auth.NewKeys(c.JWTSecret, time.Hour), 100_000), Limiter: lim, Log: env.Log,
 			Users:          NewUpstream("user", c.UserURLs, tr, DefaultBreaker, state, env.Log),
 			Product:        NewUpstream("product", c.ProductURLs, tr, DefaultBreaker, state, env.Log),
 			Orders:         NewUpstream("order", c.OrderURLs, tr, DefaultBreaker, state, env.Log),
