@@ -304,8 +304,11 @@ export type ShopConfig = DeepReadonly<
   }
 >;
 
-/** Every problem found in a stack's config, one line each. */
-export class ConfigError extends Error {
+/**
+ * Every problem found in a stack's config, one line each. A `RunError`, so the engine prints just the
+ * message (no stack trace, no program source).
+ */
+export class ConfigError extends pulumi.RunError {
   constructor(readonly problems: string[]) {
     super(`invalid stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"));
     this.name = "ConfigError";
@@ -328,9 +331,12 @@ const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry"
 function isSecretKey(fullKey: string): boolean {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const internal = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (k: string) => boolean };
-  if (typeof internal.isConfigSecret === "function") return internal.isConfigSecret(fullKey);
+  // Older language hosts spell keys `<namespace>:config:<name>`; accept both spellings.
+  const [ns, ...rest] = fullKey.split(":");
+  const spellings = [fullKey, `${ns}:config:${rest.join(":")}`];
+  if (typeof internal.isConfigSecret === "function") return spellings.some((k) => internal.isConfigSecret!(k));
   const keys = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS || "[]") as string[];
-  return keys.includes(fullKey);
+  return spellings.some((k) => keys.includes(k));
 }
 
 /** Levenshtein distance, for "did you mean" hints. */
