@@ -114,6 +114,15 @@ export function renderPreviewMarkdown(input: PreviewMarkdownInput): string {
     out.push("");
     out.push("</details>");
   }
+  // The engine writes this field as `PolicyPacks` (its JSON tag was forgotten); accept both spellings.
+  const packs = Object.entries<string>((report.summary as any)?.PolicyPacks ?? report.summary?.policyPacks ?? {});
+  if (packs.length) {
+    out.push("");
+    // Keys look like `<name>` or `<name>|local|<path>`.
+    const list = packs.map(([key, version]) => `\`${key.split("|")[0]}@${version.replace(/^v?/, "v")}\``).join(", ");
+    const n = report.policyViolations.length;
+    out.push(`Policy packs: ${list}: ${n ? `${n} violation${n === 1 ? "" : "s"}` : "no violations"}.`);
+  }
   if (report.policyViolations.length) {
     out.push("");
     out.push("#### Policy violations");

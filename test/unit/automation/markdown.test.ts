@@ -45,6 +45,20 @@ describe("preview Markdown", () => {
     );
   });
 
+  it("names the policy packs that ran and counts their violations", () => {
+    assert.ok(render().includes("Policy packs: `shop-guardrails@v0.1.0`: 1 violation."), render());
+  });
+
+  it("reads the engine's PascalCase PolicyPacks field too", () => {
+    const c = new EventCollector(() => 0);
+    for (const e of previewEvents()) {
+      if (e.summaryEvent) c.handle({ ...e, summaryEvent: { ...e.summaryEvent, policyPacks: undefined, PolicyPacks: { "shop-guardrails|local|/repo/policy/analyzer.sh": "v0.1.0" } } as any });
+      else if (!e.policyEvent) c.handle(e);
+    }
+    const md = renderPreviewMarkdown({ project: "shop", stack: "dev", report: c.report, succeeded: true });
+    assert.ok(md.includes("Policy packs: `shop-guardrails@v0.1.0`: no violations."), md);
+  });
+
   it("says when the preview failed and why", () => {
     const md = render(false, "\n  error: preview failed\nmore");
     assert.match(md, /^### ❌ Pulumi preview/);
