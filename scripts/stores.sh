@@ -37,12 +37,26 @@ free_port() {
   die "no free port found on 127.0.0.1"
 }
 
+# need_free PORT NAME: nothing may listen on the port we are about to use.
+need_free() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    die "127.0.0.1:$1 for $2 is already taken by another process"
+  fi
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+  local state
+  state="$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z ]]
+}
+
 # wait_port PORT SECONDS NAME: until the server we started as NAME accepts TCP
 # on 127.0.0.1:PORT; fails at once if it exited (e.g. the port was taken).
 wait_port() {
   local port="$1" secs="$2" name="$3" i
   for ((i = 0; i < secs * 5; i++)); do
-    ours "$name" >/dev/null || die "$name exited during start (logs in $DIR/$name)"
+    alive "$(cat "$DIR/$name/pid")" || die "$name exited during start (logs in $DIR/$name)"
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
     sleep 0.2
   done
@@ -84,6 +98,7 @@ start_mysql() {
     mariadb-install-db --no-defaults --datadir="$d/data" --auth-root-authentication-method=normal \
       --skip-test-db --user="$(id -un)" >"$d/install.log" 2>&1 || die "mariadb-install-db failed: see $d/install.log"
   fi
+  need_free "$MYSQL_PORT" mysql
   nohup mariadbd --no-defaults --datadir="$d/data" --port="$MYSQL_PORT" --bind-address=127.0.0.1 \
     --socket="$d/mysql.sock" --pid-file="$d/mariadbd.pid" --user="$(id -un)" --skip-name-resolve \
     --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=2 --max-connections=500 \
@@ -104,6 +119,7 @@ SQL
 start_redis() {
   local d="$DIR/redis"
   mkdir -p "$d"
+  need_free "$REDIS_PORT" redis
   nohup redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$d" --requirepass "$REDIS_PASSWORD_" \
     --save "" --appendonly no --daemonize no --pidfile "$d/redis.pid" --logfile "$d/redis.log" >"$d/stdout.log" 2>&1 &
   echo $! >"$d/pid"
@@ -127,6 +143,8 @@ disk_free_limit.absolute = 10MB
 log.console = false
 log.file.level = warning
 CONF
+  need_free "$RABBITMQ_PORT" rabbitmq
+  need_free "$RABBITMQ_DIST_PORT" rabbitmq
   (
     rabbit_env
     cd "$d"
