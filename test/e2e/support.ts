@@ -95,5 +95,5 @@ export function kubectlKind(type: string): string | undefined {
   const [group, version] = m[1].includes("/") ? m[1].split("/") : ["", m[1]];
   const g = group === "core" ? "" : group;
   const plural = m[2].toLowerCase().endsWith("s") ? `${m[2].toLowerCase()}es` : m[2].toLowerCase().endsWith("y") ? `${m[2].toLowerCase().slice(0, -1)}ies` : `${m[2].toLowerCase()}s`;
-  return g ? `${plural}.${version}.${g}` : `${plural}.${version}`;
+  return g ? `${plural}.${version}.${g}` : plural;
 }
