@@ -20,10 +20,12 @@ step() {
   local p f
   p=$( (grep -Eo '^ *[0-9]+ passing' "$out" || true) | awk '{s+=$1} END{print s+0}')
   f=$( (grep -Eo '^ *[0-9]+ failing' "$out" || true) | awk '{s+=$1} END{print s+0}')
-  # Go and shell suites print "PASSED n" / "FAILED n" totals of their own (see scripts/test-services.sh).
-  p=$((p + $( (grep -Eo '^tests: [0-9]+ passed' "$out" || true) | awk '{s+=$2} END{print s+0}')))
-  f=$((f + $( (grep -Eo '^tests: [0-9]+ passed, [0-9]+ failed' "$out" || true) | awk '{s+=$4} END{print s+0}')))
+  # The Go suite prints its own total, "services: N passed, M failed" (scripts/test-services.sh).
+  p=$((p + $( (grep -Eo '^services: [0-9]+ passed' "$out" || true) | awk '{s+=$2} END{print s+0}')))
+  f=$((f + $( (grep -Eo '^services: [0-9]+ passed, [0-9]+ failed' "$out" || true) | awk '{s+=$4} END{print s+0}')))
+  # A check with no count of its own (type check, promtool/amtool, actionlint) counts as one test.
   if ((rc != 0)) && ((f == 0)); then f=1; fi
+  if ((rc == 0)) && ((p == 0)); then p=1; fi
   passed=$((passed + p)); failed=$((failed + f))
   ((rc == 0)) || failed_steps+=("$name")
   log "$name: rc=$rc, $p passed, $f failed, $((SECONDS - t))s"
