@@ -173,6 +173,14 @@ describe("the platform", () => {
       assert.strictEqual(h.named("user-config").inputs.data.LOG_LEVEL, "debug");
     });
 
+    it("gives each pod time to drain and shut down: grace > preStop + SHUTDOWN_TIMEOUT", async () => {
+      for (const [name, d] of Object.entries(deployments())) {
+        const pod = d.spec.template.spec;
+        const shutdown = Number(/^(\d+)s$/.exec(h.named(`${name}-config`).inputs.data.SHUTDOWN_TIMEOUT)![1]);
+        assert.ok(pod.terminationGracePeriodSeconds > pod.containers[0].lifecycle.preStop.sleep.seconds + shutdown, name);
+      }
+    });
+
     it("wires each service to exactly the data stores and services it uses", async () => {
       const names = new Set(h.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").map((p) => p.inputs.metadata.name));
       for (const flow of ["gateway-to-user", "gateway-to-product", "gateway-to-order", "order-to-product", "user-to-mysql", "product-to-mysql",
