@@ -3,7 +3,7 @@
 #   1. installs MariaDB, Redis and RabbitMQ if missing and starts throwaway
 #      servers on spare loopback ports (scripts/stores.sh; stopped on exit,
 #      also on failure or Ctrl-C),
-#   2. go vet ./...,
+#   2. go vet ./... and a static (CGO_ENABLED=0) build of the four binaries,
 #   3. go test -race ./... with the integration tests on (SHOP_IT=1); a
 #      skipped test fails the run, so they cannot silently not run,
 #   4. every fuzz target for a bounded time (SHOP_FUZZTIME, default 3s each).
@@ -37,6 +37,10 @@ cd "$SVC"
 t1=$SECONDS
 log "go vet ./..."
 go vet ./...
+
+log "CGO_ENABLED=0 go build ./cmd/... (static binaries)"
+CGO_ENABLED=0 go build -trimpath -o "$LOGS/bin/" ./cmd/...
+for b in gateway user product order; do [[ -x "$LOGS/bin/$b" ]] || die "cmd/$b did not build"; done
 
 log "go test -race ./... (integration tests on; log in $LOGS/test.log)"
 set +e
