@@ -115,3 +115,13 @@ export function changeCounts(report: OperationReport): Record<string, number> {
   for (const s of report.steps) counts[s.op] = (counts[s.op] ?? 0) + 1;
   return counts;
 }
+
+/**
+ * Splits a policy event's message: the engine sends the policy's description, a newline, then the
+ * violation itself; a one-line message is the violation.
+ */
+export function violationText(message: string): { description?: string; violation: string } {
+  const lines = plain(message).split("\n").map((l) => l.trim()).filter(Boolean);
+  if (lines.length > 1) return { description: lines[0], violation: lines.slice(1).join(" ") };
+  return { violation: lines[0] ?? "" };
+}

@@ -3,7 +3,7 @@
  * summary, a table of the resources that change, the per-resource diff and
  * the policy violations. Pure: takes an `OperationReport`.
  */
-import { OperationReport, Step, changeCounts } from "./events";
+import { OperationReport, Step, changeCounts, violationText } from "./events";
 
 export interface PreviewMarkdownInput {
   project: string;
@@ -129,8 +129,8 @@ export function renderPreviewMarkdown(input: PreviewMarkdownInput): string {
     out.push("");
     for (const v of report.policyViolations) {
       const where = v.resourceUrn ? ` on \`${v.resourceUrn.split("::").pop() ?? ""}\`` : "";
-      const message = v.message.split("\n").map((l) => l.trim()).filter(Boolean).join(" ");
-      out.push(`- **${v.enforcementLevel}** \`${v.policyPackName}/${v.policyName}\`${where}: ${message}`);
+      const { description, violation } = violationText(v.message);
+      out.push(`- **${v.enforcementLevel}** \`${v.policyPackName}/${v.policyName}\`${where}: ${violation}${description ? ` _(${description})_` : ""}`);
     }
   }
   const errors = report.diagnostics.filter((d) => d.severity === "error");

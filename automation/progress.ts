@@ -3,7 +3,7 @@
  * as it finishes, diagnostics and policy violations as they come, a summary at the end.
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { EventCollector, OperationReport, Step, changeCounts, plain } from "./events";
+import { EventCollector, OperationReport, Step, changeCounts, plain, violationText } from "./events";
 
 const SYMBOL: Record<string, string> = {
   create: "+",
@@ -55,7 +55,7 @@ export class ProgressPrinter {
     if (e.policyEvent) {
       const p = e.policyEvent;
       const where = p.resourceUrn ? ` (${p.resourceUrn.split("::").pop()})` : "";
-      this.write(`  policy ${p.enforcementLevel} ${p.policyPackName}/${p.policyName}${where}: ${plain(p.message)}`);
+      this.write(`  policy ${p.enforcementLevel} ${p.policyPackName}/${p.policyName}${where}: ${violationText(p.message).violation}`);
     }
   };
 }

@@ -61,6 +61,9 @@ export function resolveSettings(env: NodeJS.ProcessEnv, repoRoot = REPO_ROOT): S
     PULUMI_SKIP_UPDATE_CHECK: env.PULUMI_SKIP_UPDATE_CHECK || "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION || "true",
     PULUMI_IGNORE_AMBIENT_PLUGINS: env.PULUMI_IGNORE_AMBIENT_PLUGINS || "true",
+    // Commands that read no --config-file (e.g. `stack history --show-secrets`) take the stack's
+    // secrets provider from its state instead of minting an unrelated passphrase salt.
+    PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: env.PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER || "true",
   };
   return { repoRoot, backendUrl, secretsProvider, configDir: env.SHOP_STACK_CONFIG_DIR || path.join(repoRoot, ".pulumi-state", "config"), toolBin, env: out };
 }

@@ -19,11 +19,28 @@ export async function pulumiCommand(s: Settings): Promise<PulumiCommand> {
   return fs.existsSync(local) ? PulumiCommand.get({ root: path.dirname(s.toolBin) }) : PulumiCommand.get();
 }
 
-/** The project's workspace (the repo), with the resolved environment. */
+/**
+ * The folder the Pulumi commands run in: `.pulumi-state/workspace/` (ignored) holding a copy of
+ * Pulumi.yaml whose `main` points back at the repo's program. Some commands write the stack's
+ * encryption salt into `Pulumi.<stack>.yaml` of their working folder (the Automation API's
+ * `stack history --show-secrets` after every update does); here that lands in an ignored folder
+ * instead of the committed stack files.
+ */
+export function workspaceDir(s: Settings): string {
+  const dir = path.join(s.repoRoot, ".pulumi-state", "workspace");
+  fs.mkdirSync(dir, { recursive: true });
+  const project = (yaml.load(fs.readFileSync(path.join(s.repoRoot, "Pulumi.yaml"), "utf8")) as Record<string, unknown>) ?? {};
+  const main = typeof project.main === "string" ? project.main : "";
+  project.main = path.relative(dir, path.join(s.repoRoot, main)) || ".";
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.dump(project, { lineWidth: -1 }));
+  return dir;
+}
+
+/** The project's workspace, with the resolved environment. */
 export async function openWorkspace(s: Settings): Promise<LocalWorkspace> {
   fs.mkdirSync(s.configDir, { recursive: true });
   if (s.backendUrl.startsWith("file://")) fs.mkdirSync(s.backendUrl.slice("file://".length), { recursive: true });
-  return LocalWorkspace.create({ workDir: s.repoRoot, envVars: s.env, pulumiCommand: await pulumiCommand(s) });
+  return LocalWorkspace.create({ workDir: workspaceDir(s), envVars: s.env, pulumiCommand: await pulumiCommand(s) });
 }
 
 /** Runs the Pulumi CLI with the workspace's environment; `input` goes to stdin. Rejects with stderr on failure. */
@@ -123,7 +140,7 @@ export async function ensureStack(
 export async function setSecretConfig(ws: LocalWorkspace, s: Settings, stack: string, configFile: string, key: string, value: unknown): Promise<void> {
   const text = typeof value === "string" ? value : JSON.stringify(value);
   // The value goes through stdin so it never shows up in a process list.
-  await runPulumi(ws, s, ["config", "set", "--secret", key, "--stack", stack, "--config-file", configFile], s.repoRoot, text);
+  await runPulumi(ws, s, ["config", "set", "--secret", key, "--stack", stack, "--config-file", configFile], ws.workDir, text);
 }
 
 /** Selects an existing stack of the workspace. */

@@ -45,7 +45,7 @@ export function previewEvents(): EngineEvent[] {
       timestamp: 1_700_000_100,
       policyEvent: {
         resourceUrn: urn("kubernetes:core/v1:ConfigMap", "order|config"),
-        message: 'ConfigMap order-config has secret-looking keys "API_TOKEN": put them in a Secret\n',
+        message: 'ConfigMaps hold no secret-looking keys.\nConfigMap order-config has secret-looking keys "API_TOKEN": put them in a Secret\n',
         color: "never",
         policyName: "no-secrets-in-configmaps",
         policyPackName: "shop-guardrails",

@@ -40,7 +40,7 @@ describe("preview Markdown", () => {
   it("reports policy violations with pack, policy, resource and message", () => {
     assert.ok(
       render().includes(
-        '- **mandatory** `shop-guardrails/no-secrets-in-configmaps` on `order|config`: ConfigMap order-config has secret-looking keys "API_TOKEN": put them in a Secret',
+        '- **mandatory** `shop-guardrails/no-secrets-in-configmaps` on `order|config`: ConfigMap order-config has secret-looking keys "API_TOKEN": put them in a Secret _(ConfigMaps hold no secret-looking keys.)_',
       ),
     );
   });

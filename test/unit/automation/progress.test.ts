@@ -29,7 +29,10 @@ describe("progress output", () => {
     assert.equal(changes.length, 6, lines.join("\n"));
     assert.ok(changes.some((l) => /^ {2}\+- replace +kubernetes:core\/v1:Secret {2}user-secret \[metadata\] \(0\.5s\)$/.test(l)), lines.join("\n"));
     assert.match(changes[0], /^ {2}\+ {2}create +kubernetes:apps\/v1:Deployment {2}order-deployment \(0\.5s\)$/);
-    assert.ok(lines.some((l) => l.includes("policy mandatory shop-guardrails/no-secrets-in-configmaps (order|config)")));
+    assert.ok(
+      lines.includes('  policy mandatory shop-guardrails/no-secrets-in-configmaps (order|config): ConfigMap order-config has secret-looking keys "API_TOKEN": put them in a Secret'),
+      lines.join("\n"),
+    );
   });
   it("summarises counts and duration, as planned or as done", () => {
     const c = new EventCollector(() => 0);
