@@ -36,9 +36,13 @@ export const CATALOG: Record<Binary, BinarySpec> = {
   order: { stores: ["mysql", "rabbitmq"], calls: ["product"], jwt: false, env: { PRODUCT_URL: url("product"), ORDER_PAYMENT_TIMEOUT: "30s" } },
 };
 
-/** The Go services' graceful shutdown budget; the pod's grace period covers preStop + this + slack. */
-const SHUTDOWN_SECONDS = 20;
+/**
+ * Termination budget: the preStop sleep (endpoints drain), then after SIGTERM the service reports
+ * unready for SHUTDOWN_DRAIN and shuts down within SHUTDOWN_TIMEOUT; the grace period covers all three.
+ */
 const PRE_STOP_SECONDS = 5;
+const DRAIN_SECONDS = 2;
+const SHUTDOWN_SECONDS = 20;
 
 /** The stack outputs. */
 export interface PlatformOutputs {
@@ -196,6 +200,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
         HTTP_ADDR: `:${HTTP_PORT}`,
         LOG_LEVEL: cfg.logLevel,
         SHUTDOWN_TIMEOUT: `${SHUTDOWN_SECONDS}s`,
+        SHUTDOWN_DRAIN: `${DRAIN_SECONDS}s`,
         ...spec.env,
         ...s.env,
       },
@@ -203,7 +208,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       envFromSecrets: stores.connectionSecrets[name] ? [stores.connectionSecrets[name]] : [],
       spreadTopology: cfg.environment === "prod",
       preStopSeconds: PRE_STOP_SECONDS,
-      terminationGracePeriodSeconds: PRE_STOP_SECONDS + SHUTDOWN_SECONDS + 5,
+      terminationGracePeriodSeconds: PRE_STOP_SECONDS + DRAIN_SECONDS + SHUTDOWN_SECONDS + 3,
     };
   };
 

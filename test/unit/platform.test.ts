@@ -173,11 +173,13 @@ describe("the platform", () => {
       assert.strictEqual(h.named("user-config").inputs.data.LOG_LEVEL, "debug");
     });
 
-    it("gives each pod time to drain and shut down: grace > preStop + SHUTDOWN_TIMEOUT", async () => {
+    it("gives each pod time to drain and shut down: grace > preStop + SHUTDOWN_DRAIN + SHUTDOWN_TIMEOUT", async () => {
       for (const [name, d] of Object.entries(deployments())) {
         const pod = d.spec.template.spec;
-        const shutdown = Number(/^(\d+)s$/.exec(h.named(`${name}-config`).inputs.data.SHUTDOWN_TIMEOUT)![1]);
-        assert.ok(pod.terminationGracePeriodSeconds > pod.containers[0].lifecycle.preStop.sleep.seconds + shutdown, name);
+        const env = h.named(`${name}-config`).inputs.data;
+        const secs = (v: string) => Number(/^(\d+)s$/.exec(v)![1]);
+        const needed = pod.containers[0].lifecycle.preStop.sleep.seconds + secs(env.SHUTDOWN_DRAIN) + secs(env.SHUTDOWN_TIMEOUT);
+        assert.ok(pod.terminationGracePeriodSeconds > needed, `${name}: ${pod.terminationGracePeriodSeconds}s <= ${needed}s`);
       }
     });
 
