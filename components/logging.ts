@@ -289,6 +289,8 @@ export class Logging extends pulumi.ComponentResource {
         metadata: meta("elasticsearch", n.es),
         spec: {
           serviceName: n.esHeadless,
+          // `pulumi destroy` frees the claims; scaling down keeps them.
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
           replicas: args.replicas,
           // All nodes start together: a multi-node cluster elects its first master only when a quorum is up.
           podManagementPolicy: "Parallel",

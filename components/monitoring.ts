@@ -220,6 +220,8 @@ export class Monitoring extends pulumi.ComponentResource {
         metadata: meta("prometheus", n.prometheus),
         spec: {
           serviceName: n.prometheus,
+          // `pulumi destroy` frees the claims; scaling down keeps them.
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
           replicas: 1,
           selector: { matchLabels: promSelector },
           template: {
