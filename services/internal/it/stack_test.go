@@ -194,15 +194,16 @@ func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 // events consumes the order service's durable event queue, reconnecting
 // across broker restarts, and records every message id seen.
 type events struct {
-	mu   sync.Mutex
-	seen map[string]int // message id -> deliveries
-	stop context.CancelFunc
-	done chan struct{}
+	mu    sync.Mutex
+	seen  map[string]int // message id -> deliveries
+	first map[string]int // message id -> deliveries not flagged as redelivered (one per publish)
+	stop  context.CancelFunc
+	done  chan struct{}
 }
 
 func consumeEvents(t *testing.T) *events {
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &events{seen: map[string]int{}, stop: cancel, done: make(chan struct{})}
+	e := &events{seen: map[string]int{}, first: map[string]int{}, stop: cancel, done: make(chan struct{})}
 	port, _ := strconv.Atoi(env("RABBITMQ_PORT"))
 	url := order.AMQPConfig{Host: env("RABBITMQ_HOST"), Port: port, User: env("RABBITMQ_USER"),
 		Password: env("RABBITMQ_PASSWORD"), VHost: env("RABBITMQ_VHOST")}.URL()
@@ -256,6 +257,9 @@ func (e *events) consume(ctx context.Context, url string) {
 			}
 			e.mu.Lock()
 			e.seen[m.MessageId]++
+			if !m.Redelivered {
+				e.first[m.MessageId]++
+			}
 			e.mu.Unlock()
 			_ = m.Ack(false)
 		}
