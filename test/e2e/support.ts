@@ -8,14 +8,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { Stack } from "@pulumi/pulumi/automation";
+import { resolveSettings } from "../../automation/settings";
+import { openWorkspace, workspaceDir } from "../../automation/stacks";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 export const CONFIG_DIR = path.join(REPO, ".pulumi-state", "config");
 
 /** Runs a command and returns its stdout; throws with stderr on a non-zero exit. */
 export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(cmd, args, { cwd: REPO, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  // Pulumi commands run in the ignored workspace folder: some of them (e.g. `stack history`) write the
+  // stack's encryption salt into Pulumi.<stack>.yaml of their working folder.
+  const cwd = cmd === "pulumi" ? workspaceDir(resolveSettings(process.env)) : REPO;
+  return execFileSync(cmd, args, { cwd, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 512 << 20 });
 }
 
 /** `kubectl get ... -o json`, or undefined when the object does not exist. */
@@ -50,7 +55,7 @@ export async function prepareStack(name: string, base: string, overrides: Record
     BASE_STACK: base,
     OVERRIDES: overridesFile(overrides),
   }).trim();
-  const ws = await LocalWorkspace.create({ workDir: REPO });
+  const ws = await openWorkspace(resolveSettings(process.env));
   const stack = await Stack.select(name, ws);
   return { stack, configFile };
 }
