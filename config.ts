@@ -50,6 +50,8 @@ const positiveInt = (example: number, max: number) =>
 export function milliCpu(q: string): number {
   return q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
 }
+/** True when `q` is a memory quantity with a binary suffix. */
+const isSize = (q: string): boolean => /^(\d+)(Ki|Mi|Gi|Ti)$/.test(q);
 /** Parses a memory quantity with a binary suffix into bytes. Input must already match `memory()`. */
 export function bytes(q: string): number {
   const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
@@ -67,7 +69,8 @@ const resources = z
   })
   .superRefine((r, ctx) => {
     if (milliCpu(r.cpu) > milliCpu(r.cpuLimit)) ctx.addIssue({ code: "custom", path: ["cpuLimit"], message: `must be at least the request cpu (${r.cpu})` });
-    if (bytes(r.memory) > bytes(r.memoryLimit)) ctx.addIssue({ code: "custom", path: ["memoryLimit"], message: `must be at least the request memory (${r.memory})` });
+    // Refinements run even when a field failed its own check: compare only sizes that parsed.
+    if (isSize(r.memory) && isSize(r.memoryLimit) && bytes(r.memory) > bytes(r.memoryLimit)) ctx.addIssue({ code: "custom", path: ["memoryLimit"], message: `must be at least the request memory (${r.memory})` });
   });
 
 const autoscaling = z
@@ -264,7 +267,7 @@ const schema = z.strictObject({
         .superRefine((es, ctx) => {
           // Two master-eligible nodes cannot elect a master once one is gone.
           if (es.replicas === 2) ctx.addIssue({ code: "custom", path: ["replicas"], message: "must be 1 (single node) or 3 or more (a quorum); got 2" });
-          if (bytes(es.memory) < 2 ** 30) ctx.addIssue({ code: "custom", path: ["memory"], message: `must be at least 1Gi (the JVM heap is half of it); got ${es.memory}` });
+          if (isSize(es.memory) && bytes(es.memory) < 2 ** 30) ctx.addIssue({ code: "custom", path: ["memory"], message: `must be at least 1Gi (the JVM heap is half of it); got ${es.memory}` });
         })
         .prefault({}),
       kibanaPath: z.string().regex(/^\/[a-z0-9-]+$/, { error: "must be a path like /kibana" }).meta({ example: "/kibana" }).default("/kibana"),

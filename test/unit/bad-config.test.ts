@@ -1,0 +1,67 @@
+/**
+ * The program refuses malformed stack configs as a whole: each case below goes through index.ts,
+ * must fail with a message naming the offending key, and must leave zero resources registered.
+ */
+import * as h from "./harness";
+import * as assert from "assert";
+import * as path from "path";
+
+const INDEX = path.resolve(__dirname, "..", "..", "index.ts");
+
+interface Case {
+  what: string;
+  config: Record<string, unknown>;
+  /** The key path the message must name. */
+  key: RegExp;
+  secretKeys?: string[];
+}
+
+const CASES: Case[] = [
+  { what: "replicas given as a word", config: { services: { gateway: { replicas: "three" } } }, key: /shop:services\.gateway\.replicas/ },
+  { what: "negative replicas", config: { services: { user: { replicas: -1 } } }, key: /shop:services\.user\.replicas/ },
+  { what: "fractional replicas", config: { services: { order: { replicas: 1.5 } } }, key: /shop:services\.order\.replicas/ },
+  { what: "a misspelt top-level key", config: { namesapce: "shop-x" }, key: /shop:namesapce/ },
+  { what: "a misspelt nested key", config: { ingress: { hots: "shop.example.com" } }, key: /shop:ingress\.hots/ },
+  { what: "a namespace with capitals", config: { namespace: "Shop_Local" }, key: /shop:namespace/ },
+  { what: "an unknown environment", config: { environment: "staging" }, key: /shop:environment/ },
+  { what: "an unknown log level", config: { logLevel: "verbose" }, key: /shop:logLevel/ },
+  { what: "a prebuilt image without a digest", config: { images: { prebuilt: { gateway: "r/gateway:1.0", user: "r/user@sha256:" + "a".repeat(64), product: "r/product@sha256:" + "b".repeat(64), order: "r/order@sha256:" + "c".repeat(64) } } }, key: /shop:images\.prebuilt\.gateway/ },
+  { what: "prebuilt images missing a service", config: { images: { prebuilt: { gateway: "r/gateway@sha256:" + "a".repeat(64) } } }, key: /shop:images\.prebuilt\.(user|product|order)/ },
+  { what: "a memory quantity without a unit suffix", config: { services: { product: { resources: { memory: "lots" } } } }, key: /shop:services\.product\.resources\.memory/ },
+  { what: "a CPU quantity in the wrong unit", config: { services: { product: { resources: { cpu: "2 cores" } } } }, key: /shop:services\.product\.resources\.cpu/ },
+  { what: "autoscaling min above max", config: { services: { gateway: { autoscaling: { minReplicas: 5, maxReplicas: 2, cpuPercent: 70 } } } }, key: /shop:services\.gateway\.autoscaling/ },
+  { what: "a canary weight above 100", config: { ingress: { canary: { enabled: true, weight: 150 } } }, key: /shop:ingress\.canary\.weight/ },
+  { what: "a registry server with a scheme", config: { registry: { server: "https://registry.example.com" } }, key: /shop:registry\.server/ },
+  { what: "a data store mode that does not exist", config: { dataStores: { mode: "cloud" } }, key: /shop:dataStores\.mode/ },
+  { what: "a volume size without a binary suffix", config: { dataStores: { mysql: { storageSize: "10GB" } } }, key: /shop:dataStores\.mysql\.storageSize/ },
+  { what: "a storage class that is not a DNS name", config: { storageClass: "Local Storage!" }, key: /shop:storageClass/ },
+  { what: "monitoring switched on with a word", config: { monitoring: { enabled: "yes" } }, key: /shop:monitoring\.enabled/ },
+  { what: "a log retention of zero days", config: { logging: { retentionDays: 0 } }, key: /shop:logging\.retentionDays/ },
+  { what: "two Elasticsearch nodes (no quorum)", config: { logging: { elasticsearch: { replicas: 2 } } }, key: /shop:logging\.elasticsearch\.replicas/ },
+  { what: "secrets given in plain text", config: { secrets: { jwtKey: "not-secret-at-all-0123456789" } }, key: /shop:secrets/ },
+  { what: "a structured key given as a plain string", config: { ingress: "shop.example.com" }, key: /shop:ingress/ },
+  { what: "a password as a service env var", config: { services: { user: { env: { MYSQL_PASSWORD: "hunter2" } } } }, key: /shop:services\.user\.env\.MYSQL_PASSWORD/ },
+];
+
+describe("malformed stack configs", () => {
+  it(`covers at least 20 distinct cases`, () => {
+    assert.ok(CASES.length >= 20, `${CASES.length} cases`);
+  });
+
+  for (const c of CASES) {
+    it(`rejects ${c.what}, naming the key, with zero resources registered`, async () => {
+      await h.reset("dev", c.config, c.secretKeys ?? []);
+      delete require.cache[require.resolve(INDEX)];
+      let message = "";
+      try {
+        require(INDEX);
+      } catch (e: any) {
+        message = String(e?.message ?? e);
+      }
+      assert.ok(message, "the program accepted the config");
+      assert.match(message, c.key);
+      await h.settle();
+      assert.strictEqual(h.recorded.length, 0, `registered: ${h.recorded.map((r) => r.name).join(", ")}`);
+    });
+  }
+});
