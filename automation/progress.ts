@@ -21,7 +21,7 @@ const SYMBOL: Record<string, string> = {
 /** The label of a step's op in past tense for a finished apply, or as planned for a preview. */
 function describeStep(step: Step, planning: boolean): string {
   const sym = SYMBOL[step.op] ?? "*";
-  const took = !planning && step.startedAt && step.finishedAt ? ` (${((step.finishedAt - step.startedAt) / 1000).toFixed(1)}s)` : "";
+  const took = !planning && step.startedAt !== undefined && step.finishedAt !== undefined ? ` (${((step.finishedAt - step.startedAt) / 1000).toFixed(1)}s)` : "";
   const status = step.failed ? " FAILED" : "";
   const changed = step.metadata.diffs?.length ? ` [${step.metadata.diffs.join(", ")}]` : "";
   return `  ${sym.padEnd(2)} ${step.op.padEnd(18)} ${step.type}  ${step.name}${changed}${took}${status}`;
@@ -47,7 +47,9 @@ export class ProgressPrinter {
   readonly onEvent = (e: EngineEvent): void => {
     const { started, finished } = this.collector.handle(e);
     if (this.planning && started && started.op !== "same") this.write(describeStep(started, true));
-    if (!this.planning && finished && finished.op !== "same") this.write(describeStep(finished, false));
+    // A refresh visits every resource: show only the ones whose state drifted.
+    const quiet = (st: Step) => st.op === "same" || (st.op === "refresh" && !st.metadata.diffs?.length && !st.failed);
+    if (!this.planning && finished && !quiet(finished)) this.write(describeStep(finished, false));
     if (e.diagnosticEvent && !e.diagnosticEvent.ephemeral && (e.diagnosticEvent.severity === "error" || e.diagnosticEvent.severity === "warning")) {
       const where = e.diagnosticEvent.urn ? ` ${e.diagnosticEvent.urn.split("::").pop()}:` : "";
       this.write(`  ${e.diagnosticEvent.severity}${where} ${plain(e.diagnosticEvent.message)}`);

@@ -34,6 +34,19 @@ describe("progress output", () => {
       lines.join("\n"),
     );
   });
+  it("shows only the drifted resources of a refresh", () => {
+    const lines: string[] = [];
+    const p = new ProgressPrinter((l) => lines.push(l), false, () => 0);
+    const step = (name: string, diffs?: string[]) => {
+      const metadata: any = { op: "refresh", urn: `urn:pulumi:dev::shop::kubernetes:core/v1:ConfigMap::${name}`, type: "kubernetes:core/v1:ConfigMap", provider: "", diffs };
+      p.onEvent({ sequence: 1, timestamp: 1, resourcePreEvent: { metadata } });
+      p.onEvent({ sequence: 2, timestamp: 2, resOutputsEvent: { metadata } });
+    };
+    step("unchanged");
+    step("drifted", ["data"]);
+    assert.deepEqual(lines, ["  ~  refresh            kubernetes:core/v1:ConfigMap  drifted [data] (0.0s)"]);
+  });
+
   it("summarises counts and duration, as planned or as done", () => {
     const c = new EventCollector(() => 0);
     for (const e of previewEvents()) c.handle(e);
