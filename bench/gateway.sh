@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Gateway overhead: the product service (a real upstream, MariaDB + Redis
+# behind it) measured (a) directly, (b) behind the gateway with JWT
+# verification and rate limiting on (limits raised so they never throttle) and
+# (c) behind Debian's nginx as a plain keep-alive reverse proxy. Every request
+# is GET /api/products/{id} with a valid user token: product reads are public
+# at the gateway, but a token that is sent is verified (and the request is
+# rate-limited per user), so (b) exercises both.
+#
+#   bench/gateway.sh
+#
+# Environment (all optional):
+#   BENCH_ROUNDS=3          wrk rounds per target (medians are reported)
+#   BENCH_DURATION=10s      each wrk round: wrk -t2 -c32 -d$BENCH_DURATION
+#   BENCH_RATE=2000         fixed-rate run (bench/loadgen rate), req/s
+#   BENCH_RATE_DURATION=10s its length (after a 2 s warm-up at the same rate)
+#   BENCH_PROFILE=10        seconds of gateway CPU profile under wrk load (0: skip)
+#   BENCH_KEEP=1            keep logs, nginx config and the profile in the temp dir
+# Everything runs on 127.0.0.1; every process started is stopped on exit.
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+ROUNDS="${BENCH_ROUNDS:-3}"
+DURATION="${BENCH_DURATION:-10s}"
+RATE="${BENCH_RATE:-2000}"
+RATE_DURATION="${BENCH_RATE_DURATION:-10s}"
+PROFILE_SECS="${BENCH_PROFILE:-10}"
+[[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || die "BENCH_ROUNDS must be 1 to 99, got '$ROUNDS'"
+[[ "$RATE" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RATE must be a positive integer, got '$RATE'"
+[[ "$PROFILE_SECS" =~ ^[0-9]+$ ]] && ((PROFILE_SECS <= 60)) || die "BENCH_PROFILE must be 0 to 60 seconds, got '$PROFILE_SECS'"
+
+need_tools
+build gateway product user
+build_loadgen
+# The profiled gateway: the same main package plus bench/gateway/pprof.go.overlay.
+cat >"$BENCH_TMP/overlay.json" <<JSON
+{"Replace": {"$REPO_ROOT/services/cmd/gateway/zz_bench_pprof.go": "$BENCH_DIR/gateway/pprof.go.overlay"}}
+JSON
+(cd "$REPO_ROOT/services" && CGO_ENABLED=0 go build -trimpath -overlay "$BENCH_TMP/overlay.json" -o "$BIN/gateway-pprof" ./cmd/gateway)
+BIN_OF[gateway-pprof]=gateway-pprof
+
+start_stores
+P_PRODUCT=$(free_port); P_USER=$(free_port); P_GATEWAY=$(free_port); P_NGINX=$(free_port)
+P_PPROF=$(free_port); P_NOORDER=$(free_port)
+# shellcheck disable=SC2046
+service product "$P_PRODUCT" $(mysql_env) "REDIS_ADDR=$SHOP_IT_REDIS_ADDR" "REDIS_PASSWORD=$SHOP_IT_REDIS_PASSWORD" CACHE_TTL=1h
+# shellcheck disable=SC2046
+service user "$P_USER" $(mysql_env) "JWT_SECRET=$BENCH_JWT_SECRET" BCRYPT_COST=4
+wait_ready product "http://127.0.0.1:$P_PRODUCT/readyz" 60
+wait_ready user "http://127.0.0.1:$P_USER/readyz" 60
+
+# The gateway: rate limiting stays on with limits no benchmark reaches; the
+# order upstream is not used here (a closed port).
+gateway_env=("JWT_SECRET=$BENCH_JWT_SECRET" "USER_URL=http://127.0.0.1:$P_USER"
+  "PRODUCT_URL=http://127.0.0.1:$P_PRODUCT" "ORDER_URL=http://127.0.0.1:$P_NOORDER"
+  RATE_LIMIT_RPS=1000000 RATE_LIMIT_BURST=1000000 UPSTREAM_TIMEOUT=10s)
+service gateway "$P_GATEWAY" "${gateway_env[@]}"
+wait_ready gateway "http://127.0.0.1:$P_GATEWAY/readyz" 30
+
+# nginx: a plain reverse proxy with upstream keep-alive, logging each request
+# like the gateway does (the gateway writes one JSON line per request).
+NGX="$BENCH_TMP/nginx"
+mkdir -p "$NGX/logs" "$NGX/tmp"
+cat >"$NGX/nginx.conf" <<CONF
+worker_processes auto;
+pid $NGX/nginx.pid;
+error_log $NGX/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log $NGX/logs/access.log;
+  client_body_temp_path $NGX/tmp/body;
+  proxy_temp_path $NGX/tmp/proxy;
+  fastcgi_temp_path $NGX/tmp/fastcgi;
+  uwsgi_temp_path $NGX/tmp/uwsgi;
+  scgi_temp_path $NGX/tmp/scgi;
+  upstream product { server 127.0.0.1:$P_PRODUCT; keepalive 128; }
+  server {
+    listen 127.0.0.1:$P_NGINX;
+    location / {
+      proxy_pass http://product;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+}
+CONF
+start nginx -- nginx -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" -g 'daemon off;'
+wait_ready nginx "http://127.0.0.1:$P_NGINX/readyz" 10
+
+PRODUCT_ID="$(create_product "http://127.0.0.1:$P_PRODUCT" "Bench mug" 1000)" || die "creating a product failed"
+TOKEN="$(user_token "http://127.0.0.1:$P_USER" "bench-gw@example.com")" || die "login failed"
+AUTH="Authorization: Bearer $TOKEN"
+PATH_="/api/products/$PRODUCT_ID"
+declare -A URL=([direct]="http://127.0.0.1:$P_PRODUCT$PATH_" [gateway]="http://127.0.0.1:$P_GATEWAY$PATH_" [nginx]="http://127.0.0.1:$P_NGINX$PATH_")
+TARGETS=(direct gateway nginx)
+
+# Each target answers 200 from the cache; the gateway refuses a forged token where one is required
+# (on this public read it parses the token too, and treats a bad one as no token).
+for t in "${TARGETS[@]}"; do
+  code="$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "${URL[$t]}")"
+  [[ "$code" == 200 ]] || die "$t answered $code to GET $PATH_"
+done
+code="$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer ${TOKEN}x" "${URL[gateway]}")"
+[[ "$code" == 401 ]] || die "the gateway answered $code (not 401) to a forged token on DELETE"
+log "targets ready: product $P_PRODUCT, gateway $P_GATEWAY, nginx $P_NGINX; GET $PATH_ with a user token"
+
+log "warm-up: 3 s of wrk per target"
+for t in "${TARGETS[@]}"; do wrk_run "warm-up $t" -t2 -c32 -d3s -H "$AUTH" "${URL[$t]}" 2>/dev/null; done
+
+declare -A RPS P50 P99
+for ((r = 1; r <= ROUNDS; r++)); do
+  for t in "${TARGETS[@]}"; do
+    log "round $r/$ROUNDS: wrk -t2 -c32 -d$DURATION $t"
+    wrk_run "$t #$r" -t2 -c32 -d"$DURATION" -H "$AUTH" "${URL[$t]}"
+    RPS[$t]+="$R_rps "; P50[$t]+="$R_p50_ms "; P99[$t]+="$R_p99_ms "
+  done
+done
+
+declare -A FR50 FR99 FR999
+for ((r = 1; r <= ROUNDS; r++)); do
+  for t in "${TARGETS[@]}"; do
+    log "round $r/$ROUNDS: fixed rate $RATE req/s for $RATE_DURATION against $t (bench/loadgen rate)"
+    out="$("$BIN/loadgen" rate -url "${URL[$t]}" -rate "$RATE" -duration "$RATE_DURATION" -warmup 2s -conns 64 -header "$AUTH")"
+    printf '%s\n' "$out" | sed "s/^/  [$t @$RATE #$r] /" >&2
+    parse_result "$(printf '%s\n' "$out" | grep '^RESULT ')"
+    ((R_errors + R_non2xx == 0)) || die "$t: failed requests at $RATE req/s"
+    FR50[$t]+="$R_p50_ms "; FR99[$t]+="$R_p99_ms "; FR999[$t]+="$R_p999_ms "
+  done
+done
+
+PROFILE_TOP=""
+if ((PROFILE_SECS > 0)); then
+  log "profiling the gateway: ${PROFILE_SECS}s CPU profile under wrk -t2 -c32 (gateway built with bench/gateway/pprof.go.overlay)"
+  stop gateway
+  service gateway-pprof "$P_GATEWAY" "${gateway_env[@]}" "BENCH_PPROF_ADDR=127.0.0.1:$P_PPROF"
+  wait_ready gateway-pprof "http://127.0.0.1:$P_GATEWAY/readyz" 30
+  wrk -t2 -c32 -d"$((PROFILE_SECS + 3))s" -H "$AUTH" "${URL[gateway]}" >"$BENCH_TMP/profile-wrk.txt" &
+  wrk_pid=$!
+  sleep 1
+  curl -sf -o "$BENCH_TMP/gateway.cpu.pprof" "http://127.0.0.1:$P_PPROF/debug/pprof/profile?seconds=$PROFILE_SECS" ||
+    die "fetching the CPU profile failed"
+  wait "$wrk_pid"
+  PROFILE_TOP="$(go tool pprof -top -nodecount=25 "$BIN/gateway-pprof" "$BENCH_TMP/gateway.cpu.pprof" 2>/dev/null)"
+  PROFILE_CUM="$(go tool pprof -top -cum -nodecount=40 "$BIN/gateway-pprof" "$BENCH_TMP/gateway.cpu.pprof" 2>/dev/null |
+    grep -E 'shop/|net/http|log/slog|prometheus|gobreaker|x/time|crypto|encoding/json|syscall|runtime.gcBgMarkWorker|Total|flat%' || true)"
+fi
+
+echo
+echo "== gateway overhead ($(date -u +%Y-%m-%dT%H:%MZ)) =="
+machine
+echo "request: GET /api/products/{id} with a user JWT (Redis cache hit at the product service)"
+echo "throughput: wrk -t2 -c32 -d$DURATION, median of $ROUNDS rounds (each round's values in brackets)"
+printf '%-8s %10s %10s %10s   %s\n' target req/s p50_ms p99_ms "rounds (req/s)"
+declare -A M_RPS M_P50 M_P99
+for t in "${TARGETS[@]}"; do
+  # shellcheck disable=SC2086
+  M_RPS[$t]=$(median ${RPS[$t]}); M_P50[$t]=$(median ${P50[$t]}); M_P99[$t]=$(median ${P99[$t]})
+  printf '%-8s %10.0f %10.3f %10.3f   [%s]\n' "$t" "${M_RPS[$t]}" "${M_P50[$t]}" "${M_P99[$t]}" "${RPS[$t]% }"
+done
+echo "ratio gateway/nginx req/s:  $(ratio "${M_RPS[gateway]}" "${M_RPS[nginx]}")   (goal >= 0.8)"
+echo "ratio gateway/direct req/s: $(ratio "${M_RPS[gateway]}" "${M_RPS[direct]}")"
+echo "ratio nginx/direct req/s:   $(ratio "${M_RPS[nginx]}" "${M_RPS[direct]}")"
+echo
+echo "fixed rate $RATE req/s for $RATE_DURATION (bench/loadgen rate, open loop, latency from each request's due time),"
+echo "median of $ROUNDS rounds (each round's p99 in brackets)"
+printf '%-8s %10s %10s %10s   %s\n' target p50_ms p99_ms p99.9_ms "rounds (p99_ms)"
+declare -A M50 M99 M999
+for t in "${TARGETS[@]}"; do
+  # shellcheck disable=SC2086
+  M50[$t]=$(median ${FR50[$t]}); M99[$t]=$(median ${FR99[$t]}); M999[$t]=$(median ${FR999[$t]})
+  printf '%-8s %10.3f %10.3f %10.3f   [%s]\n' "$t" "${M50[$t]}" "${M99[$t]}" "${M999[$t]}" "${FR99[$t]% }"
+done
+echo "p99 added by the gateway at $RATE req/s: $(minus "${M99[gateway]}" "${M99[direct]}") ms   (goal < 1 ms)"
+echo "p99 added by nginx at $RATE req/s:       $(minus "${M99[nginx]}" "${M99[direct]}") ms"
+echo "p50 added by the gateway / nginx:        $(minus "${M50[gateway]}" "${M50[direct]}") / $(minus "${M50[nginx]}" "${M50[direct]}") ms"
+if [[ -n "$PROFILE_TOP" ]]; then
+  echo
+  echo "gateway CPU profile, ${PROFILE_SECS}s under wrk -t2 -c32 (top 25 by flat time):"
+  printf '%s\n' "$PROFILE_TOP" | sed -n '/flat%/,$p'
+  echo
+  echo "cumulative, selected frames:"
+  printf '%s\n' "$PROFILE_CUM"
+  [[ "${BENCH_KEEP:-0}" == 1 ]] && echo "profile: $BENCH_TMP/gateway.cpu.pprof (go tool pprof -http=127.0.0.1:0 $BIN/gateway-pprof $BENCH_TMP/gateway.cpu.pprof)"
+fi

@@ -1,0 +1,3 @@
+module shopbench/loadgen
+
+go 1.26
