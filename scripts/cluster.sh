@@ -82,7 +82,7 @@ start() {
   for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
     [[ -x "$SHOP_BIN/$b" ]] || die "$b is not built: run scripts/toolchain.sh"
   done
-  command -v kubectl >/dev/null || die "kubectl not found on PATH"
+  [[ -x "$SHOP_BIN/kubectl" ]] || die "kubectl is not built: run scripts/toolchain.sh"
   mkdir -p "$C"; certs
   write_kubeconfig "$KC" admin
   write_kubeconfig "$C/controller-manager.kubeconfig" controller-manager

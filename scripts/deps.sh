@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the repo's jobs and tests use, only when missing.
-#   scripts/deps.sh [docker|stores|observability|bench|all]...
+#   scripts/deps.sh [docker|stores|observability|bench|lint|all]...
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 declare -A GROUPS_=(
@@ -8,14 +8,14 @@ declare -A GROUPS_=(
   [stores]="mariadb-server redis-server rabbitmq-server"
   [observability]="prometheus prometheus-alertmanager"
   [bench]="wrk nginx-light"
+  [lint]="shellcheck"
 )
 
 missing=()
-for g in "${@:-all}"; do
-  if [[ "$g" == all ]]; then set -- docker stores observability bench; break; fi
-done
-for g in "${@:-docker stores observability bench}"; do
-  [[ -n "${GROUPS_[$g]:-}" ]] || die "unknown package group '$g' (use docker|stores|observability|bench|all)"
+(($#)) || set -- all
+if [[ " $* " == *" all "* ]]; then set -- docker stores observability bench lint; fi
+for g in "$@"; do
+  [[ -n "${GROUPS_[$g]:-}" ]] || die "unknown package group '$g' (use docker|stores|observability|bench|lint|all)"
   for p in ${GROUPS_[$g]}; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done

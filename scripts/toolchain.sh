@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the offline toolchain from Go modules into $SHOP_CACHE/bin, once:
 #   pulumi CLI, the Node.js language host, the Kubernetes resource provider,
-#   etcd, kube-apiserver/-controller-manager/-scheduler and kwok.
+#   etcd, kube-apiserver/-controller-manager/-scheduler, kubectl and kwok.
 # Each binary is skipped when its versioned stamp exists. Usage:
-#   scripts/toolchain.sh [all|pulumi|langhost|k8s-provider|etcd|kube|kwok]...
+#   scripts/toolchain.sh [all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok]...
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PULUMI_VERSION=v3.274.1
@@ -58,7 +58,8 @@ build_langhost() {
   printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs"\n' > "$d/tools.go"
   (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGHOST_SDK_VERSION" \
       -o "$SHOP_BIN/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs)
-  # The language host starts `pulumi-analyzer-policy` etc. from PATH; the node shims ship in @pulumi/pulumi.
+  # Policy packs: this language host cannot start a pack folder (it answers "not supported"); the pack
+  # is started through policy/analyzer.sh instead (docs/delivery.md).
   mark langhost "$LANGHOST_SDK_VERSION"
 }
 
@@ -127,6 +128,19 @@ build_kube() {
   mark kube "$KUBE_VERSION"
 }
 
+build_kubectl() {
+  done_already kubectl "$KUBE_VERSION" && return 0
+  build_kube
+  begin "building kubectl $KUBE_VERSION (the client that matches the API server)"
+  local d="$WORK/kube" ver_pkg=k8s.io/component-base/version
+  [[ -f "$d/go.mod" ]] || { rm -f "$(stamp kube "$KUBE_VERSION")"; build_kube; }
+  grep -q 'cmd/kubectl"' "$d/tools.go" || sed -i 's|^)$|\t_ "k8s.io/kubernetes/cmd/kubectl"\n)|' "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath \
+     -ldflags "-s -w -X $ver_pkg.gitVersion=$KUBE_VERSION -X $ver_pkg.gitMajor=1 -X $ver_pkg.gitMinor=$(cut -d. -f2 <<<"$KUBE_VERSION")" \
+     -o "$SHOP_BIN/kubectl" k8s.io/kubernetes/cmd/kubectl)
+  mark kubectl "$KUBE_VERSION"
+}
+
 build_kwok() {
   done_already kwok "$KWOK_VERSION" && return 0
   begin "building kwok $KWOK_VERSION"
@@ -148,14 +162,15 @@ main() {
   local what=("$@"); [[ ${#what[@]} -eq 0 ]] && what=(all)
   for w in "${what[@]}"; do
     case "$w" in
-      all) build_pulumi; build_langhost; build_k8s_provider; build_etcd; build_kube; build_kwok ;;
+      all) build_pulumi; build_langhost; build_k8s_provider; build_etcd; build_kube; build_kubectl; build_kwok ;;
       pulumi) build_pulumi ;;
       langhost) build_langhost ;;
       k8s-provider) build_k8s_provider ;;
       etcd) build_etcd ;;
       kube) build_kube ;;
+      kubectl) build_kubectl ;;
       kwok) build_kwok ;;
-      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kwok)" ;;
+      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok)" ;;
     esac
   done
   install_k8s_plugin
