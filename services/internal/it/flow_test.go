@@ -103,6 +103,10 @@ func TestRegisterLoginCreateProductAndOrderThroughTheGateway(t *testing.T) {
 		t.Errorf("another user reads my order: %d, want 404", st)
 	}
 	ev.waitFor(t, 15*time.Second, o1.ID+"/order.created", o1.ID+"/order.paid", o2.ID+"/order.created", o2.ID+"/order.cancelled")
+	// Every event is confirmed by RabbitMQ, so the outbox backlog the alerts watch drains to zero.
+	eventually(t, 10*time.Second, "order_outbox_pending 0", func() bool {
+		return strings.Contains(metricsOf(t, s.order), "\norder_outbox_pending 0\n")
+	})
 }
 
 func TestFiftyConcurrentOrdersOnAStockOfTenLeaveTenOrdersAndStockZero(t *testing.T) {

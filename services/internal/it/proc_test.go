@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -193,4 +194,19 @@ func stores(t *testing.T, action, server string) {
 	if err != nil {
 		t.Fatalf("stores.sh %s %s: %v\n%s", action, server, err, out)
 	}
+}
+
+// metricsOf returns the Prometheus text exposition of a service.
+func metricsOf(t *testing.T, p *proc) string {
+	t.Helper()
+	resp, err := http.Get(p.url() + "/metrics")
+	if err != nil {
+		t.Fatalf("%s /metrics: %v", p.name, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s /metrics: %v", p.name, err)
+	}
+	return string(b)
 }

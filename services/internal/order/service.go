@@ -84,7 +84,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		}, []string{"to", "outcome"})
 		expired := prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_expired_total", Help: "Unpaid orders closed after the payment timeout."})
 		published := prometheus.NewCounter(prometheus.CounterOpts{Name: "order_events_published_total", Help: "Order events published to RabbitMQ from the outbox."})
-		env.Reg.MustRegister(created, transitions, expired, published)
+		env.Reg.MustRegister(created, transitions, expired, published, OutboxBacklog(db))
 
 		store := &Store{DB: db}
 		stock := NewProductClient(c.ProductURL, ProductTimeout)
