@@ -3,11 +3,7 @@
 # service images built and pushed to the local registry. Sets everything up first (all cached).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
-scripts/deps.sh docker
-scripts/node-deps.sh
-scripts/toolchain.sh all
-scripts/cluster.sh start
-scripts/cluster.sh recycle-volumes
+prepare_local
 scripts/images.sh up >/dev/null
-export KUBECONFIG="$KUBECONFIG_LOCAL" SHOP_IMAGES_JSON="$SHOP_RUN/images.json"
+export SHOP_IMAGES_JSON="$SHOP_RUN/images.json"
 npx mocha --config test/e2e/.mocharc.yml "$@"

@@ -7,12 +7,7 @@ STACK="${1:-local}"
 t0=$SECONDS
 cd "$REPO_ROOT"
 
-scripts/deps.sh docker
-scripts/node-deps.sh
-scripts/toolchain.sh all
-scripts/cluster.sh start
-scripts/cluster.sh recycle-volumes
-export KUBECONFIG="$KUBECONFIG_LOCAL"
+prepare_local
 
 # Where the docker provider plugin is installed the program builds and pushes the images itself;
 # otherwise the harness builds them with the same Dockerfile and passes digests (the prebuilt path).
