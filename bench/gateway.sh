@@ -15,6 +15,8 @@
 #   BENCH_RATE=2000         fixed-rate run (bench/loadgen rate), req/s
 #   BENCH_RATE_DURATION=10s its length (after a 2 s warm-up at the same rate)
 #   BENCH_PROFILE=10        seconds of gateway CPU profile under wrk load (0: skip)
+#   BENCH_ACCESS_LOG=on     off: neither the services nor nginx log each request
+#                           (the services run at LOG_LEVEL=warn, nginx with access_log off)
 #   BENCH_KEEP=1            keep logs, nginx config and the profile in the temp dir
 # Everything runs on 127.0.0.1; every process started is stopped on exit.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -24,8 +26,14 @@ DURATION="${BENCH_DURATION:-10s}"
 RATE="${BENCH_RATE:-2000}"
 RATE_DURATION="${BENCH_RATE_DURATION:-10s}"
 PROFILE_SECS="${BENCH_PROFILE:-10}"
+ACCESS_LOG="${BENCH_ACCESS_LOG:-on}"
 [[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || die "BENCH_ROUNDS must be 1 to 99, got '$ROUNDS'"
 [[ "$RATE" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RATE must be a positive integer, got '$RATE'"
+case "$ACCESS_LOG" in
+  on) SVC_LOG=LOG_LEVEL=info; NGX_ACCESS_LOG="access_log $BENCH_TMP/nginx/logs/access.log" ;;
+  off) SVC_LOG=LOG_LEVEL=warn; NGX_ACCESS_LOG="access_log off" ;;
+  *) die "BENCH_ACCESS_LOG must be on or off, got '$ACCESS_LOG'" ;;
+esac
 [[ "$PROFILE_SECS" =~ ^[0-9]+$ ]] && ((PROFILE_SECS <= 60)) || die "BENCH_PROFILE must be 0 to 60 seconds, got '$PROFILE_SECS'"
 
 need_tools
@@ -42,7 +50,7 @@ start_stores
 P_PRODUCT=$(free_port); P_USER=$(free_port); P_GATEWAY=$(free_port); P_NGINX=$(free_port)
 P_PPROF=$(free_port); P_NOORDER=$(free_port)
 # shellcheck disable=SC2046
-service product "$P_PRODUCT" $(mysql_env) "REDIS_ADDR=$SHOP_IT_REDIS_ADDR" "REDIS_PASSWORD=$SHOP_IT_REDIS_PASSWORD" CACHE_TTL=1h
+service product "$P_PRODUCT" $(mysql_env) "REDIS_ADDR=$SHOP_IT_REDIS_ADDR" "REDIS_PASSWORD=$SHOP_IT_REDIS_PASSWORD" CACHE_TTL=1h "$SVC_LOG"
 # shellcheck disable=SC2046
 service user "$P_USER" $(mysql_env) "JWT_SECRET=$BENCH_JWT_SECRET" BCRYPT_COST=4
 wait_ready product "http://127.0.0.1:$P_PRODUCT/readyz" 60
@@ -52,7 +60,7 @@ wait_ready user "http://127.0.0.1:$P_USER/readyz" 60
 # order upstream is not used here (a closed port).
 gateway_env=("JWT_SECRET=$BENCH_JWT_SECRET" "USER_URL=http://127.0.0.1:$P_USER"
   "PRODUCT_URL=http://127.0.0.1:$P_PRODUCT" "ORDER_URL=http://127.0.0.1:$P_NOORDER"
-  RATE_LIMIT_RPS=1000000 RATE_LIMIT_BURST=1000000 UPSTREAM_TIMEOUT=10s)
+  RATE_LIMIT_RPS=1000000 RATE_LIMIT_BURST=1000000 UPSTREAM_TIMEOUT=10s "$SVC_LOG")
 service gateway "$P_GATEWAY" "${gateway_env[@]}"
 wait_ready gateway "http://127.0.0.1:$P_GATEWAY/readyz" 30
 
@@ -66,7 +74,7 @@ pid $NGX/nginx.pid;
 error_log $NGX/logs/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log $NGX/logs/access.log;
+  $NGX_ACCESS_LOG;
   client_body_temp_path $NGX/tmp/body;
   proxy_temp_path $NGX/tmp/proxy;
   fastcgi_temp_path $NGX/tmp/fastcgi;
@@ -107,24 +115,40 @@ log "targets ready: product $P_PRODUCT, gateway $P_GATEWAY, nginx $P_NGINX; GET 
 log "warm-up: 3 s of wrk per target"
 for t in "${TARGETS[@]}"; do wrk_run "warm-up $t" -t2 -c32 -d3s -H "$AUTH" "${URL[$t]}" 2>/dev/null; done
 
-declare -A RPS P50 P99
+# The CPU each proxy uses per request (nginx: master and workers) is measured alongside: on a
+# shared machine it is steadier than throughput, which also depends on what else runs.
+# shellcheck disable=SC2154
+declare -A PROXY_PIDS=([direct]="" [gateway]="$PID_gateway" [nginx]="$PID_nginx")
+proxy_ticks() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then cpu_ticks ${PROXY_PIDS[$1]}; else echo 0; fi; }
+proxy_io() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then io_calls ${PROXY_PIDS[$1]}; else echo 0; fi; }
+
+declare -A RPS P50 P99 CPU IOC
 for ((r = 1; r <= ROUNDS; r++)); do
   for t in "${TARGETS[@]}"; do
     log "round $r/$ROUNDS: wrk -t2 -c32 -d$DURATION $t"
+    c0=$(proxy_ticks "$t"); i0=$(proxy_io "$t")
     wrk_run "$t #$r" -t2 -c32 -d"$DURATION" -H "$AUTH" "${URL[$t]}"
+    c1=$(proxy_ticks "$t"); i1=$(proxy_io "$t")
     RPS[$t]+="$R_rps "; P50[$t]+="$R_p50_ms "; P99[$t]+="$R_p99_ms "
+    if [[ -n "${PROXY_PIDS[$t]}" ]]; then
+      CPU[$t]+="$(us_per_req $((c1 - c0)) "$R_requests") "; IOC[$t]+="$(per_req $((i1 - i0)) "$R_requests") "
+    fi
   done
 done
 
-declare -A FR50 FR99 FR999
+declare -A FR50 FR99 FR999 FRCPU
 for ((r = 1; r <= ROUNDS; r++)); do
   for t in "${TARGETS[@]}"; do
     log "round $r/$ROUNDS: fixed rate $RATE req/s for $RATE_DURATION against $t (bench/loadgen rate)"
+    c0=$(proxy_ticks "$t")
     out="$("$BIN/loadgen" rate -url "${URL[$t]}" -rate "$RATE" -duration "$RATE_DURATION" -warmup 2s -conns 64 -header "$AUTH")"
     printf '%s\n' "$out" | sed "s/^/  [$t @$RATE #$r] /" >&2
     parse_result "$(printf '%s\n' "$out" | grep '^RESULT ')"
     ((R_errors + R_non2xx == 0)) || die "$t: failed requests at $RATE req/s"
+    c1=$(proxy_ticks "$t")
     FR50[$t]+="$R_p50_ms "; FR99[$t]+="$R_p99_ms "; FR999[$t]+="$R_p999_ms "
+    # The 2 s warm-up is sent too: it counts in the CPU per request.
+    [[ -n "${PROXY_PIDS[$t]}" ]] && FRCPU[$t]+="$(us_per_req $((c1 - c0)) $((R_requests + 2 * RATE))) "
   done
 done
 
@@ -148,30 +172,37 @@ fi
 echo
 echo "== gateway overhead ($(date -u +%Y-%m-%dT%H:%MZ)) =="
 machine
-echo "request: GET /api/products/{id} with a user JWT (Redis cache hit at the product service)"
+echo "request: GET /api/products/{id} with a user JWT (Redis cache hit at the product service); access logs $ACCESS_LOG"
 echo "throughput: wrk -t2 -c32 -d$DURATION, median of $ROUNDS rounds (each round's values in brackets)"
-printf '%-8s %10s %10s %10s   %s\n' target req/s p50_ms p99_ms "rounds (req/s)"
-declare -A M_RPS M_P50 M_P99
+echo "proxy_cpu_us: user+system CPU time of the proxy process(es) per request, in microseconds;"
+echo "proxy_rw: their read+write system calls per request (/proc/PID/io); medians"
+printf '%-8s %10s %10s %10s %14s %9s   %s\n' target req/s p50_ms p99_ms proxy_cpu_us proxy_rw "rounds (req/s)"
+declare -A M_RPS M_P50 M_P99 M_CPU M_IOC
 for t in "${TARGETS[@]}"; do
   # shellcheck disable=SC2086
   M_RPS[$t]=$(median ${RPS[$t]}); M_P50[$t]=$(median ${P50[$t]}); M_P99[$t]=$(median ${P99[$t]})
-  printf '%-8s %10.0f %10.3f %10.3f   [%s]\n' "$t" "${M_RPS[$t]}" "${M_P50[$t]}" "${M_P99[$t]}" "${RPS[$t]% }"
+  # shellcheck disable=SC2086
+  if [[ -n "${CPU[$t]:-}" ]]; then M_CPU[$t]=$(median ${CPU[$t]}); M_IOC[$t]=$(median ${IOC[$t]}); else M_CPU[$t]=-; M_IOC[$t]=-; fi
+  printf '%-8s %10.0f %10.3f %10.3f %14s %9s   [%s]\n' "$t" "${M_RPS[$t]}" "${M_P50[$t]}" "${M_P99[$t]}" "${M_CPU[$t]}" "${M_IOC[$t]}" "${RPS[$t]% }"
 done
 echo "ratio gateway/nginx req/s:  $(ratio "${M_RPS[gateway]}" "${M_RPS[nginx]}")   (goal >= 0.8)"
 echo "ratio gateway/direct req/s: $(ratio "${M_RPS[gateway]}" "${M_RPS[direct]}")"
 echo "ratio nginx/direct req/s:   $(ratio "${M_RPS[nginx]}" "${M_RPS[direct]}")"
+echo "proxy CPU per request, gateway/nginx: $(ratio "${M_CPU[gateway]}" "${M_CPU[nginx]}")"
 echo
 echo "fixed rate $RATE req/s for $RATE_DURATION (bench/loadgen rate, open loop, latency from each request's due time),"
-echo "median of $ROUNDS rounds (each round's p99 in brackets)"
-printf '%-8s %10s %10s %10s   %s\n' target p50_ms p99_ms p99.9_ms "rounds (p99_ms)"
-declare -A M50 M99 M999
+echo "median of $ROUNDS rounds; best_p99 is the lowest p99 of the rounds (the least disturbed by other load)"
+printf '%-8s %10s %10s %10s %10s %14s   %s\n' target p50_ms p99_ms best_p99 p99.9_ms proxy_cpu_us "rounds (p99_ms)"
+declare -A M50 M99 M999 B99 MC
 for t in "${TARGETS[@]}"; do
   # shellcheck disable=SC2086
-  M50[$t]=$(median ${FR50[$t]}); M99[$t]=$(median ${FR99[$t]}); M999[$t]=$(median ${FR999[$t]})
-  printf '%-8s %10.3f %10.3f %10.3f   [%s]\n' "$t" "${M50[$t]}" "${M99[$t]}" "${M999[$t]}" "${FR99[$t]% }"
+  M50[$t]=$(median ${FR50[$t]}); M99[$t]=$(median ${FR99[$t]}); M999[$t]=$(median ${FR999[$t]}); B99[$t]=$(minimum ${FR99[$t]})
+  # shellcheck disable=SC2086
+  if [[ -n "${FRCPU[$t]:-}" ]]; then MC[$t]=$(median ${FRCPU[$t]}); else MC[$t]=-; fi
+  printf '%-8s %10.3f %10.3f %10.3f %10.3f %14s   [%s]\n' "$t" "${M50[$t]}" "${M99[$t]}" "${B99[$t]}" "${M999[$t]}" "${MC[$t]}" "${FR99[$t]% }"
 done
-echo "p99 added by the gateway at $RATE req/s: $(minus "${M99[gateway]}" "${M99[direct]}") ms   (goal < 1 ms)"
-echo "p99 added by nginx at $RATE req/s:       $(minus "${M99[nginx]}" "${M99[direct]}") ms"
+echo "p99 added by the gateway at $RATE req/s: $(minus "${M99[gateway]}" "${M99[direct]}") ms median, $(minus "${B99[gateway]}" "${B99[direct]}") ms best rounds   (goal < 1 ms)"
+echo "p99 added by nginx at $RATE req/s:       $(minus "${M99[nginx]}" "${M99[direct]}") ms median, $(minus "${B99[nginx]}" "${B99[direct]}") ms best rounds"
 echo "p50 added by the gateway / nginx:        $(minus "${M50[gateway]}" "${M50[direct]}") / $(minus "${M50[nginx]}" "${M50[direct]}") ms"
 if [[ -n "$PROFILE_TOP" ]]; then
   echo

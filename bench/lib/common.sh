@@ -54,12 +54,14 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on and we have not handed out.
+# free_port: a TCP port on 127.0.0.1 that nothing listens on and we have not handed out,
+# taken below the kernel's ephemeral range so no outgoing connection can hold it meanwhile.
 TAKEN_PORTS=" "
+EPHEMERAL_LOW="$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
 free_port() {
-  local p i
+  local p i lo=$((EPHEMERAL_LOW > 12000 ? EPHEMERAL_LOW - 10000 : 2000))
   for i in $(seq 1 200); do
-    p=$((20000 + RANDOM % 30000))
+    p=$((lo + RANDOM % 10000))
     [[ "$TAKEN_PORTS" == *" $p "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then TAKEN_PORTS+="$p "; echo "$p"; return 0; fi
   done
@@ -91,7 +93,12 @@ build_loadgen() {
 start_stores() {
   STORES_DIR="$BENCH_TMP/stores"
   log "starting MariaDB, Redis and RabbitMQ (scripts/stores.sh)"
-  "$REPO_ROOT/scripts/stores.sh" start "$STORES_DIR" >/dev/null
+  # One retry: on a shared machine a server now and then dies while booting (stores.sh stops the rest).
+  if ! "$REPO_ROOT/scripts/stores.sh" start "$STORES_DIR" >/dev/null; then
+    log "the stores failed to start; trying once more"
+    rm -rf "$STORES_DIR"
+    "$REPO_ROOT/scripts/stores.sh" start "$STORES_DIR" >/dev/null || die "the stores did not start (scripts/stores.sh)"
+  fi
   # shellcheck disable=SC1091
   source "$STORES_DIR/stores.env"
 }
@@ -184,6 +191,40 @@ parse_result() {
     printf -v "R_${kv%%=*}" '%s' "${kv#*=}"
   done
 }
+
+# cpu_ticks PID...: user+system CPU clock ticks used so far by the processes and their children's threads
+# (each PID and the processes whose parent it is, e.g. nginx's master and workers).
+CLK_TCK="$(getconf CLK_TCK)"
+cpu_ticks() {
+  local pids=("$@") p c total=0
+  for p in "$@"; do
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pids+=("$c"); done
+  done
+  for p in "${pids[@]}"; do
+    [[ -r "/proc/$p/stat" ]] || continue
+    # Fields after the ")" that ends the command name: utime is the 12th, stime the 13th.
+    total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
+  done
+  echo "$total"
+}
+# io_calls PID...: read and write system calls made so far (syscr + syscw), counted like cpu_ticks.
+io_calls() {
+  local pids=("$@") p c total=0
+  for p in "$@"; do
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pids+=("$c"); done
+  done
+  for p in "${pids[@]}"; do
+    [[ -r "/proc/$p/io" ]] || continue
+    total=$((total + $(awk '$1 == "syscr:" || $1 == "syscw:" { n += $2 } END { print n + 0 }' "/proc/$p/io")))
+  done
+  echo "$total"
+}
+# per_req COUNT REQUESTS: COUNT / REQUESTS with one decimal.
+per_req() { awk -v c="$1" -v n="$2" 'BEGIN { if (n == 0) print "n/a"; else printf "%.1f", c / n }'; }
+# us_per_req TICKS REQUESTS: CPU microseconds per request.
+us_per_req() { awk -v t="$1" -v n="$2" -v hz="$CLK_TCK" 'BEGIN { if (n == 0) print "n/a"; else printf "%.1f", t / hz * 1e6 / n }'; }
+# minimum V...: the smallest number.
+minimum() { printf '%s\n' "$@" | sort -g | head -1; }
 
 # ratio A B: A/B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }
