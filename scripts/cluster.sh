@@ -149,10 +149,34 @@ YAML
     for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
              pod/general/pod-create.yaml pod/general/pod-init-container-running.yaml \
              pod/general/pod-init-container-completed.yaml pod/general/pod-ready.yaml \
-             pod/general/pod-complete.yaml pod/general/pod-delete.yaml; do
+             pod/general/pod-complete.yaml; do
       [[ -f "$stages/$f" ]] || continue
       echo "---"; cat "$stages/$f"
     done
+    # A terminating pod goes away a second after its deletion, as a service that exits promptly on
+    # SIGTERM would. (kwok's own pod-delete stage waits out the whole grace period, which made a
+    # destroy of the local stack take three minutes.)
+    cat <<'YAML'
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: pod-delete
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'Exists'
+    - key: '.metadata.finalizers'
+      operator: 'DoesNotExist'
+  delay:
+    durationMilliseconds: 1000
+  next:
+    delete: true
+YAML
     # Ingresses have no controller here: give each the loopback address, as a controller would.
     cat <<'YAML'
 ---
