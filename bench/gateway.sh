@@ -19,6 +19,8 @@
 #                           (the services run at LOG_LEVEL=warn, nginx with access_log off)
 #   BENCH_KEEP=1            keep logs, nginx config and the profile in the temp dir
 # Everything runs on 127.0.0.1; every process started is stopped on exit.
+# R_* variables are set by parse_result (printf -v).
+# shellcheck source=lib/common.sh disable=SC2154
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 ROUNDS="${BENCH_ROUNDS:-3}"
@@ -34,7 +36,7 @@ case "$ACCESS_LOG" in
   off) SVC_LOG=LOG_LEVEL=warn; NGX_ACCESS_LOG="access_log off" ;;
   *) die "BENCH_ACCESS_LOG must be on or off, got '$ACCESS_LOG'" ;;
 esac
-[[ "$PROFILE_SECS" =~ ^[0-9]+$ ]] && ((PROFILE_SECS <= 60)) || die "BENCH_PROFILE must be 0 to 60 seconds, got '$PROFILE_SECS'"
+{ [[ "$PROFILE_SECS" =~ ^[0-9]+$ ]] && ((PROFILE_SECS <= 60)); } || die "BENCH_PROFILE must be 0 to 60 seconds, got '$PROFILE_SECS'"
 
 need_tools
 build gateway product user
@@ -44,7 +46,7 @@ cat >"$BENCH_TMP/overlay.json" <<JSON
 {"Replace": {"$REPO_ROOT/services/cmd/gateway/zz_bench_pprof.go": "$BENCH_DIR/gateway/pprof.go.overlay"}}
 JSON
 (cd "$REPO_ROOT/services" && CGO_ENABLED=0 go build -trimpath -overlay "$BENCH_TMP/overlay.json" -o "$BIN/gateway-pprof" ./cmd/gateway)
-BIN_OF[gateway-pprof]=gateway-pprof
+BIN_OF["gateway-pprof"]=gateway-pprof
 
 start_stores
 P_PRODUCT=$(free_port); P_USER=$(free_port); P_GATEWAY=$(free_port); P_NGINX=$(free_port)
@@ -119,8 +121,8 @@ for t in "${TARGETS[@]}"; do wrk_run "warm-up $t" -t2 -c32 -d3s -H "$AUTH" "${UR
 # shared machine it is steadier than throughput, which also depends on what else runs.
 # shellcheck disable=SC2154
 declare -A PROXY_PIDS=([direct]="" [gateway]="$PID_gateway" [nginx]="$PID_nginx")
-proxy_ticks() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then cpu_ticks ${PROXY_PIDS[$1]}; else echo 0; fi; }
-proxy_io() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then io_calls ${PROXY_PIDS[$1]}; else echo 0; fi; }
+proxy_ticks() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then cpu_ticks "${PROXY_PIDS[$1]}"; else echo 0; fi; }
+proxy_io() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then io_calls "${PROXY_PIDS[$1]}"; else echo 0; fi; }
 
 declare -A RPS P50 P99 CPU IOC
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -211,5 +213,7 @@ if [[ -n "$PROFILE_TOP" ]]; then
   echo
   echo "cumulative, selected frames:"
   printf '%s\n' "$PROFILE_CUM"
-  [[ "${BENCH_KEEP:-0}" == 1 ]] && echo "profile: $BENCH_TMP/gateway.cpu.pprof (go tool pprof -http=127.0.0.1:0 $BIN/gateway-pprof $BENCH_TMP/gateway.cpu.pprof)"
+  if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
+    echo "profile: $BENCH_TMP/gateway.cpu.pprof (go tool pprof -http=127.0.0.1:0 $BIN/gateway-pprof $BENCH_TMP/gateway.cpu.pprof)"
+  fi
 fi

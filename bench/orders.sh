@@ -13,6 +13,8 @@
 # BENCH_TIMEOUT=120 (seconds; the load stops then even if stock is left),
 # BENCH_KEEP=1 (keep logs). Everything runs on 127.0.0.1; every process
 # started is stopped on exit.
+# R_* variables are set by parse_result (printf -v).
+# shellcheck source=lib/common.sh disable=SC2154
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 CLIENTS="${BENCH_CLIENTS:-32}"

@@ -17,6 +17,8 @@
 # BENCH_DURATION=10s (wrk -t2 -c32 -d$BENCH_DURATION per run), BENCH_PRODUCTS=200
 # (catalog size), BENCH_KEEP=1 (keep logs). Everything runs on 127.0.0.1;
 # every process started is stopped on exit.
+# R_* variables are set by parse_result (printf -v).
+# shellcheck source=lib/common.sh disable=SC2154
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 ROUNDS="${BENCH_ROUNDS:-3}"
@@ -32,7 +34,7 @@ P_CACHED=$(free_port); P_NOCACHE=$(free_port); P_CLOSED=$(free_port)
 # shellcheck disable=SC2046
 service product "$P_CACHED" $(mysql_env) "REDIS_ADDR=$SHOP_IT_REDIS_ADDR" "REDIS_PASSWORD=$SHOP_IT_REDIS_PASSWORD" CACHE_TTL=1h
 wait_ready product "http://127.0.0.1:$P_CACHED/readyz" 60
-BIN_OF[product-mysql-only]=product
+BIN_OF["product-mysql-only"]=product
 # shellcheck disable=SC2046
 service product-mysql-only "$P_NOCACHE" $(mysql_env) "REDIS_ADDR=127.0.0.1:$P_CLOSED" CACHE_TTL=1h
 # Its /readyz stays 503 (the redis check fails); it serves once /healthz does.
