@@ -60,7 +60,12 @@ current-context: shop-local
 YAML
 }
 
-running() { [[ -f "$C/$1.pid" ]] && kill -0 "$(cat "$C/$1.pid")" 2>/dev/null; }
+# running NAME: its PID file names a live process that is still that program (PIDs get reused).
+running() {
+  [[ -f "$C/$1.pid" ]] || return 1
+  local pid; pid="$(cat "$C/$1.pid")"
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
+}
 
 spawn() {  # spawn NAME CMD...: starts a process in the background with its PID file and log
   local n="$1"; shift
@@ -274,16 +279,15 @@ recycle_volumes() {
 }
 
 stop() {
-  local n
+  local n pid
   for n in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
-    if running "$n"; then kill "$(cat "$C/$n.pid")" 2>/dev/null || true; fi
-  done
-  for n in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
-    if [[ -f "$C/$n.pid" ]]; then
-      local pid; pid="$(cat "$C/$n.pid")"
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true; rm -f "$C/$n.pid"
+    if running "$n"; then
+      pid="$(cat "$C/$n.pid")"
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do running "$n" || break; sleep 0.1; done
+      if running "$n"; then kill -9 "$pid" 2>/dev/null || true; fi
     fi
+    rm -f "$C/$n.pid"
   done
 }
 

@@ -110,9 +110,19 @@ build() {
   cat "$out"
 }
 
+# stop_pid FILE PROGRAM: stops the process of a PID file if it is still that program (PIDs get reused).
+stop_pid() {
+  [[ -f "$1" ]] || return 0
+  local pid; pid="$(cat "$1")"
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"; then
+    kill "$pid" 2>/dev/null || true
+  fi
+  rm -f "$1"
+}
+
 stop() {
-  if [[ -f "$SHOP_RUN/registry.pid" ]]; then kill "$(cat "$SHOP_RUN/registry.pid")" 2>/dev/null || true; rm -f "$SHOP_RUN/registry.pid"; fi
-  if [[ -f "$SHOP_RUN/dockerd.pid" ]]; then kill "$(cat "$SHOP_RUN/dockerd.pid")" 2>/dev/null || true; fi
+  stop_pid "$SHOP_RUN/registry.pid" docker-registry
+  stop_pid "$SHOP_RUN/dockerd.pid" dockerd
 }
 
 case "${1:-up}" in
