@@ -182,6 +182,20 @@ func (w *Workers) start(ctx context.Context) {
 
 func (w *Workers) wait() { w.wg.Wait() }
 
+// Every calls fn once per interval, after the first interval has passed, until ctx ends.
+func Every(ctx context.Context, interval time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn(ctx)
+		}
+	}
+}
+
 // Retry calls fn until it succeeds or ctx ends, backing off from 200ms to 5s.
 func Retry(ctx context.Context, log *slog.Logger, what string, fn func(context.Context) error) error {
 	delay := 200 * time.Millisecond

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"shop/internal/config"
 )
@@ -57,5 +58,26 @@ func TestRunServesCommonEndpointsAndStopsCleanly(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `"msg":"stopped"`) {
 		t.Errorf("no JSON stop log: %s", out.String())
+	}
+}
+
+func TestEveryCallsAfterEachIntervalAndStopsWithItsContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	calls := make(chan struct{}, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Every(ctx, 5*time.Millisecond, func(context.Context) { calls <- struct{}{} })
+	}()
+	select {
+	case <-calls:
+	case <-time.After(2 * time.Second):
+		t.Fatal("fn was never called")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Every did not return after its context ended")
 	}
 }

@@ -69,16 +69,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		tr := NewTransport(c.UpstreamTimeout)
 		lim := NewLimiter(c.RateLimitRPS, c.RateLimitBurst)
 		env.Workers.Go("rate-limit-sweeper", func(ctx context.Context) {
-			t := time.NewTicker(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					lim.Sweep(10 * time.Minute)
-				}
-			}
+			app.Every(ctx, time.Minute, func(context.Context) { lim.Sweep(10 * time.Minute) })
 		})
 		g := &Gateway{
 			Keys: NewTokenCache(auth.NewKeys(c.JWTSecret, time.Hour), 100_000), Limiter: lim, Log: env.Log,

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"shop/internal/app"
 )
 
 // Sweeper closes unpaid orders after their payment timeout and returns the
@@ -25,18 +27,11 @@ type Sweeper struct {
 
 // Run sweeps every Interval until ctx ends.
 func (s *Sweeper) Run(ctx context.Context) {
-	t := time.NewTicker(s.Interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	app.Every(ctx, s.Interval, func(ctx context.Context) {
 		if err := s.Once(ctx); err != nil && ctx.Err() == nil {
 			s.Log.Warn("order sweep failed; will retry", "err", err)
 		}
-	}
+	})
 }
 
 // Once runs one sweep.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"shop/internal/app"
 )
 
 // Cache holds product details (cache-aside).
@@ -91,38 +93,34 @@ func (c *RedisCache) Del(ctx context.Context, ids ...int64) error {
 
 // RetryInvalidations retries failed deletions every interval until ctx ends.
 func (c *RedisCache) RetryInvalidations(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		c.mu.Lock()
-		ids := make([]int64, 0, len(c.pending))
-		for id := range c.pending {
-			ids = append(ids, id)
-		}
-		c.mu.Unlock()
-		if len(ids) == 0 {
-			continue
-		}
-		keys := make([]string, len(ids))
-		for i, id := range ids {
-			keys[i] = cacheKey(id)
-		}
-		dctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := c.Client.Del(dctx, keys...).Err()
-		cancel()
-		if err != nil {
-			continue
-		}
-		c.mu.Lock()
-		for _, id := range ids {
-			delete(c.pending, id)
-		}
-		c.mu.Unlock()
-		c.Log.Info("pending cache invalidations applied", "products", len(ids))
+	app.Every(ctx, interval, c.retryPending)
+}
+
+// retryPending deletes the keys whose invalidation failed; those that fail again stay pending.
+func (c *RedisCache) retryPending(ctx context.Context) {
+	c.mu.Lock()
+	ids := make([]int64, 0, len(c.pending))
+	for id := range c.pending {
+		ids = append(ids, id)
 	}
+	c.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = cacheKey(id)
+	}
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	err := c.Client.Del(dctx, keys...).Err()
+	cancel()
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	for _, id := range ids {
+		delete(c.pending, id)
+	}
+	c.mu.Unlock()
+	c.Log.Info("pending cache invalidations applied", "products", len(ids))
 }
