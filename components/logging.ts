@@ -11,6 +11,7 @@ import {
   memoryBytes,
   namespacePeer,
   objectLabels,
+  pathIngressSpec,
   podPeer,
   podSecurity,
   resources,
@@ -616,20 +617,13 @@ export class Logging extends pulumi.ComponentResource {
       `${name}-kibana`,
       {
         metadata: meta("kibana", n.kibana),
-        spec: {
-          ingressClassName: args.ingressClassName,
-          ...(args.tlsSecretName ? { tls: [{ hosts: args.ingressHost ? [args.ingressHost] : [], secretName: args.tlsSecretName }] } : {}),
-          rules: [
-            {
-              ...(args.ingressHost ? { host: args.ingressHost } : {}),
-              http: {
-                paths: [
-                  { path: args.kibanaPath, pathType: "Prefix", backend: { service: { name: kibanaSvc.metadata.name, port: { name: "http" } } } },
-                ],
-              },
-            },
-          ],
-        },
+        spec: pathIngressSpec({
+          className: args.ingressClassName,
+          host: args.ingressHost,
+          tlsSecretName: args.tlsSecretName,
+          path: args.kibanaPath,
+          service: kibanaSvc.metadata.name,
+        }),
       },
       child,
     );

@@ -15,6 +15,7 @@ import {
   memoryBytes,
   namespacePeer,
   objectLabels,
+  pathIngressSpec,
   podPeer,
   podSecurity,
   resources,
@@ -559,24 +560,13 @@ export class Monitoring extends pulumi.ComponentResource {
       `${name}-grafana`,
       {
         metadata: meta("grafana", n.grafana),
-        spec: {
-          ingressClassName: args.ingressClassName,
-          ...(args.tlsSecretName ? { tls: [{ hosts: args.ingressHost ? [args.ingressHost] : [], secretName: args.tlsSecretName }] } : {}),
-          rules: [
-            {
-              ...(args.ingressHost ? { host: args.ingressHost } : {}),
-              http: {
-                paths: [
-                  {
-                    path: args.grafanaPath,
-                    pathType: "Prefix",
-                    backend: { service: { name: grafanaSvc.metadata.name, port: { name: "http" } } },
-                  },
-                ],
-              },
-            },
-          ],
-        },
+        spec: pathIngressSpec({
+          className: args.ingressClassName,
+          host: args.ingressHost,
+          tlsSecretName: args.tlsSecretName,
+          path: args.grafanaPath,
+          service: grafanaSvc.metadata.name,
+        }),
       },
       child,
     );
