@@ -93,12 +93,7 @@ func (h *Handlers) get(w http.ResponseWriter, r *http.Request) {
 		h.CacheLookups.WithLabelValues("miss").Inc()
 	}
 	p, err = h.Store.Get(r.Context(), id)
-	if errors.Is(err, ErrNotFound) {
-		httpx.WriteError(w, http.StatusNotFound, "not_found", "product not found")
-		return
-	}
-	if err != nil {
-		httpx.WriteServerError(w, r, h.Log, err)
+	if h.storeFailed(w, r, err) {
 		return
 	}
 	if err := h.Cache.Set(r.Context(), p); err != nil {
@@ -123,6 +118,20 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusCreated, p)
 }
 
+// storeFailed answers a failed store call (404 for a missing product, 500 otherwise) and
+// reports whether it did.
+func (h *Handlers) storeFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrNotFound):
+		httpx.WriteError(w, http.StatusNotFound, "not_found", "product not found")
+	default:
+		httpx.WriteServerError(w, r, h.Log, err)
+	}
+	return true
+}
+
 func (h *Handlers) invalidate(ctx context.Context, ids ...int64) {
 	if err := h.Cache.Del(ctx, ids...); err != nil {
 		h.Log.WarnContext(ctx, "cache invalidation failed; will retry", "products", ids, "err", err)
@@ -141,12 +150,7 @@ func (h *Handlers) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := h.Store.Update(r.Context(), id, in)
-	if errors.Is(err, ErrNotFound) {
-		httpx.WriteError(w, http.StatusNotFound, "not_found", "product not found")
-		return
-	}
-	if err != nil {
-		httpx.WriteServerError(w, r, h.Log, err)
+	if h.storeFailed(w, r, err) {
 		return
 	}
 	h.invalidate(r.Context(), id)
@@ -160,12 +164,7 @@ func (h *Handlers) delete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = h.Store.Delete(r.Context(), id)
-	if errors.Is(err, ErrNotFound) {
-		httpx.WriteError(w, http.StatusNotFound, "not_found", "product not found")
-		return
-	}
-	if err != nil {
-		httpx.WriteServerError(w, r, h.Log, err)
+	if h.storeFailed(w, r, err) {
 		return
 	}
 	h.invalidate(r.Context(), id)
