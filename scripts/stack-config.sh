@@ -72,6 +72,7 @@ have="$(cfg get shop:secrets --json 2>/dev/null | node -e 'let s="";process.stdi
 [[ "${GENERATE_SECRETS:-1}" == 1 ]] || SECRET_KEYS=()
 for k in "${SECRET_KEYS[@]}"; do
   [[ " $have " == *" $k "* ]] && continue
-  cfg set --secret --path "shop:secrets.$k" "$(openssl rand -hex 24)"
+  # The value goes through stdin, so it never shows up in a process list.
+  openssl rand -hex 24 | tr -d '\n' | cfg set --secret --path "shop:secrets.$k"
 done
 echo "$GEN"
