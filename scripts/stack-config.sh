@@ -36,11 +36,12 @@ else
 fi
 [[ -n "$salt" ]] || die "could not read the encryption salt of stack '$STACK'"
 
-# Committed config + the secrets kept from the last generation + the salt.
-node - "$COMMITTED" "$GEN" "$salt" "${OVERRIDES:-}" <<'JS'
+# Committed config + overrides + the image digests (as `shop:images.prebuilt`) + the secrets kept from the
+# last generation + the salt.
+node - "$COMMITTED" "$GEN" "$salt" "${OVERRIDES:-}" "$IMAGES" <<'JS'
 const fs = require("fs");
 const yaml = require("js-yaml");
-const [committed, gen, salt, overridesFile] = process.argv.slice(2);
+const [committed, gen, salt, overridesFile, imagesFile] = process.argv.slice(2);
 const base = yaml.load(fs.readFileSync(committed, "utf8")) || {};
 const old = fs.existsSync(gen) ? yaml.load(fs.readFileSync(gen, "utf8")) || {} : {};
 const overrides = overridesFile ? yaml.load(fs.readFileSync(overridesFile, "utf8")) || {} : {};
@@ -54,7 +55,8 @@ const merge = (a, b) => {
   }
   return out;
 };
-const config = merge({ ...(base.config || {}) }, overrides);
+const images = imagesFile ? { "shop:images": { prebuilt: JSON.parse(fs.readFileSync(imagesFile, "utf8")) } } : {};
+const config = merge(merge({ ...(base.config || {}) }, overrides), images);
 for (const [k, v] of Object.entries(config)) if (v === null) delete config[k];
 const kept = (old.config || {})["shop:secrets"];
 if (kept && !config["shop:secrets"]) config["shop:secrets"] = kept;
@@ -62,12 +64,6 @@ fs.writeFileSync(gen, yaml.dump({ config, encryptionsalt: salt }, { lineWidth: -
 JS
 
 cfg() { pulumi config --config-file "$GEN" -s "$STACK" "$@"; }
-if [[ -n "$IMAGES" ]]; then
-  for svc in $(node -e 'console.log(Object.keys(require(process.argv[1])).join(" "))' "$IMAGES"); do
-    ref="$(node -e 'console.log(require(process.argv[1])[process.argv[2]])' "$IMAGES" "$svc")"
-    cfg set --path "shop:images.prebuilt.$svc" "$ref"
-  done
-fi
 have="$(cfg get shop:secrets --json 2>/dev/null | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const v=JSON.parse(s);const o=typeof v.value==="string"?JSON.parse(v.value):v.value||{};console.log(Object.keys(o).join(" "))}catch{console.log("")}})')" || have=""
 [[ "${GENERATE_SECRETS:-1}" == 1 ]] || SECRET_KEYS=()
 for k in "${SECRET_KEYS[@]}"; do
