@@ -26,7 +26,7 @@ function k8sResources(deployment: any): K8sResource[] {
 }
 
 function generations(namespace: string): Record<string, number> {
-  const list = kget("deployments.v1.apps", undefined, namespace);
+  const list = kget("deployment.v1.apps", undefined, namespace);
   return Object.fromEntries((list?.items ?? []).map((d: any) => [d.metadata.name, d.metadata.generation]));
 }
 
@@ -78,7 +78,7 @@ describe("the local stack, end to end", function () {
 
   it("pins every shop container to the pushed image digest", async () => {
     const images = JSON.parse(fs.readFileSync(process.env.SHOP_IMAGES_JSON!, "utf8")) as Record<string, string>;
-    const deployments = kget("deployments.v1.apps", undefined, NAMESPACE).items as any[];
+    const deployments = kget("deployment.v1.apps", undefined, NAMESPACE).items as any[];
     for (const [svc, ref] of Object.entries(images)) {
       const d = deployments.find((x) => x.spec.template.spec.containers.some((c: any) => c.image === ref));
       assert.ok(d, `no Deployment runs ${svc} as ${ref}`);

@@ -93,12 +93,11 @@ export function leafStrings(v: unknown): string[] {
   return v === undefined || v === null ? [] : [String(v)];
 }
 
-/** Maps a Pulumi Kubernetes type token to a kubectl resource name, e.g. apps/v1:Deployment -> deployments.v1.apps. */
+/** Maps a Pulumi Kubernetes type token to a kubectl resource name, e.g. apps/v1:Deployment -> deployment.v1.apps. */
 export function kubectlKind(type: string): string | undefined {
   const m = /^kubernetes:([^:]+):(.+)$/.exec(type);
   if (!m) return undefined;
-  const [group, version] = m[1].includes("/") ? m[1].split("/") : ["", m[1]];
-  const g = group === "core" ? "" : group;
-  const plural = m[2].toLowerCase().endsWith("s") ? `${m[2].toLowerCase()}es` : m[2].toLowerCase().endsWith("y") ? `${m[2].toLowerCase().slice(0, -1)}ies` : `${m[2].toLowerCase()}s`;
-  return g ? `${plural}.${version}.${g}` : plural;
+  const [group, version] = m[1].includes("/") ? m[1].split("/") : ["core", m[1]];
+  const kind = m[2].toLowerCase();
+  return group === "core" ? kind : `${kind}.${version}.${group}`;
 }
