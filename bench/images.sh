@@ -2,13 +2,9 @@
 # Image benchmark: size of each service image, and build time of all four cold (empty build cache),
 # warm (nothing changed) and after a one-file change in one service, with which image IDs changed.
 # Builds from a scratch copy of services/, so the repo is never touched. Prints a table.
-source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/images.sh"   # engine, bases, build_image, SERVICES
 cd "$REPO_ROOT"
-scripts/images.sh bases >/dev/null
-DOCKER=/usr/bin/docker
-export DOCKER_HOST="${DOCKER_HOST:-unix://$SHOP_RUN/docker.sock}" DOCKER_BUILDKIT=1
-GO_VERSION="$(go env GOVERSION)"
-SERVICES=(gateway user product order)
+bases >/dev/null
 CHANGED="${CHANGED:-user}"
 ctx="$(mktemp -d)"; trap 'rm -rf "$ctx"' EXIT
 cp -r services/. "$ctx/"
@@ -17,9 +13,7 @@ declare -A ids
 build_all() {  # builds all four images; sets ids[] and elapsed (wall seconds)
   local t0; t0=$(date +%s.%N)
   for svc in "${SERVICES[@]}"; do
-    $DOCKER build --network host -q -f "$ctx/Dockerfile" --build-arg "SERVICE=$svc" \
-      --build-arg "BUILDER_IMAGE=shop/go-builder:${GO_VERSION#go}" --build-arg "RUNTIME_IMAGE=shop/static:1" \
-      -t "shop-bench/$svc" "$ctx" >/dev/null
+    build_image "$ctx" "$svc" "shop-bench/$svc"
     ids[$svc]="$($DOCKER image inspect -f '{{.Id}}' "shop-bench/$svc")"
   done
   elapsed=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{print a-b}')

@@ -90,23 +90,32 @@ bases() {
   fi
 }
 
+# build_image CONTEXT SERVICE TAG: builds one service with the Dockerfile in CONTEXT (services/ or a copy).
+build_image() {
+  $DOCKER build --network host --quiet -f "$1/Dockerfile" \
+    --build-arg "SERVICE=$2" --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
+    -t "$3" "$1" >/dev/null
+}
+
 # build: builds every service with services/Dockerfile, pushes it and records name@digest.
 build() {
   bases; registry
-  local out="$SHOP_RUN/images.json" tmp; tmp="$(mktemp)"
-  echo '{}' >"$tmp"
+  local out="$SHOP_RUN/images.json" entries=() svc
   for svc in "${SERVICES[@]}"; do
     local ref="$REGISTRY/shop/$svc"
     log "building $svc"
-    $DOCKER build --network host --quiet -f "$REPO_ROOT/services/Dockerfile" \
-      --build-arg "SERVICE=$svc" --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
-      -t "$ref:latest-local" "$REPO_ROOT/services" >/dev/null
+    build_image "$REPO_ROOT/services" "$svc" "$ref:latest-local"
     $DOCKER push --quiet "$ref:latest-local" >/dev/null
     local digest; digest="$($DOCKER image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$ref:latest-local" | grep "^$ref@" | head -1)"
     [[ -n "$digest" ]] || die "no registry digest for $svc after push"
-    node -e 'const fs=require("fs");const [f,k,v]=process.argv.slice(1);const o=JSON.parse(fs.readFileSync(f));o[k]=v;fs.writeFileSync(f,JSON.stringify(o,null,2)+"\n")' "$tmp" "$svc" "$digest"
+    entries+=("$(printf '  "%s": "%s"' "$svc" "$digest")")
   done
-  mv "$tmp" "$out"
+  local i last=$((${#entries[@]} - 1))
+  {
+    echo "{"
+    for i in "${!entries[@]}"; do printf '%s%s\n' "${entries[$i]}" "$( ((i < last)) && echo ,)"; done
+    echo "}"
+  } >"$out"
   cat "$out"
 }
 
@@ -125,6 +134,8 @@ stop() {
   stop_pid "$SHOP_RUN/dockerd.pid" dockerd
 }
 
+# Sourced (bench/images.sh does), it only defines the functions above.
+[[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
 case "${1:-up}" in
   engine) engine ;;
   registry) registry ;;
