@@ -15,7 +15,9 @@ plugins="$(pulumi plugin ls 2>/dev/null || true)"
 images_arg=""
 if grep -q '^docker ' <<<"$plugins"; then
   image_path="built by the program (@pulumi/docker)"
-  scripts/images.sh registry
+  # The program's build needs the engine, the base images it names and the registry it pushes to.
+  for part in engine bases registry; do scripts/images.sh "$part"; done
+  export DOCKER_HOST="${DOCKER_HOST:-unix://$SHOP_RUN/docker.sock}"
 else
   image_path="built by the harness with services/Dockerfile, passed as prebuilt digests (docker plugin not installed)"
   scripts/images.sh up >/dev/null
