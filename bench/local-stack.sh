@@ -22,7 +22,7 @@ echo "== cluster"
 # A second, throwaway cluster on other ports and in its own folder, so the measured start is from
 # nothing (new PKI, empty etcd) and the main cluster and its stacks are left alone.
 scratch_run="$(mktemp -d)"
-scratch() { SHOP_RUN="$scratch_run" ETCD_PORT=22379 APISERVER_PORT=26443 KCM_PORT=20357 SCHED_PORT=20359 KWOK_PORT=20347 "$@"; }
+scratch() { SHOP_RUN="$scratch_run" SHOP_CLUSTER_DATA="$scratch_run/data" ETCD_PORT=22379 APISERVER_PORT=26443 KCM_PORT=20357 SCHED_PORT=20359 KWOK_PORT=20347 "$@"; }
 timed "cluster start (from nothing)" scratch scripts/cluster.sh start
 scratch scripts/cluster.sh stop
 rm -rf "$scratch_run"

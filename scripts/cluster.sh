@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # A local Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, and kwok faking nodes and pod status (no kubelet, no container runs).
-#   scripts/cluster.sh start | stop | status | kubeconfig | recycle-volumes
+#   scripts/cluster.sh start | stop | reset | status | kubeconfig | recycle-volumes
 # Processes are tracked by PID files under $SHOP_RUN/cluster; stop only kills those.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 C="$SHOP_RUN/cluster"
+# The cluster's data (etcd, and the folders behind its volumes) lives next to the Pulumi state that
+# describes it, in this checkout's ignored .pulumi-state/: a fresh clone starts a fresh cluster, so a
+# stack never meets objects that another checkout's state owns. The processes, PKI and kubeconfig are
+# shared (there is one set of ports): starting this checkout's cluster stops another checkout's first.
+DATA="${SHOP_CLUSTER_DATA:-$REPO_ROOT/.pulumi-state/cluster}"
 ETCD_PORT="${ETCD_PORT:-12379}"
 APISERVER_PORT="${APISERVER_PORT:-16443}"
 KCM_PORT="${KCM_PORT:-10357}"
@@ -88,14 +93,18 @@ start() {
     [[ -x "$SHOP_BIN/$b" ]] || die "$b is not built: run scripts/toolchain.sh"
   done
   [[ -x "$SHOP_BIN/kubectl" ]] || die "kubectl is not built: run scripts/toolchain.sh"
-  mkdir -p "$C"; certs
+  mkdir -p "$C" "$DATA"; certs
+  if running etcd && ! tr '\0' '\n' <"/proc/$(cat "$C/etcd.pid")/cmdline" | grep -qxF -- "$DATA/etcd"; then
+    log "the running cluster keeps its data in another checkout: stopping it to start this one's"
+    stop
+  fi
   write_kubeconfig "$KC" admin
   write_kubeconfig "$C/controller-manager.kubeconfig" controller-manager
   write_kubeconfig "$C/scheduler.kubeconfig" scheduler
   write_kubeconfig "$C/kwok.kubeconfig" kwok
   local t0=$SECONDS p="$C/pki"
 
-  spawn etcd etcd --name shop-local --data-dir "$C/etcd" \
+  spawn etcd etcd --name shop-local --data-dir "$DATA/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
     --initial-cluster "shop-local=http://127.0.0.1:$((ETCD_PORT + 1))" \
@@ -241,7 +250,7 @@ volumeBindingMode: Immediate
 reclaimPolicy: Retain
 YAML
   for i in $(seq 1 "$PV_COUNT"); do
-    mkdir -p "$C/volumes/pv-$i"
+    mkdir -p "$DATA/volumes/pv-$i"
     cat <<YAML
 ---
 apiVersion: v1
@@ -252,7 +261,7 @@ spec:
   accessModes: [ReadWriteOnce]
   persistentVolumeReclaimPolicy: Retain
   storageClassName: local-storage
-  hostPath: { path: "$C/volumes/pv-$i", type: DirectoryOrCreate }
+  hostPath: { path: "$DATA/volumes/pv-$i", type: DirectoryOrCreate }
 YAML
   done
   # An ingress class, so Ingresses that name it are valid; there is no controller behind it.
@@ -273,7 +282,7 @@ recycle_volumes() {
   local pv
   for pv in $(kc get pv -l shop.local/pool=local -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}'); do
     local n="${pv#local-pv-}"
-    rm -rf "${C:?}/volumes/pv-$n"; mkdir -p "$C/volumes/pv-$n"
+    rm -rf "${DATA:?}/volumes/pv-$n"; mkdir -p "$DATA/volumes/pv-$n"
     kc patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
   done
 }
@@ -302,7 +311,7 @@ status() {
 case "${1:-status}" in
   start) start ;;
   stop) stop ;;
-  reset) stop; rm -rf "$C/etcd" "$C/volumes" ;;
+  reset) stop; rm -rf "${DATA:?}/etcd" "$DATA/volumes" ;;
   status) status ;;
   kubeconfig) echo "$KC" ;;
   recycle-volumes) recycle_volumes ;;

@@ -31,8 +31,19 @@ else
 fi
 gen="$(scripts/stack-config.sh "$STACK" $images_arg)"
 
+# The state must describe this cluster: after `scripts/cluster.sh reset` (or a first run on a state
+# kept from an older layout) the objects it names are gone, so it is refreshed once before the up.
+# The cluster is identified by its kube-system namespace's UID, recorded after each successful up.
+cluster_id="$(kubectl get namespace kube-system -o jsonpath='{.metadata.uid}')"
+mark="$REPO_ROOT/.pulumi-state/cluster/deployed-$STACK"
+if [[ "$(cat "$mark" 2>/dev/null)" != "$cluster_id" ]]; then
+  log "the stack '$STACK' was last deployed to another cluster (or never): refreshing its state first"
+  pulumi refresh --stack "$STACK" --config-file "$gen" --yes --skip-preview --suppress-progress --color never >/dev/null
+fi
+
 log "pulumi up --stack $STACK"
 pulumi up --stack "$STACK" --config-file "$gen" --yes --skip-preview --suppress-progress --color never
+echo "$cluster_id" >"$mark"
 
 echo
 echo "== deployed stack '$STACK' in $((SECONDS - t0))s"
