@@ -10,16 +10,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"shop/internal/httpx"
-	"shop/internal/product"
 	"shop/internal/reqid"
+	"shop/internal/stock"
 )
 
 // Orders is what the handlers need from storage.
 type Orders interface {
-	Begin(ctx context.Context, id string, userID int64, items []product.Item) error
+	Begin(ctx context.Context, id string, userID int64, items []stock.Item) error
 	Discard(ctx context.Context, id string) error
 	MarkFailed(ctx context.Context, id string) error
-	Confirm(ctx context.Context, id string, reserved []product.ReservedItem, paymentTimeout time.Duration) (Order, error)
+	Confirm(ctx context.Context, id string, reserved []stock.ReservedItem, paymentTimeout time.Duration) (Order, error)
 	Get(ctx context.Context, userID int64, id string) (Order, error)
 	List(ctx context.Context, userID int64, limit int) ([]Order, error)
 	Transition(ctx context.Context, userID int64, id, to string) (Order, bool, error)

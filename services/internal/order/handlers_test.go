@@ -15,7 +15,7 @@ import (
 
 	"shop/internal/config"
 	"shop/internal/httpx"
-	"shop/internal/product"
+	"shop/internal/stock"
 )
 
 type fakeOrders struct {
@@ -24,7 +24,7 @@ type fakeOrders struct {
 	down   bool
 }
 
-func (f *fakeOrders) Begin(_ context.Context, id string, userID int64, _ []product.Item) error {
+func (f *fakeOrders) Begin(_ context.Context, id string, userID int64, _ []stock.Item) error {
 	f.calls = append(f.calls, "begin")
 	if f.down {
 		return fmt.Errorf("%w: mysql gone", httpx.ErrDependency)
@@ -44,7 +44,7 @@ func (f *fakeOrders) MarkFailed(_ context.Context, id string) error {
 	f.orders[id] = o
 	return nil
 }
-func (f *fakeOrders) Confirm(_ context.Context, id string, r []product.ReservedItem, _ time.Duration) (Order, error) {
+func (f *fakeOrders) Confirm(_ context.Context, id string, r []stock.ReservedItem, _ time.Duration) (Order, error) {
 	f.calls = append(f.calls, "confirm")
 	o := f.orders[id]
 	o.Status = StatusPending
@@ -84,13 +84,13 @@ type fakeStock struct {
 	released []string
 }
 
-func (s *fakeStock) Reserve(_ context.Context, _ string, items []product.Item) ([]product.ReservedItem, error) {
+func (s *fakeStock) Reserve(_ context.Context, _ string, items []stock.Item) ([]stock.ReservedItem, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	out := make([]product.ReservedItem, len(items))
+	out := make([]stock.ReservedItem, len(items))
 	for i, it := range items {
-		out[i] = product.ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity, PriceCents: 100}
+		out[i] = stock.ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity, PriceCents: 100}
 	}
 	return out, nil
 }
@@ -243,11 +243,11 @@ func FuzzDecodeCreate(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(req.Items) == 0 || len(req.Items) > product.MaxItems {
+		if len(req.Items) == 0 || len(req.Items) > stock.MaxItems {
 			t.Fatalf("accepted %+v", req)
 		}
 		for i, it := range req.Items {
-			if it.ProductID < 1 || it.Quantity < 1 || it.Quantity > product.MaxQuantity || (i > 0 && req.Items[i-1].ProductID >= it.ProductID) {
+			if it.ProductID < 1 || it.Quantity < 1 || it.Quantity > stock.MaxQuantity || (i > 0 && req.Items[i-1].ProductID >= it.ProductID) {
 				t.Fatalf("accepted %+v", req)
 			}
 		}

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"shop/internal/httpx"
-	"shop/internal/product"
 	"shop/internal/reqid"
+	"shop/internal/stock"
 )
 
 // Stock is what the order service needs from the product service.
 type Stock interface {
-	Reserve(ctx context.Context, orderID string, items []product.Item) ([]product.ReservedItem, error)
+	Reserve(ctx context.Context, orderID string, items []stock.Item) ([]stock.ReservedItem, error)
 	Release(ctx context.Context, orderID string) error
 }
 
@@ -83,9 +83,9 @@ func (c *ProductClient) post(ctx context.Context, path string, in, out any) erro
 }
 
 // Reserve reserves items for orderID.
-func (c *ProductClient) Reserve(ctx context.Context, orderID string, items []product.Item) ([]product.ReservedItem, error) {
-	var out product.ReserveResponse
-	if err := c.post(ctx, "/internal/stock/reserve", product.ReserveRequest{OrderID: orderID, Items: items}, &out); err != nil {
+func (c *ProductClient) Reserve(ctx context.Context, orderID string, items []stock.Item) ([]stock.ReservedItem, error) {
+	var out stock.ReserveResponse
+	if err := c.post(ctx, "/internal/stock/reserve", stock.ReserveRequest{OrderID: orderID, Items: items}, &out); err != nil {
 		return nil, err
 	}
 	if len(out.Items) != len(items) {
@@ -96,6 +96,6 @@ func (c *ProductClient) Reserve(ctx context.Context, orderID string, items []pro
 
 // Release releases orderID's reservation (idempotent).
 func (c *ProductClient) Release(ctx context.Context, orderID string) error {
-	var out product.ReleaseResponse
-	return c.post(ctx, "/internal/stock/release", product.ReleaseRequest{OrderID: orderID}, &out)
+	var out stock.ReleaseResponse
+	return c.post(ctx, "/internal/stock/release", stock.ReleaseRequest{OrderID: orderID}, &out)
 }

@@ -5,12 +5,12 @@ import (
 	"strconv"
 
 	"shop/internal/httpx"
-	"shop/internal/product"
+	"shop/internal/stock"
 )
 
 // CreateRequest is the body of POST /api/orders.
 type CreateRequest struct {
-	Items []product.Item `json:"items"`
+	Items []stock.Item `json:"items"`
 }
 
 // DecodeCreate decodes and validates an order body; items come back sorted
@@ -20,7 +20,7 @@ func DecodeCreate(contentType string, body io.Reader) (CreateRequest, error) {
 	if err := httpx.DecodeJSON(contentType, body, &req); err != nil {
 		return req, err
 	}
-	items, err := product.ValidateItems(req.Items)
+	items, err := stock.ValidateItems(req.Items)
 	if err != nil {
 		return req, err
 	}
@@ -39,4 +39,4 @@ func ParseUserID(s string) (int64, bool) {
 }
 
 // ValidOrderID reports whether s has the shape of an order id.
-func ValidOrderID(s string) bool { return product.ValidOrderID(s) }
+func ValidOrderID(s string) bool { return stock.ValidOrderID(s) }

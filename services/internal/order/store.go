@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"shop/internal/mysqldb"
-	"shop/internal/product"
+	"shop/internal/stock"
 )
 
 // Order statuses.
@@ -64,7 +64,7 @@ type Store struct{ DB *sql.DB }
 
 // Begin inserts the order in status "new" before any stock is reserved, so a
 // reservation whose outcome is unknown can always be found and released.
-func (s *Store) Begin(ctx context.Context, id string, userID int64, items []product.Item) error {
+func (s *Store) Begin(ctx context.Context, id string, userID int64, items []stock.Item) error {
 	tx, err := s.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ func (s *Store) Begin(ctx context.Context, id string, userID int64, items []prod
 	return tx.Commit()
 }
 
-func insertItems(ctx context.Context, tx *sql.Tx, id string, items []product.Item) error {
+func insertItems(ctx context.Context, tx *sql.Tx, id string, items []stock.Item) error {
 	q := strings.Builder{}
 	q.WriteString("INSERT INTO order_items (order_id, product_id, quantity) VALUES ")
 	args := make([]any, 0, 3*len(items))
@@ -123,7 +123,7 @@ func (s *Store) MarkFailed(ctx context.Context, id string) error {
 // Confirm moves a "new" order to "pending" with the reserved prices, an
 // expiry paymentTimeout from now, and an order.created event in the outbox,
 // all in one transaction.
-func (s *Store) Confirm(ctx context.Context, id string, reserved []product.ReservedItem, paymentTimeout time.Duration) (Order, error) {
+func (s *Store) Confirm(ctx context.Context, id string, reserved []stock.ReservedItem, paymentTimeout time.Duration) (Order, error) {
 	tx, err := s.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 	if err != nil {
 		return Order{}, err

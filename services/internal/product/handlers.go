@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"shop/internal/httpx"
+	"shop/internal/stock"
 )
 
 // Catalog is what the handlers need from storage.
@@ -18,8 +19,8 @@ type Catalog interface {
 	Create(ctx context.Context, in ProductInput) (Product, error)
 	Update(ctx context.Context, id int64, in ProductInput) (Product, error)
 	Delete(ctx context.Context, id int64) error
-	Reserve(ctx context.Context, orderID string, items []Item) ([]ReservedItem, error)
-	Release(ctx context.Context, orderID string) ([]Item, error)
+	Reserve(ctx context.Context, orderID string, items []stock.Item) ([]stock.ReservedItem, error)
+	Release(ctx context.Context, orderID string) ([]stock.Item, error)
 }
 
 // Handlers serve the product API.
@@ -31,18 +32,6 @@ type Handlers struct {
 	CacheLookups *prometheus.CounterVec
 	// StockUnits counts units reserved and released.
 	StockUnits *prometheus.CounterVec
-}
-
-// ReserveResponse is the body of a successful reservation.
-type ReserveResponse struct {
-	OrderID string         `json:"order_id"`
-	Items   []ReservedItem `json:"items"`
-}
-
-// ReleaseResponse is the body of a release.
-type ReleaseResponse struct {
-	OrderID  string `json:"order_id"`
-	Released bool   `json:"released"`
 }
 
 // Routes registers the handlers. /internal/* is for the order service and is
@@ -202,7 +191,7 @@ func (h *Handlers) reserve(w http.ResponseWriter, r *http.Request) {
 	}
 	h.StockUnits.WithLabelValues("reserved").Add(float64(units))
 	h.invalidate(r.Context(), ids...)
-	httpx.WriteJSON(w, http.StatusOK, ReserveResponse{OrderID: req.OrderID, Items: items})
+	httpx.WriteJSON(w, http.StatusOK, stock.ReserveResponse{OrderID: req.OrderID, Items: items})
 }
 
 func (h *Handlers) release(w http.ResponseWriter, r *http.Request) {
@@ -226,5 +215,5 @@ func (h *Handlers) release(w http.ResponseWriter, r *http.Request) {
 		h.StockUnits.WithLabelValues("released").Add(float64(units))
 		h.invalidate(r.Context(), ids...)
 	}
-	httpx.WriteJSON(w, http.StatusOK, ReleaseResponse{OrderID: req.OrderID, Released: len(items) > 0})
+	httpx.WriteJSON(w, http.StatusOK, stock.ReleaseResponse{OrderID: req.OrderID, Released: len(items) > 0})
 }

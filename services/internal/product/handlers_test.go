@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"shop/internal/httpx"
+	"shop/internal/stock"
 )
 
 type fakeCatalog struct {
@@ -50,17 +51,17 @@ func (f *fakeCatalog) Update(_ context.Context, id int64, in ProductInput) (Prod
 	return f.products[id], nil
 }
 func (f *fakeCatalog) Delete(context.Context, int64) error { return nil }
-func (f *fakeCatalog) Reserve(_ context.Context, _ string, items []Item) ([]ReservedItem, error) {
+func (f *fakeCatalog) Reserve(_ context.Context, _ string, items []stock.Item) ([]stock.ReservedItem, error) {
 	if f.reserve != nil {
 		return nil, f.reserve
 	}
-	out := make([]ReservedItem, len(items))
+	out := make([]stock.ReservedItem, len(items))
 	for i, it := range items {
-		out[i] = ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
+		out[i] = stock.ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
 	}
 	return out, nil
 }
-func (f *fakeCatalog) Release(context.Context, string) ([]Item, error) { return nil, nil }
+func (f *fakeCatalog) Release(context.Context, string) ([]stock.Item, error) { return nil, nil }
 
 type fakeCache struct {
 	m       map[int64]Product

@@ -3,13 +3,12 @@ package product
 import (
 	"io"
 	"net/url"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"shop/internal/httpx"
+	"shop/internal/stock"
 )
 
 // ProductInput is the body of POST /api/products and PUT /api/products/{id}.
@@ -26,8 +25,6 @@ const (
 	MaxDescription = 10000
 	MaxPriceCents  = 1_000_000_000_00
 	MaxStock       = 1_000_000_000
-	MaxQuantity    = 10000
-	MaxItems       = 50
 	DefaultSize    = 20
 	MaxSize        = 100
 	MaxPage        = 100000
@@ -102,61 +99,16 @@ func ParseID(s string) (int64, error) {
 	return id, nil
 }
 
-// Item is one product and quantity of a reservation.
-type Item struct {
-	ProductID int64 `json:"product_id"`
-	Quantity  int64 `json:"quantity"`
-}
-
-// ReserveRequest is the body of POST /internal/stock/reserve.
-type ReserveRequest struct {
-	OrderID string `json:"order_id"`
-	Items   []Item `json:"items"`
-}
-
-// ReleaseRequest is the body of POST /internal/stock/release.
-type ReleaseRequest struct {
-	OrderID string `json:"order_id"`
-}
-
-var orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// ValidOrderID reports whether s can key a reservation.
-func ValidOrderID(s string) bool { return orderIDPattern.MatchString(s) }
-
-// ValidateItems checks quantities and duplicates and returns the items
-// sorted by product id (rows are locked in that order, so concurrent
-// reservations cannot deadlock each other).
-func ValidateItems(items []Item) ([]Item, error) {
-	if len(items) == 0 || len(items) > MaxItems {
-		return nil, httpx.Invalid("field \"items\" must hold 1 to %d items", MaxItems)
-	}
-	out := append([]Item(nil), items...)
-	sort.Slice(out, func(i, j int) bool { return out[i].ProductID < out[j].ProductID })
-	for i, it := range out {
-		if it.ProductID <= 0 {
-			return nil, httpx.Invalid("items: \"product_id\" must be a positive integer")
-		}
-		if it.Quantity < 1 || it.Quantity > MaxQuantity {
-			return nil, httpx.Invalid("items: \"quantity\" of product %d must be from 1 to %d", it.ProductID, MaxQuantity)
-		}
-		if i > 0 && out[i-1].ProductID == it.ProductID {
-			return nil, httpx.Invalid("items: product %d is listed twice", it.ProductID)
-		}
-	}
-	return out, nil
-}
-
 // DecodeReserve decodes and validates a reservation body.
-func DecodeReserve(contentType string, body io.Reader) (ReserveRequest, error) {
-	var req ReserveRequest
+func DecodeReserve(contentType string, body io.Reader) (stock.ReserveRequest, error) {
+	var req stock.ReserveRequest
 	if err := httpx.DecodeJSON(contentType, body, &req); err != nil {
 		return req, err
 	}
-	if !ValidOrderID(req.OrderID) {
+	if !stock.ValidOrderID(req.OrderID) {
 		return req, httpx.Invalid("field \"order_id\" must be 1 to 64 characters from [A-Za-z0-9_-]")
 	}
-	items, err := ValidateItems(req.Items)
+	items, err := stock.ValidateItems(req.Items)
 	if err != nil {
 		return req, err
 	}
@@ -165,12 +117,12 @@ func DecodeReserve(contentType string, body io.Reader) (ReserveRequest, error) {
 }
 
 // DecodeRelease decodes and validates a release body.
-func DecodeRelease(contentType string, body io.Reader) (ReleaseRequest, error) {
-	var req ReleaseRequest
+func DecodeRelease(contentType string, body io.Reader) (stock.ReleaseRequest, error) {
+	var req stock.ReleaseRequest
 	if err := httpx.DecodeJSON(contentType, body, &req); err != nil {
 		return req, err
 	}
-	if !ValidOrderID(req.OrderID) {
+	if !stock.ValidOrderID(req.OrderID) {
 		return req, httpx.Invalid("field \"order_id\" must be 1 to 64 characters from [A-Za-z0-9_-]")
 	}
 	return req, nil

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"shop/internal/stock"
 )
 
 func TestParseListQuery(t *testing.T) {
@@ -64,30 +66,6 @@ func TestDecodeProductValidatesEveryField(t *testing.T) {
 	}
 }
 
-func TestValidateItemsSortsAndRejectsBadLines(t *testing.T) {
-	got, err := ValidateItems([]Item{{ProductID: 9, Quantity: 1}, {ProductID: 2, Quantity: 3}})
-	if err != nil || got[0].ProductID != 2 || got[1].ProductID != 9 {
-		t.Fatalf("sorted: %v %v", got, err)
-	}
-	bad := []struct {
-		name  string
-		items []Item
-	}{
-		{"none", nil},
-		{"zero quantity", []Item{{1, 0}}},
-		{"negative quantity", []Item{{1, -2}}},
-		{"huge quantity", []Item{{1, MaxQuantity + 1}}},
-		{"zero product", []Item{{0, 1}}},
-		{"duplicate product", []Item{{3, 1}, {3, 2}}},
-		{"too many lines", make([]Item, MaxItems+1)},
-	}
-	for _, tc := range bad {
-		if _, err := ValidateItems(tc.items); err == nil {
-			t.Errorf("%s: accepted", tc.name)
-		}
-	}
-}
-
 func FuzzDecodeProduct(f *testing.F) {
 	f.Add(`{"name":"Mug","description":"d","price_cents":100,"stock":5}`)
 	f.Add(`{"name":"\u00e9","price_cents":1e2,"stock":-0}`)
@@ -122,7 +100,7 @@ func FuzzDecodeReserve(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !ValidOrderID(req.OrderID) || len(req.Items) == 0 {
+		if !stock.ValidOrderID(req.OrderID) || len(req.Items) == 0 {
 			t.Fatalf("accepted %+v", req)
 		}
 		for i, it := range req.Items {
@@ -137,7 +115,7 @@ func FuzzDecodeRelease(f *testing.F) {
 	f.Add(`{"order_id":"abc"}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		req, err := DecodeRelease("application/json", strings.NewReader(body))
-		if err == nil && !ValidOrderID(req.OrderID) {
+		if err == nil && !stock.ValidOrderID(req.OrderID) {
 			t.Fatalf("accepted %+v", req)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"shop/internal/mysqldb"
+	"shop/internal/stock"
 )
 
 // Product is a catalog entry.
@@ -28,14 +29,6 @@ type Page struct {
 	Page  int       `json:"page"`
 	Size  int       `json:"size"`
 	Total int64     `json:"total"`
-}
-
-// ReservedItem is a reserved line with the product's current price.
-type ReservedItem struct {
-	ProductID  int64  `json:"product_id"`
-	Name       string `json:"name"`
-	Quantity   int64  `json:"quantity"`
-	PriceCents int64  `json:"price_cents"`
 }
 
 // Errors the store returns for the handlers to map.
@@ -184,8 +177,8 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Reserve takes items (sorted by product id) out of stock for orderID in one
 // transaction: all or nothing, never below zero. Reserving again for the same
 // order with the same items returns the first reservation and changes nothing.
-func (s *Store) Reserve(ctx context.Context, orderID string, items []Item) ([]ReservedItem, error) {
-	var out []ReservedItem
+func (s *Store) Reserve(ctx context.Context, orderID string, items []stock.Item) ([]stock.ReservedItem, error) {
+	var out []stock.ReservedItem
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		existing, state, err := reservationOf(ctx, tx, orderID)
@@ -225,7 +218,7 @@ func (s *Store) Reserve(ctx context.Context, orderID string, items []Item) ([]Re
 			}
 		}
 		for _, it := range items {
-			ri := ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
+			ri := stock.ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity}
 			if err := tx.QueryRowContext(ctx, "SELECT name, price_cents FROM products WHERE id = ?", it.ProductID).
 				Scan(&ri.Name, &ri.PriceCents); errors.Is(err, sql.ErrNoRows) {
 				return &UnknownProductError{ProductID: it.ProductID}
@@ -239,17 +232,17 @@ func (s *Store) Reserve(ctx context.Context, orderID string, items []Item) ([]Re
 	return out, err
 }
 
-func reservationOf(ctx context.Context, tx *sql.Tx, orderID string) ([]Item, string, error) {
+func reservationOf(ctx context.Context, tx *sql.Tx, orderID string) ([]stock.Item, string, error) {
 	rows, err := tx.QueryContext(ctx,
 		"SELECT product_id, quantity, state FROM stock_reservations WHERE order_id = ? ORDER BY product_id FOR UPDATE", orderID)
 	if err != nil {
 		return nil, "", err
 	}
 	defer rows.Close()
-	var items []Item
+	var items []stock.Item
 	state := ""
 	for rows.Next() {
-		var it Item
+		var it stock.Item
 		if err := rows.Scan(&it.ProductID, &it.Quantity, &state); err != nil {
 			return nil, "", err
 		}
@@ -258,7 +251,7 @@ func reservationOf(ctx context.Context, tx *sql.Tx, orderID string) ([]Item, str
 	return items, state, rows.Err()
 }
 
-func sameItems(a, b []Item) bool {
+func sameItems(a, b []stock.Item) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -272,8 +265,8 @@ func sameItems(a, b []Item) bool {
 
 // Release puts an order's reserved stock back, once. It returns the items
 // whose stock changed (none when already released or never reserved).
-func (s *Store) Release(ctx context.Context, orderID string) ([]Item, error) {
-	var changed []Item
+func (s *Store) Release(ctx context.Context, orderID string) ([]stock.Item, error) {
+	var changed []stock.Item
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		changed = changed[:0]
 		items, state, err := reservationOf(ctx, tx, orderID)

@@ -13,6 +13,7 @@ import (
 	"shop/internal/config"
 	"shop/internal/migrate"
 	"shop/internal/mysqldb"
+	"shop/internal/stock"
 )
 
 // itStore connects to the integration MySQL (SHOP_IT=1, from scripts/test-services.sh).
@@ -55,7 +56,7 @@ func TestReserveNeverGoesBelowZeroUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.Reserve(ctx, fmt.Sprintf("st-%s-%d", run, i), []Item{{ProductID: p.ID, Quantity: 1}})
+			_, err := s.Reserve(ctx, fmt.Sprintf("st-%s-%d", run, i), []stock.Item{{ProductID: p.ID, Quantity: 1}})
 			var ise *InsufficientStockError
 			mu.Lock()
 			defer mu.Unlock()
@@ -82,8 +83,8 @@ func TestReservationsAreIdempotentAndReleaseOnce(t *testing.T) {
 	a, _ := s.Create(ctx, ProductInput{Name: "a", PriceCents: 100, Stock: 5})
 	b, _ := s.Create(ctx, ProductInput{Name: "b", PriceCents: 250, Stock: 5})
 	order := fmt.Sprintf("idem-%d", time.Now().UnixNano())
-	items := []Item{{ProductID: a.ID, Quantity: 2}, {ProductID: b.ID, Quantity: 1}}
-	stock := func(id int64) int64 { p, _ := s.Get(ctx, id); return p.Stock }
+	items := []stock.Item{{ProductID: a.ID, Quantity: 2}, {ProductID: b.ID, Quantity: 1}}
+	stockOf := func(id int64) int64 { p, _ := s.Get(ctx, id); return p.Stock }
 
 	for i := 0; i < 2; i++ {
 		got, err := s.Reserve(ctx, order, items)
@@ -91,10 +92,10 @@ func TestReservationsAreIdempotentAndReleaseOnce(t *testing.T) {
 			t.Fatalf("reserve #%d: %+v %v", i+1, got, err)
 		}
 	}
-	if stock(a.ID) != 3 || stock(b.ID) != 4 {
-		t.Fatalf("a repeated reservation took stock twice: %d %d", stock(a.ID), stock(b.ID))
+	if stockOf(a.ID) != 3 || stockOf(b.ID) != 4 {
+		t.Fatalf("a repeated reservation took stock twice: %d %d", stockOf(a.ID), stockOf(b.ID))
 	}
-	if _, err := s.Reserve(ctx, order, []Item{{ProductID: a.ID, Quantity: 1}}); !errors.Is(err, ErrReservationDiffer) {
+	if _, err := s.Reserve(ctx, order, []stock.Item{{ProductID: a.ID, Quantity: 1}}); !errors.Is(err, ErrReservationDiffer) {
 		t.Fatalf("reserving other items under the same order: %v", err)
 	}
 	for i := 0; i < 2; i++ {
@@ -102,8 +103,8 @@ func TestReservationsAreIdempotentAndReleaseOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if stock(a.ID) != 5 || stock(b.ID) != 5 {
-		t.Fatalf("after releasing twice: %d %d, want 5 5", stock(a.ID), stock(b.ID))
+	if stockOf(a.ID) != 5 || stockOf(b.ID) != 5 {
+		t.Fatalf("after releasing twice: %d %d, want 5 5", stockOf(a.ID), stockOf(b.ID))
 	}
 	if _, err := s.Reserve(ctx, order, items); !errors.Is(err, ErrAlreadyReleased) {
 		t.Fatalf("reserving a released order again: %v", err)
@@ -117,19 +118,19 @@ func TestReservationsAreIdempotentAndReleaseOnce(t *testing.T) {
 	if _, err := s.Reserve(ctx, late, items); !errors.Is(err, ErrAlreadyReleased) {
 		t.Fatalf("a reservation after its release: %v", err)
 	}
-	if stock(a.ID) != 5 {
-		t.Fatalf("the late reservation took stock: %d", stock(a.ID))
+	if stockOf(a.ID) != 5 {
+		t.Fatalf("the late reservation took stock: %d", stockOf(a.ID))
 	}
 
 	// All or nothing: one short line reserves nothing.
-	if _, err := s.Reserve(ctx, order+"-big", []Item{{ProductID: a.ID, Quantity: 1}, {ProductID: b.ID, Quantity: 6}}); err == nil {
+	if _, err := s.Reserve(ctx, order+"-big", []stock.Item{{ProductID: a.ID, Quantity: 1}, {ProductID: b.ID, Quantity: 6}}); err == nil {
 		t.Fatal("reserved more than the stock")
 	}
-	if stock(a.ID) != 5 {
-		t.Fatalf("a refused reservation kept part of its stock: %d", stock(a.ID))
+	if stockOf(a.ID) != 5 {
+		t.Fatalf("a refused reservation kept part of its stock: %d", stockOf(a.ID))
 	}
 	var unknown *UnknownProductError
-	if _, err := s.Reserve(ctx, order+"-ghost", []Item{{ProductID: 1 << 40, Quantity: 1}}); !errors.As(err, &unknown) {
+	if _, err := s.Reserve(ctx, order+"-ghost", []stock.Item{{ProductID: 1 << 40, Quantity: 1}}); !errors.As(err, &unknown) {
 		t.Fatalf("unknown product: %v", err)
 	}
 }
