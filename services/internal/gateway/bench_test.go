@@ -8,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"shop/internal/auth"
-	"shop/internal/reqid"
 )
 
 // BenchmarkProxyAuthenticated measures one authenticated, rate-limited
@@ -24,17 +21,7 @@ func BenchmarkProxyAuthenticated(b *testing.B) {
 	}))
 	defer up.Close()
 	u := []*url.URL{mustURL(up.URL)}
-	tr := NewTransport(2 * time.Second)
-	g := &Gateway{
-		Keys: NewTokenCache(auth.NewKeys(secret, time.Hour), 1000), Limiter: NewLimiter(1e9, 1e9), Log: quiet,
-		Users: NewUpstream("user", u, tr, DefaultBreaker, nil, quiet), Product: NewUpstream("product", u, tr, DefaultBreaker, nil, quiet),
-		Orders:      NewUpstream("order", u, tr, DefaultBreaker, nil, quiet),
-		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}), AuthFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "y"}),
-		UpstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "z"}, []string{"upstream", "reason"}),
-	}
-	mux := http.NewServeMux()
-	g.Routes(mux)
-	h := reqid.Middleware(g.Canonical(mux))
+	h := newGateway(b, 1e9, 1e9, u, u, u, DefaultBreaker)
 	tok, _, _ := auth.NewKeys(secret, time.Hour).Issue(1, "a@b.co")
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

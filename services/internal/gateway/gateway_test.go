@@ -47,7 +47,7 @@ func echoUpstream(t *testing.T, status int) (*httptest.Server, *atomic.Int64) {
 
 func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
 
-func newGateway(t *testing.T, rps float64, burst int, users, products, orders []*url.URL, bs BreakerSettings) http.Handler {
+func newGateway(t testing.TB, rps float64, burst int, users, products, orders []*url.URL, bs BreakerSettings) http.Handler {
 	t.Helper()
 	tr := NewTransport(2 * time.Second)
 	g := &Gateway{
@@ -318,20 +318,10 @@ func FuzzGatewayNeverAnswers5xxToClientInput(f *testing.F) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
 	defer up.Close()
 	u := []*url.URL{mustURL(up.URL)}
-	tr := NewTransport(2 * time.Second)
 	// A breaker that never trips: each input is judged on its own, not on the
 	// state earlier inputs left behind.
 	never := BreakerSettings{OpenFor: time.Second, MinRequests: 1 << 31, FailureRatio: 2, ConsecutiveFailures: 1 << 31, Window: time.Minute}
-	g := &Gateway{
-		Keys: NewTokenCache(auth.NewKeys(secret, time.Hour), 1000), Limiter: NewLimiter(1e9, 1e9), Log: quiet,
-		Users: NewUpstream("user", u, tr, never, nil, quiet), Product: NewUpstream("product", u, tr, never, nil, quiet),
-		Orders:      NewUpstream("order", u, tr, never, nil, quiet),
-		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}), AuthFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "y"}),
-		UpstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "z"}, []string{"upstream", "reason"}),
-	}
-	mux := http.NewServeMux()
-	g.Routes(mux)
-	h := reqid.Middleware(g.Canonical(mux))
+	h := newGateway(f, 1e9, 1e9, u, u, u, never)
 	for _, s := range [][3]string{
 		{"GET", "/api/products/1", ""}, {"POST", "/api/orders", "Bearer x"}, {"GET", "/api/../x", ""},
 		{"DELETE", "/api/users/me", "Bearer " + token(&testing.T{}, 1)}, {"GET", "/%2e%2e/api", ""},
