@@ -192,15 +192,17 @@ parse_result() {
   done
 }
 
-# cpu_ticks PID...: user+system CPU clock ticks used so far by the processes and their children's threads
-# (each PID and the processes whose parent it is, e.g. nginx's master and workers).
+# with_children PID...: the PIDs and those of the processes whose parent they are (e.g. nginx's master
+# and workers), one a line.
+with_children() {
+  local p
+  for p in "$@"; do echo "$p"; ps -o pid= --ppid "$p" 2>/dev/null || true; done
+}
+# cpu_ticks PID...: user+system CPU clock ticks used so far by the processes and their children.
 CLK_TCK="$(getconf CLK_TCK)"
 cpu_ticks() {
-  local pids=("$@") p c total=0
-  for p in "$@"; do
-    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pids+=("$c"); done
-  done
-  for p in "${pids[@]}"; do
+  local p total=0
+  for p in $(with_children "$@"); do
     [[ -r "/proc/$p/stat" ]] || continue
     # Fields after the ")" that ends the command name: utime is the 12th, stime the 13th.
     total=$((total + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}')))
@@ -209,11 +211,8 @@ cpu_ticks() {
 }
 # io_calls PID...: read and write system calls made so far (syscr + syscw), counted like cpu_ticks.
 io_calls() {
-  local pids=("$@") p c total=0
-  for p in "$@"; do
-    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do pids+=("$c"); done
-  done
-  for p in "${pids[@]}"; do
+  local p total=0
+  for p in $(with_children "$@"); do
     [[ -r "/proc/$p/io" ]] || continue
     total=$((total + $(awk '$1 == "syscr:" || $1 == "syscw:" { n += $2 } END { print n + 0 }' "/proc/$p/io")))
   done
