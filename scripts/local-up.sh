@@ -36,6 +36,7 @@ gen="$(scripts/stack-config.sh "$STACK" $images_arg)"
 # The cluster is identified by its kube-system namespace's UID, recorded after each successful up.
 cluster_id="$(kubectl get namespace kube-system -o jsonpath='{.metadata.uid}')"
 mark="$REPO_ROOT/.pulumi-state/cluster/deployed-$STACK"
+mkdir -p "$(dirname "$mark")"   # the cluster's data may live elsewhere (SHOP_CLUSTER_DATA)
 if [[ "$(cat "$mark" 2>/dev/null)" != "$cluster_id" ]]; then
   log "the stack '$STACK' was last deployed to another cluster (or never): refreshing its state first"
   pulumi refresh --stack "$STACK" --config-file "$gen" --yes --skip-preview --suppress-progress --color never >/dev/null
