@@ -121,6 +121,44 @@ const storeCommon = {
   resources: resources.optional(),
 };
 
+/** Build args the program sets itself (from the service and `shop:images.build`), and why each is refused. */
+const OWNED_BUILD_ARGS: Record<string, string> = {
+  SERVICE: "the program sets it to each service's binary",
+  BUILDER_IMAGE: "set shop:images.build.builderImage instead",
+  RUNTIME_IMAGE: "set shop:images.build.runtimeImage instead",
+  BUILDKIT_INLINE_CACHE: "it writes the build stage's cache keys into every image's config, so any edit under services/ would change every digest",
+};
+
+/**
+ * `shop:images.build`: how the service images are built. Exported because the harness builds with the
+ * same settings (components/image-build.ts reads a stack file through it), so the defaults live here once.
+ */
+export const imageBuildSchema = z.strictObject({
+  builderImage: imageRef("golang:1.25-bookworm").default("shop/go-builder:local"),
+  runtimeImage: imageRef("gcr.io/distroless/static-debian12:nonroot").default("shop/static:1"),
+  platform: z.enum(["linux/amd64", "linux/arm64"], { error: "must be linux/amd64 or linux/arm64" }).meta({ example: "linux/amd64" }).default("linux/amd64"),
+  /** The network of the build's RUN steps; `host` for an engine without a bridge (the local one). */
+  network: z.enum(["host", "default", "none"], { error: "must be host, default or none" }).meta({ example: "default" }).default("host"),
+  /** Extra build args for the Dockerfile. */
+  args: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be a build arg name like GOPROXY" }),
+      z.string({ error: "must be a string (quote numbers)" }).meta({ example: "https://proxy.golang.org" }),
+    )
+    .superRefine((args, ctx) => {
+      for (const k of Object.keys(args)) {
+        if (OWNED_BUILD_ARGS[k]) ctx.addIssue({ code: "custom", path: [k], message: `${k} cannot be set here: ${OWNED_BUILD_ARGS[k]}` });
+      }
+    })
+    .default({}),
+  /** A cache image per service that something else writes (e.g. CI); `{service}` is replaced by the binary. */
+  cacheFrom: z
+    .string()
+    .regex(/^[a-z0-9][^\s@]*\{service\}[^\s@]*$/, { error: "must be an image reference containing {service}" })
+    .meta({ example: "registry.example.com/shop/{service}:buildcache" })
+    .optional(),
+});
+
 const schema = z.strictObject({
   environment: z.enum(["local", "dev", "prod"], { error: "must be one of local, dev, prod" }).meta({ example: "dev" }).default("local"),
   // <namespace>-observability must also fit in 63 characters.
@@ -154,15 +192,19 @@ const schema = z.strictObject({
     .prefault({}),
   images: z
     .strictObject({
-      build: z
-        .strictObject({
-          builderImage: imageRef("golang:1.25-bookworm").default("shop/go-builder:local"),
-          runtimeImage: imageRef("gcr.io/distroless/static-debian12:nonroot").default("shop/static:1"),
-          platform: z.enum(["linux/amd64", "linux/arm64"], { error: "must be linux/amd64 or linux/arm64" }).meta({ example: "linux/amd64" }).default("linux/amd64"),
-        })
-        .prefault({}),
+      build: imageBuildSchema.prefault({}),
       prebuilt: z
         .strictObject({ gateway: digestRef("gateway"), user: digestRef("user"), product: digestRef("product"), order: digestRef("order") })
+        .optional(),
+    })
+    .prefault({}),
+  /** The Docker daemon that builds the images (the explicit docker provider); unused with prebuilt images. */
+  docker: z
+    .strictObject({
+      host: z
+        .string()
+        .regex(/^(unix|tcp|ssh|npipe):\/\/\S+$/, { error: "must be a daemon address with a scheme (unix://, tcp://, ssh:// or npipe://)" })
+        .meta({ example: "unix:///var/run/docker.sock" })
         .optional(),
     })
     .prefault({}),
@@ -322,7 +364,7 @@ export class ConfigError extends pulumi.RunError {
 // Reading.
 
 /** Top-level keys whose value is structured (JSON from the engine). */
-const OBJECT_KEYS = new Set(["cluster", "registry", "images", "services", "ingress", "dataStores", "secrets", "monitoring", "logging"]);
+const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "ingress", "dataStores", "secrets", "monitoring", "logging"]);
 /** Fields that hold secrets and so must be given as secret config. */
 const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry", "password"], ["cluster", "kubeconfig"]];
 
@@ -481,6 +523,9 @@ export function loadConfig(): ShopConfig {
       for (const [store, key] of [["mysql", "mysqlPassword"], ["redis", "redisPassword"], ["rabbitmq", "rabbitmqPassword"]] as const) {
         if (!p.secrets[key]) problems.push(`${prefix}secrets.${key}: is required when ${prefix}dataStores.mode is external (the ${store} password of the external server; set it with \`pulumi config set --secret --path '${prefix}secrets.${key}' <value>\`)`);
       }
+    }
+    if (!p.images.prebuilt && !p.docker.host) {
+      problems.push(`${prefix}docker.host: is required when the program builds the images (no ${prefix}images.prebuilt): the address of the Docker daemon that builds them, e.g. unix:///var/run/docker.sock (the local harness writes its engine's address into the generated stack config); or give ${prefix}images.prebuilt`);
     }
     if (p.ingress.canary.enabled && p.services["gateway-canary"]) {
       problems.push(`${prefix}services.gateway-canary: the name is taken by the canary gateway while ${prefix}ingress.canary.enabled is true; rename the service (e.g. gateway-2)`);

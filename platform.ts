@@ -14,7 +14,7 @@ import { HTTP_PORT } from "./components/k8s-defaults";
 import { MicroService, MicroServiceArgs } from "./components/microservice";
 import { Logging } from "./components/logging";
 import { Monitoring } from "./components/monitoring";
-import { ServiceImage } from "./components/service-image";
+import { dockerProvider, ServiceImage } from "./components/service-image";
 
 /** What each binary needs: data stores, the services it calls, whether it signs/reads JWTs, default env. */
 interface BinarySpec {
@@ -155,6 +155,9 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
 
   // Images: one per binary in use.
   const binaries = [...new Set(Object.values(cfg.services).map((s) => s.binary))].sort();
+  // Built images need one explicit docker provider (shop:docker.host, required by loadConfig then);
+  // prebuilt ones need no daemon and no docker plugin.
+  const docker = cfg.images.prebuilt ? undefined : dockerProvider("shop-docker", { host: cfg.docker.host!, registry: cfg.registry });
   const images: Record<string, ServiceImage> = {};
   for (const b of binaries) {
     images[b] = new ServiceImage(b, {
@@ -162,6 +165,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       prebuilt: cfg.images.prebuilt?.[b],
       build: cfg.images.build,
       registry: cfg.registry,
+      ...(docker ? { provider: docker } : {}),
     });
   }
 

@@ -1,5 +1,5 @@
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { ImageBuildConfig, imageBuildSettings, resolveImageBuild } from "./image-build";
 
 /** Matches `<repository>@sha256:<64 hex>`; group 1 is the repository, group 2 the digest. */
 export const DIGEST_REF = /^([a-z0-9][^\s@]*)@(sha256:[0-9a-f]{64})$/;
@@ -13,19 +13,18 @@ export interface ServiceImageArgs {
    * When given nothing is built and no docker resource is created.
    */
   prebuilt?: string;
-  /** How to build when `prebuilt` is absent. */
-  build?: {
-    /** Go toolchain image for the build stage (`BUILDER_IMAGE`). */
-    builderImage: string;
-    /** Base of the final image (`RUNTIME_IMAGE`). */
-    runtimeImage: string;
-    /** Target platform. @default "linux/amd64" */
-    platform?: string;
-    /** The build context. @default "services" (relative to the project directory) */
-    context?: string;
-    /** The Dockerfile. @default "<context>/Dockerfile" */
-    dockerfile?: string;
-  };
+  /**
+   * How to build when `prebuilt` is absent: `shop:images.build` (builder and runtime images, platform,
+   * network, extra build args, cache source). Context, Dockerfile and target come from the one shared
+   * definition (components/image-build.ts) that the harness builds with too.
+   */
+  build?: ImageBuildConfig;
+  /**
+   * The docker provider that builds and pushes (see {@link dockerProvider}). Required when building:
+   * the daemon is never taken from the environment, so every command (preview, refresh, destroy, the
+   * Automation API) reaches the same one.
+   */
+  provider?: pulumi.ProviderResource;
   /** Where to push. */
   registry: {
     /** `host[:port]`, e.g. `registry.example.com`. */
@@ -38,6 +37,37 @@ export interface ServiceImageArgs {
   };
   /** The tag pushed next to the digest. @default the stack name */
   tag?: string;
+}
+
+/** Arguments of {@link dockerProvider}. */
+export interface DockerProviderArgs {
+  /** The daemon address (`shop:docker.host`), e.g. `unix:///var/run/docker.sock`. */
+  host: string;
+  /** The registry images are pushed to; its credentials, when given, become the provider's registry auth. */
+  registry: ServiceImageArgs["registry"];
+}
+
+/**
+ * The explicit docker provider every {@link ServiceImage} builds with: the daemon address and registry
+ * auth come from stack config and are recorded in the state, so preview, refresh, destroy and the
+ * Automation API reach the same daemon without `DOCKER_HOST`. Without registry credentials the daemon's
+ * client config (`docker login`) applies.
+ */
+export function dockerProvider(name: string, args: DockerProviderArgs, opts?: pulumi.CustomResourceOptions): pulumi.ProviderResource {
+  if (!/^(unix|tcp|ssh|npipe):\/\/\S+$/.test(args.host)) {
+    throw new Error(`docker provider ${name}: host ${JSON.stringify(args.host)} is not a daemon address (shop:docker.host, e.g. unix:///var/run/docker.sock)`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const docker = require("@pulumi/docker") as typeof import("@pulumi/docker");
+  const { server, username, password } = args.registry;
+  return new docker.Provider(
+    name,
+    {
+      host: args.host,
+      ...(username !== undefined && password !== undefined ? { registryAuth: [{ address: server, username, password: pulumi.secret(password) }] } : {}),
+    },
+    opts,
+  );
 }
 
 /**
@@ -68,10 +98,18 @@ export class ServiceImage extends pulumi.ComponentResource {
       ref = pulumi.output(args.prebuilt);
     } else {
       if (!args.build) throw new pulumi.ResourceError(`ServiceImage ${name}: give either prebuilt or build`, this);
+      if (!args.provider) {
+        throw new pulumi.ResourceError(`ServiceImage ${name}: provider is required to build (a docker provider for the daemon named by shop:docker.host)`, this);
+      }
+      let settings;
+      try {
+        settings = imageBuildSettings(args.service, resolveImageBuild(args.build));
+      } catch (e) {
+        throw new pulumi.ResourceError(`ServiceImage ${name}: build: ${(e as Error).message}`, this);
+      }
       // Loaded only on this path, so a prebuilt-only program never needs the docker plugin.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const docker = require("@pulumi/docker") as typeof import("@pulumi/docker");
-      const context = args.build.context ?? "services";
       const repository = `${args.registry.server}/${args.registry.project}/${args.service}`;
       const tag = args.tag ?? pulumi.getStack();
       const image = new docker.Image(
@@ -79,18 +117,18 @@ export class ServiceImage extends pulumi.ComponentResource {
         {
           imageName: `${repository}:${tag}`,
           build: {
-            context,
-            dockerfile: args.build.dockerfile ?? path.posix.join(context, "Dockerfile"),
-            platform: args.build.platform ?? "linux/amd64",
+            context: settings.context,
+            dockerfile: settings.dockerfile,
+            ...(settings.target !== undefined ? { target: settings.target } : {}),
+            platform: settings.platform,
+            network: settings.network,
             builderVersion: "BuilderBuildKit",
-            args: {
-              SERVICE: args.service,
-              BUILDER_IMAGE: args.build.builderImage,
-              RUNTIME_IMAGE: args.build.runtimeImage,
-              // Writes cache metadata into the pushed image so the next build can reuse its layers.
-              BUILDKIT_INLINE_CACHE: "1",
-            },
-            cacheFrom: { images: [`${repository}:${tag}`] },
+            // No BUILDKIT_INLINE_CACHE: it would write the build stage's cache keys (which cover the whole
+            // shared context) into each image's config, so any edit under services/ changed every digest.
+            args: settings.args,
+            // Only a cache the config names (something else writes it): asking for one that does not
+            // exist yet only warns on every first deploy.
+            ...(settings.cacheFrom !== undefined ? { cacheFrom: { images: [settings.cacheFrom] } } : {}),
           },
           registry: {
             server: args.registry.server,
@@ -98,7 +136,7 @@ export class ServiceImage extends pulumi.ComponentResource {
             ...(args.registry.password !== undefined ? { password: pulumi.secret(args.registry.password) } : {}),
           },
         },
-        { parent: this },
+        { parent: this, provider: args.provider },
       );
       ref = image.repoDigest;
     }
