@@ -41,7 +41,9 @@ async function violations(stack: string, extra: Record<string, unknown> = {}): P
 describe("the program under the policy pack", () => {
   for (const stack of ["local", "dev", "prod"]) {
     it(`declares nothing the pack rejects on the ${stack} stack`, async () => {
-      const extra = stack === "local" ? LOCAL_EXTRAS : {};
+      // Prod deploys digests promoted from dev (it names no daemon to build with).
+      const promoted = { "shop:images": { prebuilt: Object.fromEntries(["gateway", "user", "product", "order"].map((s) => [s, `registry.example.com/shop/${s}@${DIGEST}`])) } };
+      const extra = stack === "local" ? LOCAL_EXTRAS : stack === "prod" ? promoted : {};
       assert.deepEqual(await violations(stack, extra), []);
     });
   }

@@ -10,7 +10,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DOCKER=/usr/bin/docker                      # Debian's client: has BuildKit support for this engine
-export DOCKER_HOST="${DOCKER_HOST:-unix://$SHOP_RUN/docker.sock}"
+export DOCKER_HOST="$LOCAL_DOCKER_HOST"
 export DOCKER_BUILDKIT=1
 REGISTRY_PORT="${REGISTRY_PORT:-5000}"
 REGISTRY="127.0.0.1:$REGISTRY_PORT"
@@ -90,11 +90,23 @@ bases() {
   fi
 }
 
+# The stack whose shop:images.build the harness builds with (the committed file: build settings are
+# never among what the harness adds to it).
+IMAGE_STACK_FILE="${IMAGE_STACK_FILE:-$REPO_ROOT/Pulumi.local.yaml}"
+
+# build_flags CONTEXT SERVICE: the `docker build` arguments of SERVICE, from the one definition the
+# program builds with too (components/image-build.ts), building from CONTEXT.
+build_flags() {
+  TS_NODE_TRANSPILE_ONLY=1 node -r "$REPO_ROOT/node_modules/ts-node/register" "$REPO_ROOT/components/image-build.ts" \
+    "$IMAGE_STACK_FILE" "$2" "$1"
+}
+
 # build_image CONTEXT SERVICE TAG: builds one service with the Dockerfile in CONTEXT (services/ or a copy).
 build_image() {
-  $DOCKER build --network host --quiet -f "$1/Dockerfile" \
-    --build-arg "SERVICE=$2" --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
-    -t "$3" "$1" >/dev/null
+  local flags
+  flags="$(build_flags "$1" "$2")" || die "no build settings for $2 (see the error above)"
+  local argv; mapfile -t argv <<<"$flags"
+  $DOCKER build --quiet -t "$3" "${argv[@]}" >/dev/null
 }
 
 # build: builds every service with services/Dockerfile, pushes it and records name@digest.

@@ -24,6 +24,9 @@ fi
 # Generated stack config files (committed Pulumi.<stack>.yaml + image digests + generated secrets).
 STACK_CONFIG_DIR="$REPO_ROOT/.pulumi-state/config"
 export KUBECONFIG_LOCAL="$SHOP_RUN/kubeconfig"
+# The local Docker engine (scripts/images.sh starts it). The generated stack config names it as
+# shop:docker.host, so the program's docker provider never depends on DOCKER_HOST being exported.
+LOCAL_DOCKER_HOST="${DOCKER_HOST:-unix://$SHOP_RUN/docker.sock}"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -15,9 +15,10 @@ plugins="$(pulumi plugin ls 2>/dev/null || true)"
 images_arg=""
 if grep -q '^docker ' <<<"$plugins"; then
   image_path="built by the program (@pulumi/docker)"
-  # The program's build needs the engine, the base images it names and the registry it pushes to.
+  # The program's build needs the engine, the base images it names and the registry it pushes to. The
+  # engine's address reaches the program as shop:docker.host in the generated stack config (not through
+  # DOCKER_HOST), so preview, refresh, destroy and the automation CLI use the same daemon.
   for part in engine bases registry; do scripts/images.sh "$part"; done
-  export DOCKER_HOST="${DOCKER_HOST:-unix://$SHOP_RUN/docker.sock}"
 else
   image_path="built by the harness with services/Dockerfile, passed as prebuilt digests (docker plugin not installed)"
   scripts/images.sh up >/dev/null

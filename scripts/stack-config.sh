@@ -4,6 +4,8 @@
 #     + the stack's encryption salt (kept, never written into a tracked file)
 #     + shop:images.prebuilt from an images.json (when given)
 #     + shop:secrets: every secret the stack does not set is generated once and kept, encrypted
+#     + shop:docker.host: the local engine's address, unless the committed file or the overrides set it
+#       (a committed file cannot name the socket: it lives in this machine's cache)
 # Usage: scripts/stack-config.sh <stack> [images.json]   (prints the generated file's path)
 # Env: BASE_STACK=<name> takes the committed Pulumi.<name>.yaml as the base (default: the stack itself);
 #      OVERRIDES=<file.yaml> deep-merges a map of config keys over the base (e.g. cluster, namespace).
@@ -38,10 +40,10 @@ fi
 
 # Committed config + overrides + the image digests (as `shop:images.prebuilt`) + the secrets kept from the
 # last generation + the salt.
-node - "$COMMITTED" "$GEN" "$salt" "${OVERRIDES:-}" "$IMAGES" <<'JS'
+node - "$COMMITTED" "$GEN" "$salt" "${OVERRIDES:-}" "$IMAGES" "$LOCAL_DOCKER_HOST" <<'JS'
 const fs = require("fs");
 const yaml = require("js-yaml");
-const [committed, gen, salt, overridesFile, imagesFile] = process.argv.slice(2);
+const [committed, gen, salt, overridesFile, imagesFile, dockerHost] = process.argv.slice(2);
 const base = yaml.load(fs.readFileSync(committed, "utf8")) || {};
 const old = fs.existsSync(gen) ? yaml.load(fs.readFileSync(gen, "utf8")) || {} : {};
 const overrides = overridesFile ? yaml.load(fs.readFileSync(overridesFile, "utf8")) || {} : {};
@@ -58,6 +60,8 @@ const merge = (a, b) => {
 const images = imagesFile ? { "shop:images": { prebuilt: JSON.parse(fs.readFileSync(imagesFile, "utf8")) } } : {};
 const config = merge(merge({ ...(base.config || {}) }, overrides), images);
 for (const [k, v] of Object.entries(config)) if (v === null) delete config[k];
+// The daemon the program's docker provider builds with, when it builds (no prebuilt images).
+if (!(config["shop:docker"] || {}).host) config["shop:docker"] = { ...(config["shop:docker"] || {}), host: dockerHost };
 const kept = (old.config || {})["shop:secrets"];
 if (kept && !config["shop:secrets"]) config["shop:secrets"] = kept;
 fs.writeFileSync(gen, yaml.dump({ config, encryptionsalt: salt }, { lineWidth: -1 }));

@@ -17,6 +17,8 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  { what: "images to build but no daemon to build them", config: {}, key: /shop:docker\.host: is required/ },
+  { what: "the inline-cache build arg", config: { docker: { host: "unix:///var/run/docker.sock" }, images: { build: { args: { BUILDKIT_INLINE_CACHE: "1" } } } }, key: /shop:images\.build\.args\.BUILDKIT_INLINE_CACHE/ },
   { what: "replicas given as a word", config: { services: { gateway: { replicas: "three" } } }, key: /shop:services\.gateway\.replicas/ },
   { what: "negative replicas", config: { services: { user: { replicas: -1 } } }, key: /shop:services\.user\.replicas/ },
   { what: "fractional replicas", config: { services: { order: { replicas: 1.5 } } }, key: /shop:services\.order\.replicas/ },

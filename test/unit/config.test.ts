@@ -5,6 +5,8 @@ import { ConfigError, loadConfig } from "../../config";
 
 const DIGEST = "a".repeat(64);
 const prebuilt = Object.fromEntries(["gateway", "user", "product", "order"].map((s) => [s, `127.0.0.1:5000/shop/${s}@sha256:${DIGEST}`]));
+/** A stack that builds its images must name the daemon that builds them. */
+const DAEMON = { docker: { host: "unix:///var/run/docker.sock" } };
 
 /** Loads `config` and returns the problem lines it was rejected with. */
 async function problems(config: Record<string, unknown>, secretKeys: string[] = []): Promise<string[]> {
@@ -28,8 +30,8 @@ async function rejects(config: Record<string, unknown>, key: string, what: RegEx
 
 describe("config", () => {
   describe("defaults", () => {
-    it("deploys the local stack from an empty config", async () => {
-      await h.reset("local", {});
+    it("deploys the local stack from a config that names only the Docker daemon", async () => {
+      await h.reset("local", DAEMON);
       const cfg = loadConfig();
       assert.strictEqual(cfg.environment, "local");
       assert.strictEqual(cfg.namespace, "shop-local");
@@ -44,14 +46,14 @@ describe("config", () => {
     });
 
     it("returns a deep-frozen object", async () => {
-      await h.reset("local", {});
+      await h.reset("local", DAEMON);
       const cfg = loadConfig();
       assert.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.services.gateway.resources) && Object.isFrozen(cfg.ingress.tls));
       assert.throws(() => { (cfg.services.gateway as any).replicas = 9; }, TypeError);
     });
 
     it("fills in the four services with defaults when a stack configures only some", async () => {
-      await h.reset("dev", { services: { gateway: { replicas: 2 } } });
+      await h.reset("dev", { ...DAEMON, services: { gateway: { replicas: 2 } } });
       const cfg = loadConfig();
       assert.strictEqual(cfg.services.gateway.replicas, 2);
       assert.strictEqual(cfg.services.order.replicas, 1);
@@ -59,15 +61,15 @@ describe("config", () => {
     });
 
     it("accepts extra services that name the binary they run", async () => {
-      await h.reset("dev", { services: { "order-worker": { binary: "order", replicas: 2 } } });
+      await h.reset("dev", { ...DAEMON, services: { "order-worker": { binary: "order", replicas: 2 } } });
       assert.strictEqual(loadConfig().services["order-worker"].binary, "order");
     });
   });
 
   describe("committed stack files", () => {
-    it("loads Pulumi.local.yaml as the local stack", async () => {
+    it("loads Pulumi.local.yaml as the local stack, with the daemon address the harness adds", async () => {
       const { config, secretKeys } = h.stackFile("local");
-      await h.reset("local", config, secretKeys);
+      await h.reset("local", { ...config, "shop:docker": { host: "unix:///home/ci/.cache/shop-platform/run/docker.sock" } }, secretKeys);
       const cfg = loadConfig();
       assert.strictEqual(cfg.environment, "local");
       assert.strictEqual(cfg.registry.server, "127.0.0.1:5000");
@@ -87,7 +89,8 @@ describe("config", () => {
 
     it("loads Pulumi.prod.yaml: 3 replicas, HPA 3..10, PDB 2, TLS, info logs", async () => {
       const { config, secretKeys } = h.stackFile("prod");
-      await h.reset("prod", config, secretKeys);
+      // Prod deploys digests promoted from dev.
+      await h.reset("prod", { ...config, "shop:images": { prebuilt } }, secretKeys);
       const cfg = loadConfig();
       assert.strictEqual(cfg.logLevel, "info");
       assert.ok(cfg.ingress.tls.enabled);
@@ -109,9 +112,68 @@ describe("config", () => {
     });
   });
 
+  describe("image builds", () => {
+    it("refuses a stack that builds its images without shop:docker.host, naming the key and the fix", async () => {
+      await rejects({}, "shop:docker.host", /is required when the program builds the images \(no shop:images\.prebuilt\).*e\.g\. unix:\/\/\/var\/run\/docker\.sock/);
+    });
+
+    it("needs no daemon when every image is prebuilt", async () => {
+      await h.reset("dev", { images: { prebuilt } });
+      assert.strictEqual(loadConfig().docker.host, undefined);
+    });
+
+    it("reads the build's network, platform and extra build args", async () => {
+      await h.reset("dev", { ...DAEMON, images: { build: { network: "default", platform: "linux/arm64", args: { GOPROXY: "https://proxy.example.com" } } } });
+      const b = loadConfig().images.build;
+      assert.deepStrictEqual({ network: b.network, platform: b.platform, args: { ...b.args } }, { network: "default", platform: "linux/arm64", args: { GOPROXY: "https://proxy.example.com" } });
+      assert.strictEqual(b.cacheFrom, undefined);
+    });
+
+    it("builds on the host network by default (the local engine has no bridge)", async () => {
+      await h.reset("local", DAEMON);
+      assert.strictEqual(loadConfig().images.build.network, "host");
+    });
+
+    it("rejects an unknown build network", async () => {
+      await rejects({ ...DAEMON, images: { build: { network: "bridge" } } }, "shop:images.build.network", /must be host, default or none/);
+    });
+
+    it("refuses the inline-cache build arg and the args the program sets", async () => {
+      const p = await problems({ ...DAEMON, images: { build: { args: { BUILDKIT_INLINE_CACHE: "1", SERVICE: "user" } } } });
+      assert.ok(p.some((l) => /^shop:images\.build\.args\.BUILDKIT_INLINE_CACHE: .*every digest/.test(l)), p.join("\n"));
+      assert.ok(p.some((l) => /^shop:images\.build\.args\.SERVICE: /.test(l)), p.join("\n"));
+    });
+
+    it("rejects a cache image that does not say where each service's cache is", async () => {
+      await rejects({ ...DAEMON, images: { build: { cacheFrom: "registry.example.com/shop/cache:latest" } } }, "shop:images.build.cacheFrom", /\{service\}/);
+    });
+
+    it("rejects a daemon address without a scheme", async () => {
+      await rejects({ docker: { host: "/var/run/docker.sock" } }, "shop:docker.host", /unix:\/\//);
+    });
+
+    it("names the daemon in every committed stack that builds, and in none that must not build", () => {
+      const host = (stack: string) => (h.stackFile(stack).config["shop:docker"] as any)?.host;
+      assert.strictEqual(host("dev"), "unix:///var/run/docker.sock");
+      // The local engine's socket lives in the machine's cache: the harness's generated copy names it.
+      assert.strictEqual(host("local"), undefined);
+      assert.strictEqual((h.stackFile("local").config["shop:images"] as any).build.network, "host");
+      // Prod deploys promoted digests only.
+      assert.strictEqual(host("prod"), undefined);
+    });
+
+    for (const stack of ["local", "prod"]) {
+      it(`refuses the committed ${stack} file alone, which builds with no daemon, naming shop:docker.host`, async () => {
+        const { config, secretKeys } = h.stackFile(stack);
+        await h.reset(stack, config, secretKeys);
+        assert.throws(() => loadConfig(), (e: unknown) => e instanceof ConfigError && e.problems.some((l) => l.startsWith("shop:docker.host: is required")));
+      });
+    }
+  });
+
   describe("secrets", () => {
     it("wraps shop:secrets values in Pulumi secrets", async () => {
-      await h.reset("dev", { secrets: { jwtKey: "k".repeat(40), mysqlPassword: "p".repeat(16) } }, ["secrets"]);
+      await h.reset("dev", { ...DAEMON, secrets: { jwtKey: "k".repeat(40), mysqlPassword: "p".repeat(16) } }, ["secrets"]);
       const cfg = loadConfig();
       assert.ok(await h.isSecret(cfg.secrets.jwtKey!));
       assert.strictEqual(await h.promiseOf(cfg.secrets.mysqlPassword!), "p".repeat(16));
@@ -119,7 +181,7 @@ describe("config", () => {
     });
 
     it("wraps the registry password and the kubeconfig in Pulumi secrets", async () => {
-      await h.reset("dev", { registry: { server: "registry.example.com", project: "shop", username: "ci", password: "tok" }, cluster: { kubeconfig: "apiVersion: v1" } }, ["registry", "cluster"]);
+      await h.reset("dev", { ...DAEMON, registry: { server: "registry.example.com", project: "shop", username: "ci", password: "tok" }, cluster: { kubeconfig: "apiVersion: v1" } }, ["registry", "cluster"]);
       const cfg = loadConfig();
       assert.ok(await h.isSecret(cfg.registry.password!));
       assert.ok(await h.isSecret(cfg.cluster.kubeconfig!));
@@ -233,13 +295,13 @@ describe("config", () => {
     });
 
     it("ignores other namespaces' keys", async () => {
-      await h.reset("dev", { "kubernetes:context": "x", "pulumi:tags": "{}" });
+      await h.reset("dev", { ...DAEMON, "kubernetes:context": "x", "pulumi:tags": "{}" });
       assert.doesNotThrow(() => loadConfig());
     });
   });
 
   it("exposes the stack name", async () => {
-    await h.reset("dev", {});
+    await h.reset("dev", DAEMON);
     assert.strictEqual(loadConfig().stack, pulumi.getStack());
   });
 });

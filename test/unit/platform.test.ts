@@ -11,6 +11,10 @@ const PREBUILT = {
   product: `127.0.0.1:5000/shop/product@sha256:${DIGEST("3")}`,
   order: `127.0.0.1:5000/shop/order@sha256:${DIGEST("4")}`,
 };
+/** Prod deploys digests promoted from dev. */
+const PROMOTED = Object.fromEntries(Object.entries(PREBUILT).map(([s, r]) => [s, r.replace("127.0.0.1:5000", "registry.example.com")]));
+/** The local engine's address as the harness's generated stack config names it. */
+const LOCAL_DAEMON = "unix:///home/ci/.cache/shop-platform/run/docker.sock";
 /** What the local harness adds to the committed local stack file. */
 const SECRETS = {
   jwtKey: "jwt-key-0123456789abcdef0123456789abcdef",
@@ -73,6 +77,7 @@ describe("the platform", () => {
     it("needs neither the docker nor the random plugin", async () => {
       const types = new Set(h.recorded.map((r) => r.type.split(":")[0]));
       assert.ok(!types.has("docker"), "a docker resource was registered");
+      assert.strictEqual(h.ofType("pulumi:providers:docker").length, 0, "a docker provider was registered");
       assert.ok(!types.has("random"), "a random resource was registered");
     });
 
@@ -143,9 +148,40 @@ describe("the platform", () => {
     });
   });
 
+  describe("local stack, images built by the program", () => {
+    before(async () => { await run("local", { ...OFF, "shop:docker": { host: LOCAL_DAEMON } }); });
+
+    it("builds every image on the host network through one docker provider for the harness's engine", async () => {
+      const providers = h.ofType("pulumi:providers:docker");
+      assert.deepStrictEqual(providers.map((p) => p.name), ["shop-docker"]);
+      assert.strictEqual(providers[0].inputs.host, LOCAL_DAEMON);
+      // The local registry takes no credentials: the provider is given none.
+      assert.strictEqual(providers[0].inputs.registryAuth, undefined);
+      const images = h.ofType("docker:index/image:Image");
+      assert.strictEqual(images.length, 4);
+      for (const i of images) {
+        assert.match(i.provider ?? "", /::shop-docker::/, i.name);
+        assert.strictEqual(i.inputs.build.network, "host", i.name);
+        assert.match(i.inputs.imageName, /^127\.0\.0\.1:5000\/shop\/[a-z]+:local$/);
+      }
+    });
+  });
+
   describe("dev stack", () => {
     let out: PlatformOutputs;
     before(async () => { out = await run("dev", OFF); });
+
+    it("builds every image through one explicit docker provider, configured from shop:docker.host", async () => {
+      const providers = h.ofType("pulumi:providers:docker");
+      assert.deepStrictEqual(providers.map((p) => p.name), ["shop-docker"]);
+      assert.strictEqual(providers[0].inputs.host, "unix:///var/run/docker.sock");
+      for (const i of h.ofType("docker:index/image:Image")) {
+        assert.match(i.provider ?? "", /::shop-docker::/, i.name);
+        assert.deepStrictEqual({ network: i.inputs.build.network, platform: i.inputs.build.platform }, { network: "default", platform: "linux/amd64" }, i.name);
+        assert.ok(!("BUILDKIT_INLINE_CACHE" in i.inputs.build.args), i.name);
+        assert.strictEqual(i.inputs.build.cacheFrom, undefined, i.name);
+      }
+    });
 
     it("builds the four images with docker and pins every service container by digest", async () => {
       const images = h.ofType("docker:index/image:Image");
@@ -199,7 +235,13 @@ describe("the platform", () => {
 
   describe("prod stack", () => {
     let out: PlatformOutputs;
-    before(async () => { out = await run("prod", OFF); });
+    before(async () => { out = await run("prod", { ...OFF, "shop:images": { prebuilt: PROMOTED } }); });
+
+    it("deploys the promoted digests with no docker provider", async () => {
+      assert.strictEqual(h.ofType("pulumi:providers:docker").length, 0);
+      assert.strictEqual(h.ofType("docker:index/image:Image").length, 0);
+      assert.strictEqual(deployments().user.spec.template.spec.containers[0].image, PROMOTED.user);
+    });
 
     it("autoscales every service 3..10 on CPU with a PDB of minAvailable 2", async () => {
       const hpas = h.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
@@ -229,10 +271,18 @@ describe("the platform", () => {
     });
 
     it("gives prod its three Elasticsearch nodes", async () => {
-      await run("prod", { "shop:monitoring": { enabled: false } });
+      await run("prod", { "shop:monitoring": { enabled: false }, "shop:images": { prebuilt: PROMOTED } });
       const es = h.ofType("kubernetes:apps/v1:StatefulSet").find((s) => s.name.startsWith("logging-"));
       assert.ok(es, "no Elasticsearch StatefulSet");
       assert.strictEqual(es.inputs.spec.replicas, 3);
+    });
+  });
+
+  describe("prod stack without promoted digests", () => {
+    it("refuses to build (no daemon named) before registering anything, naming shop:docker.host", async () => {
+      await assert.rejects(run("prod", OFF), /shop:docker\.host: is required when the program builds the images/);
+      await h.settle();
+      assert.strictEqual(h.recorded.length, 0);
     });
   });
 
