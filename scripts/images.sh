@@ -101,6 +101,9 @@ build_flags() {
     "$IMAGE_STACK_FILE" "$2" "$1"
 }
 
+# docker_cli ARGS...: the client this script uses, on the local engine (the image digest test calls it).
+docker_cli() { $DOCKER "$@"; }
+
 # build_image CONTEXT SERVICE TAG: builds one service with the Dockerfile in CONTEXT (services/ or a copy).
 build_image() {
   local flags

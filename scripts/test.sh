@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the repo on this machine, installing what it needs first:
 #   type check, mocha unit tests (program, components, policy pack, automation), observability config
-#   checks (promtool/amtool), Go services against real MariaDB/Redis/RabbitMQ, workflow lint, and the
+#   checks (promtool/amtool), image digests under edits (real builds on the local engine), Go services
+#   against real MariaDB/Redis/RabbitMQ, workflow lint, and the
 #   end-to-end suite (real pulumi up against the local API server and registry).
 # SKIP="e2e services" skips steps by name (for quick local loops; CI runs everything).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,6 +38,7 @@ scripts/node-deps.sh
 step typecheck npx tsc --noEmit -p .
 step unit npx mocha
 step observability scripts/check-observability.sh
+step images scripts/test-images.sh
 step services scripts/test-services.sh
 step workflows scripts/actionlint.sh
 step e2e scripts/e2e.sh
