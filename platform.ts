@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { Binary, bytes, milliCpu, ServiceConfig, ShopConfig } from "./config";
+import { ClusterPrerequisites } from "./components/cluster-prerequisites";
 import { ConfigGuard, fingerprint, guardedBy } from "./components/config-guard";
 import { DataStores, STORE_KINDS, STORE_PORTS, STORE_RESOURCES, StoreKind } from "./components/data-stores";
 import { Environment, NetworkAllow } from "./components/environment";
@@ -44,6 +45,9 @@ export const CATALOG: Record<Binary, BinarySpec> = {
 const PRE_STOP_SECONDS = 5;
 const DRAIN_SECONDS = 2;
 const SHUTDOWN_SECONDS = 20;
+
+/** The oldest Kubernetes minor version (1.x) the platform runs on: the preStop `sleep` hook is GA in 1.30. */
+export const MIN_KUBERNETES_MINOR = 30;
 
 /** The stack outputs. */
 export interface PlatformOutputs {
@@ -211,7 +215,7 @@ function registryPullSecret(cfg: ShopConfig, namespace: pulumi.Output<string>, p
     {
       metadata: { namespace, labels: { "app.kubernetes.io/part-of": "shop", "app.kubernetes.io/component": "registry-credentials" } },
       type: "kubernetes.io/dockerconfigjson",
-      stringData: { ".dockerconfigjson": pulumi.secret(password.apply((p) => dockerConfigJson(server, username, p))) },
+      stringData: pulumi.secret(password.apply((p) => ({ ".dockerconfigjson": dockerConfigJson(server, username, p) }))),
     },
     { provider },
   );
@@ -219,10 +223,18 @@ function registryPullSecret(cfg: ShopConfig, namespace: pulumi.Output<string>, p
 
 /** Deploys the whole platform described by `cfg`. */
 export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
+  const prerequisites = new ClusterPrerequisites("cluster-prerequisites", {
+    minMinor: MIN_KUBERNETES_MINOR,
+    ingressClass: cfg.ingress.className,
+    ...(cfg.cluster.kubeconfig ? { kubeconfig: cfg.cluster.kubeconfig } : {}),
+    ...(cfg.cluster.context ? { context: cfg.cluster.context } : {}),
+  });
   const provider = new k8s.Provider("shop-k8s", {
     ...(cfg.cluster.kubeconfig ? { kubeconfig: cfg.cluster.kubeconfig } : {}),
     ...(cfg.cluster.context ? { context: cfg.cluster.context } : {}),
-    enableServerSideApply: true,
+    // Through the provider every Kubernetes object waits for the cluster check, and none is
+    // registered when the cluster lacks a prerequisite.
+    enableServerSideApply: guardedBy(true, [prerequisites]),
   });
 
   const guards = configGuards(cfg);

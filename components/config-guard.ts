@@ -45,7 +45,8 @@ export const configGuardProvider: pulumi.dynamic.ResourceProvider = {
       `refusing to change ${news.key}${shown} on an existing stack: ${news.remedy} ` +
       `Set ${news.key} back to its deployed value to continue. ` +
       `(Only if the change is already carried out by hand, forget the deployed value with \`pulumi state delete '${news.guardUrn}'\` and run \`pulumi up\` again.)`;
-    return { inputs: news, failures: [{ property: "value", reason }] };
+    // No property named: the engine would print the (possibly fingerprinted) value next to it.
+    return { inputs: news, failures: [{ property: "", reason }] };
   },
   async diff(_id: string, olds: any, news: any) {
     const changes = ["key", "value", "hidden", "remedy", "guardUrn"].some((k) => olds[k] !== news[k]);
@@ -116,7 +117,7 @@ export function fingerprint(key: string, secret: pulumi.Input<string>): pulumi.O
  * `value`, resolving only once every guard has been checked and recorded. A resource that takes it as
  * an input is registered after the guards, and never when one refuses.
  */
-export function guardedBy<T>(value: pulumi.Input<T>, guards: readonly ConfigGuard[]): pulumi.Output<T> {
+export function guardedBy<T>(value: pulumi.Input<T>, guards: readonly pulumi.CustomResource[]): pulumi.Output<T> {
   if (!guards.length) return pulumi.output(value) as pulumi.Output<T>;
   const urns: pulumi.Output<string>[] = guards.map((g) => g.urn);
   return pulumi.output(value).apply((v) => pulumi.all(urns).apply(() => v)) as unknown as pulumi.Output<T>;

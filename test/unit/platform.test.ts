@@ -289,7 +289,7 @@ describe("the platform", () => {
       await run("dev", { "shop:registry": { server: "registry.example.com", project: "shop", username: "ci-bot", password: "registry-token-123" } }, ["shop:registry"]);
       const pull = h.ofType("kubernetes:core/v1:Secret").filter((x) => x.inputs.type === "kubernetes.io/dockerconfigjson");
       assert.strictEqual(pull.length, 1);
-      assert.ok(h.isSecretInput(pull[0].inputs.stringData[".dockerconfigjson"]), "the registry credentials are not a secret");
+      assert.ok(h.isSecretInput(pull[0].inputs.stringData), "the registry credentials are not a secret");
       const doc = JSON.parse(h.plain(pull[0].inputs.stringData)[".dockerconfigjson"]);
       const auth = doc.auths["registry.example.com"];
       assert.strictEqual(Buffer.from(auth.auth, "base64").toString(), "ci-bot:registry-token-123");
