@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { DEFAULT_DNS_PEER } from "./components/k8s-defaults";
 
 export const NAMESPACE = "shop";
 
@@ -277,6 +278,33 @@ const schema = z.strictObject({
     })
     .prefault({}),
   storageClass: dnsLabel("standard", 253).default("local-storage"),
+  network: z
+    .strictObject({
+      /**
+       * The cluster DNS every pod may query on port 53: DNS pods (`namespace`, narrowed by `pods`)
+       * and/or `cidrs` (NodeLocal DNSCache: 169.254.20.10/32). Replaces the default as a whole.
+       */
+      dns: z
+        .strictObject({
+          namespace: dnsLabel("kube-system").optional(),
+          pods: z
+            .record(
+              z.string().regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { error: "must be a label key like k8s-app" }),
+              z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, { error: "must be a label value like kube-dns" }).meta({ example: "kube-dns" }),
+            )
+            .optional(),
+          cidrs: z
+            .array(z.union([z.cidrv4(), z.cidrv6()], { error: "must be a CIDR like 169.254.20.10/32" }).meta({ example: "169.254.20.10/32" }))
+            .min(1, { error: "must list at least one CIDR (or leave it out)" })
+            .optional(),
+        })
+        .superRefine((d, ctx) => {
+          if (!d.namespace && !d.cidrs) ctx.addIssue({ code: "custom", path: [], message: "needs namespace (the DNS pods' namespace) or cidrs (e.g. [169.254.20.10/32]), or both" });
+          if (d.pods && !d.namespace) ctx.addIssue({ code: "custom", path: ["pods"], message: "needs namespace: pods are selected in that namespace" });
+        })
+        .default({ namespace: DEFAULT_DNS_PEER.namespace!, pods: { ...DEFAULT_DNS_PEER.pods } }),
+    })
+    .prefault({}),
   secrets: z
     .strictObject({
       jwtKey: z.string().min(32, { error: "must be at least 32 characters" }).meta({ example: "<32+ random characters>" }).optional(),
@@ -364,7 +392,7 @@ export class ConfigError extends pulumi.RunError {
 // Reading.
 
 /** Top-level keys whose value is structured (JSON from the engine). */
-const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "ingress", "dataStores", "secrets", "monitoring", "logging"]);
+const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "ingress", "dataStores", "network", "secrets", "monitoring", "logging"]);
 /** Fields that hold secrets and so must be given as secret config. */
 const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry", "password"], ["cluster", "kubeconfig"]];
 

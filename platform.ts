@@ -7,10 +7,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { Binary, bytes, milliCpu, ServiceConfig, ShopConfig } from "./config";
+import { ClusterPrerequisites } from "./components/cluster-prerequisites";
+import { ConfigGuard, fingerprint, guardedBy } from "./components/config-guard";
 import { DataStores, STORE_KINDS, STORE_PORTS, STORE_RESOURCES, StoreKind } from "./components/data-stores";
 import { Environment, NetworkAllow } from "./components/environment";
 import { GatewayIngress } from "./components/ingress";
-import { HTTP_PORT } from "./components/k8s-defaults";
+import { dockerConfigJson, HTTP_PORT } from "./components/k8s-defaults";
 import { MicroService, MicroServiceArgs } from "./components/microservice";
 import { Logging } from "./components/logging";
 import { Monitoring } from "./components/monitoring";
@@ -43,6 +45,9 @@ export const CATALOG: Record<Binary, BinarySpec> = {
 const PRE_STOP_SECONDS = 5;
 const DRAIN_SECONDS = 2;
 const SHUTDOWN_SECONDS = 20;
+
+/** The oldest Kubernetes minor version (1.x) the platform runs on: the preStop `sleep` hook is GA in 1.30. */
+export const MIN_KUBERNETES_MINOR = 30;
 
 /** The stack outputs. */
 export interface PlatformOutputs {
@@ -132,14 +137,107 @@ function secretOrGenerated(name: string, given: pulumi.Output<string> | undefine
   return pulumi.secret(new random.RandomPassword(name, { length, special: false }).result);
 }
 
+/** The guards of each stateful part; a part's resources wait for (and are refused with) its guards. */
+export interface PlatformGuards {
+  dataStores: ConfigGuard[];
+  monitoring: ConfigGuard[];
+  logging: ConfigGuard[];
+}
+
+/** How to grow a StatefulSet's volume without replacing it; `claim` undefined: every claim of the namespace's StatefulSet. */
+const resize = (namespace: string, size: string, claim?: string) =>
+  `To grow a volume, expand its claim in place where the storage class allows it (allowVolumeExpansion: true): ` +
+  (claim ? "" : `list the claims with kubectl -n ${namespace} get pvc, then for each one `) +
+  `kubectl -n ${namespace} patch pvc ${claim ?? "<claim>"} -p '{"spec":{"resources":{"requests":{"storage":"${size}"}}}}' ` +
+  `(a claim only grows); the StatefulSet's claim template keeps the deployed size.`;
+
+/**
+ * Guards for the settings no stack config change may alter on an existing stack (see ConfigGuard):
+ * the claim templates of every StatefulSet (sizes and class; a new value would replace the
+ * StatefulSet), and the MySQL and RabbitMQ passwords of in-cluster stores (applied only when the
+ * volume is initialised). Redis takes its password from its arguments at every start, and an
+ * external store's password is rotated on the server first: neither is guarded.
+ */
+export function configGuards(cfg: ShopConfig): PlatformGuards {
+  const obsNs = `${cfg.namespace}-observability`;
+  const guard = (key: string, value: pulumi.Input<string>, remedy: string, hidden = false) =>
+    new ConfigGuard(`guard-${key.replace(/\./g, "-")}`, { key: `shop:${key}`, value, remedy, hidden });
+  const guards: PlatformGuards = { dataStores: [], monitoring: [], logging: [] };
+  const inCluster = cfg.dataStores.mode === "in-cluster";
+
+  if (inCluster) {
+    for (const kind of STORE_KINDS) {
+      const size = cfg.dataStores[kind].storageSize;
+      guards.dataStores.push(guard(`dataStores.${kind}.storageSize`, size, resize(cfg.namespace, size, `data-${kind}-0`)));
+    }
+    const rotate: Record<"mysql" | "rabbitmq", string> = {
+      mysql:
+        `MySQL applies the password only when it initialises its volume, so the server would keep the old one and every service would be locked out. ` +
+        `Rotate it on the server first: kubectl -n ${cfg.namespace} exec -it mysql-0 -c mysql -- mysql -u ${cfg.dataStores.mysql.user} -p -e "ALTER USER CURRENT_USER() IDENTIFIED BY '<new password>'", then set the new value.`,
+      rabbitmq:
+        `RabbitMQ applies the password only when it initialises its volume, so the server would keep the old one and every service would be locked out. ` +
+        `Rotate it on the server first: kubectl -n ${cfg.namespace} exec -it rabbitmq-0 -- rabbitmqctl change_password ${cfg.dataStores.rabbitmq.user} '<new password>', then set the new value.`,
+    };
+    for (const [kind, key] of [["mysql", "mysqlPassword"], ["rabbitmq", "rabbitmqPassword"]] as const) {
+      const given = cfg.secrets[key];
+      const value = given ? fingerprint(`shop:secrets.${key}`, given) : pulumi.output("generated");
+      guards.dataStores.push(guard(`secrets.${key}`, value, rotate[kind], true));
+    }
+  }
+  if (cfg.monitoring.enabled) {
+    guards.monitoring.push(guard("monitoring.storageSize", cfg.monitoring.storageSize, resize(obsNs, cfg.monitoring.storageSize)));
+  }
+  if (cfg.logging.enabled) {
+    guards.logging.push(guard("logging.elasticsearch.storageSize", cfg.logging.elasticsearch.storageSize, resize(obsNs, cfg.logging.elasticsearch.storageSize)));
+  }
+  if (inCluster || cfg.monitoring.enabled || cfg.logging.enabled) {
+    const cls = guard(
+      "storageClass",
+      cfg.storageClass,
+      "A claim's storage class cannot change; moving the data to another class means new claims and a copy of the data (back up, then restore into a stack made with the new class).",
+    );
+    if (inCluster) guards.dataStores.push(cls);
+    if (cfg.monitoring.enabled) guards.monitoring.push(cls);
+    if (cfg.logging.enabled) guards.logging.push(cls);
+  }
+  return guards;
+}
+
+/**
+ * The image pull Secret for the stack's registry, in the shop namespace: none when the registry needs
+ * no credentials (no `shop:registry.username`/`password`, e.g. the local registry).
+ */
+function registryPullSecret(cfg: ShopConfig, namespace: pulumi.Output<string>, provider: k8s.Provider): k8s.core.v1.Secret | undefined {
+  const { server, username, password } = cfg.registry;
+  if (username === undefined || password === undefined) return undefined;
+  return new k8s.core.v1.Secret(
+    "shop-registry-pull",
+    {
+      metadata: { namespace, labels: { "app.kubernetes.io/part-of": "shop", "app.kubernetes.io/component": "registry-credentials" } },
+      type: "kubernetes.io/dockerconfigjson",
+      stringData: pulumi.secret(password.apply((p) => ({ ".dockerconfigjson": dockerConfigJson(server, username, p) }))),
+    },
+    { provider },
+  );
+}
+
 /** Deploys the whole platform described by `cfg`. */
 export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
+  const prerequisites = new ClusterPrerequisites("cluster-prerequisites", {
+    minMinor: MIN_KUBERNETES_MINOR,
+    ingressClass: cfg.ingress.className,
+    ...(cfg.cluster.kubeconfig ? { kubeconfig: cfg.cluster.kubeconfig } : {}),
+    ...(cfg.cluster.context ? { context: cfg.cluster.context } : {}),
+  });
   const provider = new k8s.Provider("shop-k8s", {
     ...(cfg.cluster.kubeconfig ? { kubeconfig: cfg.cluster.kubeconfig } : {}),
     ...(cfg.cluster.context ? { context: cfg.cluster.context } : {}),
-    enableServerSideApply: true,
+    // Through the provider every Kubernetes object waits for the cluster check, and none is
+    // registered when the cluster lacks a prerequisite.
+    enableServerSideApply: guardedBy(true, [prerequisites]),
   });
 
+  const guards = configGuards(cfg);
   const observability = cfg.monitoring.enabled || cfg.logging.enabled;
   const obsNamespaceName = `${cfg.namespace}-observability`;
   const network = shopNetwork(cfg, observability ? obsNamespaceName : undefined);
@@ -150,8 +248,11 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
     limitRange: { defaultRequestCpu: "50m", defaultRequestMemory: "64Mi", defaultCpu: "250m", defaultMemory: "256Mi" },
     ingress: network.ingress,
     egress: network.egress,
+    dns: cfg.network.dns,
   });
   const namespace = env.namespace;
+  const pullSecret = registryPullSecret(cfg, namespace, provider);
+  const imagePullSecrets = pullSecret ? [pullSecret.metadata.name] : [];
 
   // Images: one per binary in use.
   const binaries = [...new Set(Object.values(cfg.services).map((s) => s.binary))].sort();
@@ -174,7 +275,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
   const consumers: Record<string, readonly StoreKind[]> = {};
   for (const [name, s] of Object.entries(cfg.services)) consumers[name] = CATALOG[s.binary].stores;
   const stores = new DataStores("shop-data", {
-    namespace,
+    namespace: guardedBy(namespace, guards.dataStores),
     provider,
     mode: cfg.dataStores.mode,
     storageClass: cfg.storageClass,
@@ -187,7 +288,8 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       ...(cfg.secrets.rabbitmqPassword ? { rabbitmq: cfg.secrets.rabbitmqPassword } : {}),
     },
     consumers,
-  });
+    ...(pullSecret ? { imagePullSecret: { server: cfg.registry.server, name: pullSecret.metadata.name } } : {}),
+  }, { dependsOn: guards.dataStores });
 
   const serviceArgs = (name: string, s: ServiceConfig): MicroServiceArgs => {
     const spec = CATALOG[s.binary];
@@ -213,6 +315,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       spreadTopology: cfg.environment === "prod",
       preStopSeconds: PRE_STOP_SECONDS,
       terminationGracePeriodSeconds: PRE_STOP_SECONDS + DRAIN_SECONDS + SHUTDOWN_SECONDS + 3,
+      imagePullSecrets,
     };
   };
 
@@ -263,9 +366,10 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       allowWithinNamespace: true,
       allowAllEgress: true,
       ingress: [{ name: "ingress-controller", pods: {}, peer: { namespace: cfg.ingress.controllerNamespace }, ports: [] }],
+      dns: cfg.network.dns,
     });
     outputs.observabilityNamespace = obs.namespace;
-    wireObservability(cfg, provider, obs.namespace, namespace, binaries, outputs);
+    wireObservability(cfg, provider, obs.namespace, namespace, binaries, outputs, guards);
   }
   return outputs;
 }
@@ -278,6 +382,7 @@ function wireObservability(
   shopNamespace: pulumi.Output<string>,
   binaries: string[],
   outputs: PlatformOutputs,
+  guards: PlatformGuards,
 ): void {
   const common = {
     namespace: obsNamespace,
@@ -292,6 +397,7 @@ function wireObservability(
   if (cfg.logging.enabled) {
     logging = new Logging("logging", {
       ...common,
+      namespace: guardedBy(obsNamespace, guards.logging),
       ...tls,
       replicas: cfg.logging.elasticsearch.replicas,
       storageSize: cfg.logging.elasticsearch.storageSize,
@@ -300,13 +406,14 @@ function wireObservability(
       kibanaPath: cfg.logging.kibanaPath,
       ingressControllerNamespace: cfg.ingress.controllerNamespace,
       ...(cfg.secrets.elasticPassword ? { elasticPassword: cfg.secrets.elasticPassword } : {}),
-    });
+    }, { dependsOn: guards.logging });
     outputs.kibanaUrl = logging.kibanaUrl;
     outputs.elasticsearchUrl = logging.elasticsearchUrl;
   }
   if (cfg.monitoring.enabled) {
     const monitoring = new Monitoring("monitoring", {
       ...common,
+      namespace: guardedBy(obsNamespace, guards.monitoring),
       services: binaries,
       retention: cfg.monitoring.retention,
       storageSize: cfg.monitoring.storageSize,
@@ -319,7 +426,7 @@ function wireObservability(
         : {}),
       ...(cfg.secrets.grafanaAdminPassword ? { grafanaAdminPassword: cfg.secrets.grafanaAdminPassword } : {}),
       ...(cfg.secrets.alertWebhookUrl ? { alertWebhookUrl: cfg.secrets.alertWebhookUrl } : {}),
-    });
+    }, { dependsOn: guards.monitoring });
     outputs.grafanaUrl = monitoring.grafanaUrl;
     outputs.prometheusUrl = monitoring.prometheusUrl;
   }

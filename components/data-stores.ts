@@ -6,14 +6,27 @@ import { appLabels, containerSecurityContext, podSecurityContext, selectorLabels
 export type StoreKind = "mysql" | "redis" | "rabbitmq";
 export const STORE_KINDS: readonly StoreKind[] = ["mysql", "redis", "rabbitmq"];
 
-/** Third-party images, pinned. All three run as uid 999 in their official images. */
+/** Third-party images, pinned. */
 export const STORE_IMAGES: Record<StoreKind, string> = {
   mysql: "mysql:8.4.6",
   redis: "redis:7.4.6-alpine",
   rabbitmq: "rabbitmq:4.1.4-alpine",
 };
 export const STORE_PORTS: Record<StoreKind, number> = { mysql: 3306, redis: 6379, rabbitmq: 5672 };
-const STORE_UID = 999;
+/**
+ * The user each default image is built to run as (its Dockerfile's `adduser`/`groupadd`), and so the
+ * owner its entrypoint expects of the data directory: MySQL's `mysql` is 999:999 (Oracle Linux),
+ * Alpine Redis's `redis` is 999 in group 1000, Alpine RabbitMQ's `rabbitmq` is 100 in group 101.
+ * The pod runs as exactly this user with fsGroup = its group, so the claim is writable by it.
+ */
+export const STORE_USERS: Record<StoreKind, { uid: number; gid: number }> = {
+  mysql: { uid: 999, gid: 999 },
+  redis: { uid: 999, gid: 1000 },
+  rabbitmq: { uid: 100, gid: 101 },
+};
+/** Where MySQL's claim is mounted; the data directory is a subdirectory of it (see statefulStore). */
+export const MYSQL_VOLUME = "/var/lib/mysql";
+export const MYSQL_DATADIR = `${MYSQL_VOLUME}/data`;
 
 type Resources = { cpu: string; memory: string; cpuLimit: string; memoryLimit: string };
 /** Requests/limits used when the stack gives none. */
@@ -30,7 +43,7 @@ interface StoreArgs {
   host?: string;
   /** Port. @default the store's standard port */
   port?: number;
-  /** Image override. @default STORE_IMAGES[kind] */
+  /** Image override (must run as the same user as the default, see STORE_USERS). @default STORE_IMAGES[kind] */
   image?: string;
   /** Requests/limits. @default STORE_RESOURCES[kind] */
   resources?: Resources;
@@ -51,6 +64,11 @@ export interface DataStoresArgs {
   passwords?: Partial<Record<StoreKind, pulumi.Input<string>>>;
   /** Which stores each service uses; each service gets one connection Secret. */
   consumers: Record<string, readonly StoreKind[]>;
+  /**
+   * An image pull Secret for the stack's registry: a store whose image comes from `server` pulls with
+   * it (the default images come from Docker Hub and need none). @default none
+   */
+  imagePullSecret?: { server: string; name: pulumi.Input<string> };
 }
 
 /**
@@ -161,11 +179,16 @@ export class DataStores extends pulumi.ComponentResource {
     const exec = (...command: string[]) => ({ exec: { command } });
     let container: Omit<k8s.types.input.core.v1.Container, "name">;
     const mounts: k8s.types.input.core.v1.VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }];
+    const initContainers: k8s.types.input.core.v1.Container[] = [];
     const volumes: k8s.types.input.core.v1.Volume[] = [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }];
     switch (kind) {
       case "mysql":
-        mounts.push({ name: "data", mountPath: "/var/lib/mysql" }, { name: "run", mountPath: "/var/run/mysqld" });
+        // A fresh cloud disk holds `lost+found`, and mysqld refuses to initialise a non-empty data
+        // directory: the claim is mounted at MYSQL_VOLUME and mysqld's data directory is data/ inside
+        // it, created by mysqld itself (so owned by its user whatever the volume's root holds).
+        mounts.push({ name: "data", mountPath: MYSQL_VOLUME }, { name: "run", mountPath: "/var/run/mysqld" });
         volumes.push({ name: "run", emptyDir: { sizeLimit: "16Mi" } });
+        initContainers.push(this.mysqlLayoutMigration(s.image ?? STORE_IMAGES.mysql));
         container = {
           env: [
             // The root password is random and never leaves the pod; services use MYSQL_USER.
@@ -174,7 +197,7 @@ export class DataStores extends pulumi.ComponentResource {
             { name: "MYSQL_USER", value: args.mysql.user },
             { name: "MYSQL_PASSWORD", valueFrom: fromAuth },
           ],
-          args: [`--port=${port}`],
+          args: [`--port=${port}`, `--datadir=${MYSQL_DATADIR}`],
           startupProbe: { ...exec("mysqladmin", "ping", "-h", "127.0.0.1", `--port=${port}`, "--silent"), periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 5 },
           livenessProbe: { ...exec("mysqladmin", "ping", "-h", "127.0.0.1", `--port=${port}`, "--silent"), periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
           readinessProbe: { tcpSocket: { port: "db" }, periodSeconds: 5, failureThreshold: 3 },
@@ -215,6 +238,9 @@ export class DataStores extends pulumi.ComponentResource {
         break;
     }
 
+    const image = s.image ?? STORE_IMAGES[kind];
+    const pullSecret = args.imagePullSecret && image.startsWith(`${args.imagePullSecret.server}/`) ? args.imagePullSecret.name : undefined;
+
     const svc = new k8s.core.v1.Service(
       `${name}-${kind}-service`,
       {
@@ -232,20 +258,23 @@ export class DataStores extends pulumi.ComponentResource {
           serviceName: svc.metadata.name,
           replicas: 1,
           selector: { matchLabels: selector },
-          // `pulumi destroy` frees the claims; scaling down keeps them.
-          persistentVolumeClaimRetentionPolicy: { whenDeleted: "Delete", whenScaled: "Retain" },
+          // No change may delete the data: a replaced or deleted StatefulSet (and a scale-down) leaves
+          // its claims, which a new StatefulSet of the same name mounts again.
+          persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
           template: {
             metadata: { labels: { ...labels, ...selector } },
             spec: {
               automountServiceAccountToken: false,
               enableServiceLinks: false,
-              securityContext: podSecurityContext(STORE_UID, STORE_UID),
+              securityContext: podSecurityContext(STORE_USERS[kind].uid, STORE_USERS[kind].gid, STORE_USERS[kind].gid),
+              ...(pullSecret ? { imagePullSecrets: [{ name: pullSecret }] } : {}),
+              ...(initContainers.length ? { initContainers } : {}),
               terminationGracePeriodSeconds: 30,
               containers: [
                 {
                   ...container,
                   name: kind,
-                  image: s.image ?? STORE_IMAGES[kind],
+                  image,
                   imagePullPolicy: "IfNotPresent",
                   ports: [{ name: "db", containerPort: port, protocol: "TCP" }],
                   resources: { requests: { cpu: res.cpu, memory: res.memory }, limits: { cpu: res.cpuLimit, memory: res.memoryLimit } },
@@ -267,5 +296,34 @@ export class DataStores extends pulumi.ComponentResource {
       child,
     );
     return pulumi.interpolate`${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
+  }
+
+  /**
+   * Moves a store made before the data directory became MYSQL_DATADIR (its files at the volume's
+   * root) into the subdirectory, so mysqld finds its data instead of initialising an empty one.
+   * A no-op on a fresh volume and on every later start.
+   */
+  private mysqlLayoutMigration(image: string): k8s.types.input.core.v1.Container {
+    const script = [
+      "set -eu",
+      `cd ${MYSQL_VOLUME}`,
+      // data.partial: a move cut short by a restart resumes instead of leaving an empty data/.
+      "if [ ! -e data ] && { [ -d mysql ] || [ -d data.partial ]; }; then",
+      "  mkdir -p data.partial",
+      "  for f in * .[!.]*; do",
+      "    case \"$f\" in lost+found|data.partial) ;; *) if [ -e \"$f\" ]; then mv \"$f\" data.partial/; fi ;; esac",
+      "  done",
+      "  mv data.partial data",
+      "fi",
+    ].join("\n");
+    return {
+      name: "datadir-layout",
+      image,
+      imagePullPolicy: "IfNotPresent",
+      command: ["sh", "-c", script],
+      resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+      securityContext: containerSecurityContext(true),
+      volumeMounts: [{ name: "data", mountPath: MYSQL_VOLUME }],
+    };
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { namespaceSelector, PART_OF } from "./k8s-defaults";
+import { DEFAULT_DNS_PEER, DnsPeer, dnsEgressRule, namespaceSelector, PART_OF } from "./k8s-defaults";
 
 /** A Pod Security Admission level. */
 export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
@@ -56,8 +56,12 @@ export interface EnvironmentArgs {
   allowWithinNamespace?: boolean;
   /** Allow egress anywhere (e.g. scrapers, webhooks). @default false */
   allowAllEgress?: boolean;
-  /** The namespace of the cluster DNS. @default "kube-system" */
-  dnsNamespace?: string;
+  /**
+   * The cluster DNS every pod may query (port 53): its pods, and/or addresses such as NodeLocal
+   * DNSCache's 169.254.20.10/32.
+   * @default DEFAULT_DNS_PEER (pods `k8s-app=kube-dns` in `kube-system`)
+   */
+  dns?: DnsPeer;
 }
 
 /**
@@ -81,7 +85,8 @@ export class Environment extends pulumi.ComponentResource {
     }
 
     const psa = { enforce: "restricted", audit: "restricted", warn: "restricted", ...args.podSecurity };
-    const dnsNamespace = args.dnsNamespace ?? "kube-system";
+    const dns: DnsPeer = args.dns ?? DEFAULT_DNS_PEER;
+    if (!dns.namespace && !dns.cidrs?.length) throw new pulumi.ResourceError(`Environment ${name}: dns needs a namespace or at least one CIDR (e.g. { cidrs: ["169.254.20.10/32"] })`, this);
     const child = { parent: this, provider: args.provider };
 
     const ns = new k8s.core.v1.Namespace(
@@ -153,7 +158,7 @@ export class Environment extends pulumi.ComponentResource {
     policy("allow-dns", "allow-dns", {
       podSelector: {},
       policyTypes: ["Egress"],
-      egress: [{ to: [{ namespaceSelector: namespaceSelector(dnsNamespace) }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }],
+      egress: [dnsEgressRule(dns)],
     });
     if (args.allowWithinNamespace) {
       policy("allow-same-namespace", "allow-same-namespace", {

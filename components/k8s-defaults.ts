@@ -26,12 +26,15 @@ export function selectorLabels(instance: string): Record<string, string> {
   return { "app.kubernetes.io/instance": instance, "app.kubernetes.io/part-of": PART_OF };
 }
 
-/** Pod-level security for the Pod Security Admission `restricted` profile. */
-export function podSecurityContext(uid: number, fsGroup?: number): k8s.types.input.core.v1.PodSecurityContext {
+/**
+ * Pod-level security for the Pod Security Admission `restricted` profile: runs as `uid:gid`; with
+ * `fsGroup` the kubelet makes volumes group-owned (and group-writable) by that group.
+ */
+export function podSecurityContext(uid: number, fsGroup?: number, gid = uid): k8s.types.input.core.v1.PodSecurityContext {
   return {
     runAsNonRoot: true,
     runAsUser: uid,
-    runAsGroup: uid,
+    runAsGroup: gid,
     ...(fsGroup !== undefined ? { fsGroup, fsGroupChangePolicy: "OnRootMismatch" } : {}),
     seccompProfile: { type: "RuntimeDefault" },
   };
@@ -69,4 +72,36 @@ export function checksum(v: unknown): string {
 /** `kubernetes.io/metadata.name` is set by the API server on every namespace (1.21+). */
 export function namespaceSelector(namespace: string): k8s.types.input.meta.v1.LabelSelector {
   return { matchLabels: { "kubernetes.io/metadata.name": namespace } };
+}
+
+/**
+ * Where pods send DNS queries: cluster DNS pods (`namespace`, narrowed by `pods`), and/or addresses
+ * (`cidrs`) for resolvers that are not pods of the cluster network, e.g. NodeLocal DNSCache on
+ * 169.254.20.10 (host network).
+ */
+export interface DnsPeer {
+  namespace?: string;
+  pods?: Record<string, string>;
+  cidrs?: readonly string[];
+}
+
+/** CoreDNS / kube-dns as kubeadm, EKS, GKE and AKS deploy it. */
+export const DEFAULT_DNS_PEER: Readonly<DnsPeer> = Object.freeze({ namespace: "kube-system", pods: Object.freeze({ "k8s-app": "kube-dns" }) });
+
+/** The NetworkPolicy egress rule that lets a pod resolve names through `dns`, on port 53 UDP and TCP. */
+export function dnsEgressRule(dns: DnsPeer): k8s.types.input.networking.v1.NetworkPolicyEgressRule {
+  const to: k8s.types.input.networking.v1.NetworkPolicyPeer[] = [];
+  if (dns.namespace) to.push({ namespaceSelector: namespaceSelector(dns.namespace), ...(dns.pods && Object.keys(dns.pods).length ? { podSelector: { matchLabels: { ...dns.pods } } } : {}) });
+  for (const cidr of dns.cidrs ?? []) to.push({ ipBlock: { cidr } });
+  if (!to.length) throw new Error("dnsEgressRule: the DNS peer needs a namespace or at least one CIDR");
+  return { to, ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
+}
+
+/**
+ * The `.dockerconfigjson` of an image pull Secret (type `kubernetes.io/dockerconfigjson`) for one
+ * registry: the same document `docker login` writes.
+ */
+export function dockerConfigJson(server: string, username: string, password: string): string {
+  const auth = Buffer.from(`${username}:${password}`).toString("base64");
+  return JSON.stringify({ auths: { [server]: { username, password, auth } } });
 }

@@ -40,6 +40,8 @@ export interface MicroServiceArgs {
   preStopSeconds?: number;
   /** Grace period; must exceed preStop + the service's SHUTDOWN_TIMEOUT. @default 30 */
   terminationGracePeriodSeconds?: number;
+  /** Names of image pull Secrets put on the service's ServiceAccount (a private registry). @default [] */
+  imagePullSecrets?: pulumi.Input<string>[];
 }
 
 /**
@@ -77,7 +79,12 @@ export class MicroService extends pulumi.ComponentResource {
 
     const meta = (extra: Partial<k8s.types.input.meta.v1.ObjectMeta> = {}) => ({ namespace: args.namespace, labels, ...extra });
 
-    const sa = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata: meta({ name }), automountServiceAccountToken: false }, child);
+    const pullSecrets = (args.imagePullSecrets ?? []).map((n) => ({ name: n }));
+    const sa = new k8s.core.v1.ServiceAccount(
+      `${name}-sa`,
+      { metadata: meta({ name }), automountServiceAccountToken: false, ...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}) },
+      child,
+    );
 
     // Auto-named: Pulumi replaces a ConfigMap/Secret whose data changes, under a new name.
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata: meta(), data: args.env }, child);

@@ -71,10 +71,32 @@ function withContainer(patch: (c: Record<string, any>) => void, type = "kubernet
 }
 
 describe("policy pack", () => {
-  it("has at least 8 mandatory policies with unique names", () => {
+  /** For every policy of the pack, resources that break exactly that rule. */
+  const BROKEN: Record<string, () => KubeResource[]> = {
+    "images-pinned-by-digest": () => [withContainer((c) => (c.image = "127.0.0.1:5000/shop/gateway:v1"))],
+    "images-from-allowed-registry": () => [withContainer((c) => (c.image = `ghcr.io/someone/gateway@${DIGEST}`))],
+    "containers-have-requests-and-limits": () => [withContainer((c) => delete c.resources.limits)],
+    "containers-run-restricted": () => [withContainer((c) => (c.securityContext.allowPrivilegeEscalation = true))],
+    "containers-have-probes": () => [withContainer((c) => delete c.readinessProbe)],
+    "no-loadbalancer-or-nodeport-services": () => [
+      { type: "kubernetes:core/v1:Service", name: "gateway", props: { metadata: { name: "gateway" }, spec: { type: "LoadBalancer" } } },
+    ],
+    "no-secrets-in-configmaps": () => [{ type: "kubernetes:core/v1:ConfigMap", name: "cfg", props: { metadata: { name: "cfg" }, data: { DB_PASSWORD: "x" } } }],
+    "namespaces-have-pod-security-labels": () => [{ type: "kubernetes:core/v1:Namespace", name: "ns", props: { metadata: { name: "shop", labels: {} } } }],
+    "prod-deployments-ha": () => [deployment({ stack: "prod", replicas: 1 })],
+  };
+
+  it("proves every policy it enforces: each one rejects a resource made to break its rule, and only that one", () => {
     const names = [...resourcePolicies, ...stackPolicies].map((p) => p.name);
-    assert.ok(names.length >= 8, `only ${names.length} policies`);
-    assert.equal(new Set(names).size, names.length);
+    assert.equal(new Set(names).size, names.length, "two policies share a name");
+    assert.deepEqual([...names].sort(), Object.keys(BROKEN).sort(), "a policy without a broken example (or an example without its policy)");
+    for (const name of names) {
+      const resources = BROKEN[name]();
+      const found = new Set<string>();
+      for (const r of resources) for (const p of resourcePolicies) if (p.check(r, cfg).length) found.add(p.name);
+      for (const p of stackPolicies) if (p.check(resources, cfg).length) found.add(p.name);
+      assert.deepEqual([...found], [name], `breaking ${name} was reported as: ${[...found].join(", ") || "nothing"}`);
+    }
   });
 
   it("finds nothing wrong with a compliant Deployment", () => {

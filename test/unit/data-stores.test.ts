@@ -2,7 +2,21 @@ import * as h from "./harness";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { DataStores, DataStoresArgs } from "../../components/data-stores";
+
+/**
+ * The user each pinned upstream image is built to run as (its Dockerfile): the owner its entrypoint
+ * expects of the data directory. Keyed by image reference, so bumping an image means checking this.
+ */
+const IMAGE_USERS: Record<string, { uid: number; gid: number }> = {
+  "mysql:8.4.6": { uid: 999, gid: 999 }, // groupadd --gid 999 mysql; useradd --uid 999 --gid 999 mysql
+  "redis:7.4.6-alpine": { uid: 999, gid: 1000 }, // addgroup -g 1000 redis; adduser -u 999 -G redis redis
+  "rabbitmq:4.1.4-alpine": { uid: 100, gid: 101 }, // addgroup -g 101 rabbitmq; adduser -u 100 -G rabbitmq rabbitmq
+};
 
 const consumers = { user: ["mysql"], product: ["mysql", "redis"], order: ["mysql", "rabbitmq"], gateway: [] } as const;
 
@@ -37,11 +51,88 @@ describe("DataStores", () => {
     assert.strictEqual(claim("rabbitmq").resources.requests.storage, "3Gi");
   });
 
-  it("deletes the claims with the StatefulSet but keeps them on scale-down", async () => {
+  it("keeps the claims (and the data) when a StatefulSet is deleted, replaced or scaled down", async () => {
     await deploy();
     for (const spec of Object.values<any>(sts())) {
-      assert.deepStrictEqual(spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Delete", whenScaled: "Retain" });
+      assert.deepStrictEqual(spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
     }
+  });
+
+  it("runs each store as the user its image is built for, with its claim group-owned and writable by that user", async () => {
+    await deploy();
+    for (const [name, spec] of Object.entries<any>(sts())) {
+      const pod = spec.template.spec;
+      const image = pod.containers[0].image;
+      const user = IMAGE_USERS[image];
+      assert.ok(user, `${name}: ${image} is not a reviewed image; add the user its Dockerfile creates to IMAGE_USERS`);
+      assert.strictEqual(pod.securityContext.runAsUser, user.uid, `${name} runs as another user than ${image}'s`);
+      assert.strictEqual(pod.securityContext.runAsGroup, user.gid, `${name} runs in another group than ${image}'s`);
+      // fsGroup makes the kubelet give the claim to this group with group write: the process can write it.
+      assert.strictEqual(pod.securityContext.fsGroup, user.gid, `${name}: the claim is not owned by the process's group`);
+      assert.ok(pod.containers[0].volumeMounts.some((m: any) => m.name === "data"), `${name} does not mount its claim`);
+    }
+  });
+
+  it("keeps MySQL's data directory in a subdirectory of its claim, so lost+found on a fresh disk cannot block initialisation", async () => {
+    await deploy();
+    const c = sts().mysql.template.spec.containers[0];
+    const mount = c.volumeMounts.find((m: any) => m.name === "data");
+    const datadir = c.args.find((a: string) => a.startsWith("--datadir="))?.slice("--datadir=".length);
+    assert.ok(datadir, "mysqld is not given a data directory");
+    assert.ok(!mount.subPath, "the claim's root is mounted so mysqld can create its data directory itself");
+    assert.strictEqual(path.posix.dirname(datadir), mount.mountPath, `data directory ${datadir} is not a subdirectory of the claim at ${mount.mountPath}`);
+  });
+
+  describe("MySQL's data layout migration (init container, run here with sh on a scratch directory)", () => {
+    let volume: string;
+    const run = async () => {
+      await deploy();
+      const init = sts().mysql.template.spec.initContainers.find((c: any) => c.name === "datadir-layout");
+      const mountPath = init.volumeMounts.find((m: any) => m.name === "data").mountPath;
+      const script = String(init.command[2]).split(mountPath).join(volume);
+      execFileSync("sh", ["-c", script]);
+    };
+    const tree = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? [`${e.name}/`, ...tree(path.join(dir, e.name)).map((x) => `${e.name}/${x}`)] : [e.name])).sort();
+    beforeEach(() => {
+      volume = fs.mkdtempSync(path.join(os.tmpdir(), "mysql-volume-"));
+      fs.mkdirSync(path.join(volume, "lost+found"));
+    });
+    afterEach(() => fs.rmSync(volume, { recursive: true, force: true }));
+
+    it("leaves a fresh disk alone (mysqld creates its data directory)", async () => {
+      await run();
+      assert.deepStrictEqual(tree(volume), ["lost+found/"]);
+    });
+
+    it("moves a store made with the data at the claim's root into the data directory, lost+found excepted", async () => {
+      fs.mkdirSync(path.join(volume, "mysql"));
+      fs.writeFileSync(path.join(volume, "mysql", "user.ibd"), "x");
+      fs.writeFileSync(path.join(volume, "ibdata1"), "x");
+      fs.writeFileSync(path.join(volume, ".hidden"), "x");
+      await run();
+      assert.deepStrictEqual(tree(volume), ["data/", "data/.hidden", "data/ibdata1", "data/mysql/", "data/mysql/user.ibd", "lost+found/"]);
+      await run(); // and does nothing the next time
+      assert.deepStrictEqual(tree(volume), ["data/", "data/.hidden", "data/ibdata1", "data/mysql/", "data/mysql/user.ibd", "lost+found/"]);
+    });
+
+    it("finishes a move cut short by a restart", async () => {
+      fs.mkdirSync(path.join(volume, "data.partial", "mysql"), { recursive: true });
+      fs.writeFileSync(path.join(volume, "ibdata1"), "x");
+      await run();
+      assert.deepStrictEqual(tree(volume), ["data/", "data/ibdata1", "data/mysql/", "lost+found/"]);
+    });
+  });
+
+  it("pulls a store's image with the registry's pull Secret only when the image comes from that registry", async () => {
+    await deploy({
+      mysql: { storageSize: "1Gi", database: "shop", user: "shop", image: "registry.example.com/mirror/mysql:8.4.6" },
+      imagePullSecret: { server: "registry.example.com", name: "registry-pull" },
+    });
+    const s = sts();
+    assert.deepStrictEqual(s.mysql.template.spec.imagePullSecrets, [{ name: "registry-pull" }]);
+    assert.strictEqual(s.redis.template.spec.imagePullSecrets, undefined);
+    assert.strictEqual(s.rabbitmq.template.spec.imagePullSecrets, undefined);
   });
 
   it("pins third-party images to exact tags and runs them non-root with requests, limits and probes", async () => {
@@ -50,7 +141,6 @@ describe("DataStores", () => {
       const c = spec.template.spec.containers[0];
       assert.match(c.image, /^[a-z]+:\d+\.\d+\.\d+(-alpine)?$/, `${name} image ${c.image}`);
       assert.strictEqual(spec.template.spec.securityContext.runAsNonRoot, true);
-      assert.strictEqual(spec.template.spec.securityContext.runAsUser, 999);
       assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false);
       assert.deepStrictEqual(c.securityContext.capabilities.drop, ["ALL"]);
       assert.ok(c.resources.requests.memory && c.resources.limits.memory, `${name} resources`);

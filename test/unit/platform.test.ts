@@ -309,6 +309,21 @@ describe("the platform", () => {
       assert.deepStrictEqual(out.inputs.spec.egress[0], { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 3306 }] });
     });
 
+    it("lets pods resolve names through the configured DNS peer (NodeLocal DNSCache by address)", async () => {
+      await runLocal({ "shop:network": { dns: { cidrs: ["169.254.20.10/32", "10.96.0.10/32"] } } });
+      const dns = h.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((p) => p.inputs.metadata.name === "allow-dns");
+      assert.strictEqual(dns.length, 2, "one DNS allow per namespace");
+      for (const p of dns) {
+        assert.deepStrictEqual(p.inputs.spec.egress, [{ to: [{ ipBlock: { cidr: "169.254.20.10/32" } }, { ipBlock: { cidr: "10.96.0.10/32" } }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }]);
+      }
+    });
+
+    it("by default lets pods resolve names only through the kube-dns pods of kube-system", async () => {
+      await runLocal(OFF);
+      const p = h.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").find((x) => x.inputs.metadata.name === "allow-dns")!;
+      assert.deepStrictEqual(p.inputs.spec.egress[0].to, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }]);
+    });
+
     it("runs extra services on an existing binary's image with their own connection Secret", async () => {
       await runLocal({ ...OFF, "shop:services": { "order-worker": { binary: "order", replicas: 2 } } });
       const d = deployments();
@@ -316,6 +331,67 @@ describe("the platform", () => {
       assert.strictEqual(d["order-worker"].spec.template.metadata.labels["app.kubernetes.io/name"], "order");
       assert.ok(h.named("shop-data-order-worker-connection"));
       assert.strictEqual(h.ofType("shop:platform:ServiceImage").length, 4);
+    });
+  });
+
+  describe("image pull credentials", () => {
+    it("creates a dockerconfigjson pull Secret from the registry config and puts it on every service's ServiceAccount", async () => {
+      await run("dev", { "shop:registry": { server: "registry.example.com", project: "shop", username: "ci-bot", password: "registry-token-123" } }, ["shop:registry"]);
+      const pull = h.ofType("kubernetes:core/v1:Secret").filter((x) => x.inputs.type === "kubernetes.io/dockerconfigjson");
+      assert.strictEqual(pull.length, 1);
+      assert.ok(h.isSecretInput(pull[0].inputs.stringData), "the registry credentials are not a secret");
+      const doc = JSON.parse(h.plain(pull[0].inputs.stringData)[".dockerconfigjson"]);
+      const auth = doc.auths["registry.example.com"];
+      assert.strictEqual(Buffer.from(auth.auth, "base64").toString(), "ci-bot:registry-token-123");
+      const name = pull[0].inputs.metadata.name ?? `${pull[0].name}-auto`;
+      const accounts = h.ofType("kubernetes:core/v1:ServiceAccount").filter((x) => x.inputs.metadata.namespace === "shop-dev");
+      const services = Object.keys(deployments()).filter((d) => ["gateway", "user", "product", "order"].includes(d));
+      assert.strictEqual(services.length, 4);
+      for (const svc of services) {
+        const sa = accounts.find((a) => a.inputs.metadata.name === deployments()[svc].spec.template.spec.serviceAccountName);
+        assert.ok(sa, `no ServiceAccount for ${svc}`);
+        assert.deepStrictEqual(sa!.inputs.imagePullSecrets, [{ name }], `${svc}'s ServiceAccount cannot pull`);
+      }
+    });
+
+    it("creates none when the registry needs no credentials (the local registry)", async () => {
+      await runLocal(OFF);
+      assert.strictEqual(h.ofType("kubernetes:core/v1:Secret").filter((x) => x.inputs.type === "kubernetes.io/dockerconfigjson").length, 0);
+      for (const sa of h.ofType("kubernetes:core/v1:ServiceAccount")) assert.strictEqual(sa.inputs.imagePullSecrets, undefined, sa.name);
+    });
+  });
+
+  describe("config guards", () => {
+    const guards = () => Object.fromEntries(h.ofType("pulumi-nodejs:dynamic/shop:ConfigGuard").map((g) => [g.inputs.key, g.inputs]));
+
+    it("guards every volume size, the storage class and the MySQL and RabbitMQ passwords of a stack with in-cluster stores", async () => {
+      await run("dev");
+      assert.deepStrictEqual(Object.keys(guards()).sort(), [
+        "shop:dataStores.mysql.storageSize", "shop:dataStores.rabbitmq.storageSize", "shop:dataStores.redis.storageSize",
+        "shop:logging.elasticsearch.storageSize", "shop:monitoring.storageSize",
+        "shop:secrets.mysqlPassword", "shop:secrets.rabbitmqPassword", "shop:storageClass",
+      ]);
+      assert.strictEqual(guards()["shop:dataStores.mysql.storageSize"].value, "2Gi");
+      assert.match(guards()["shop:dataStores.mysql.storageSize"].remedy, /kubectl -n shop-dev patch pvc data-mysql-0 -p/);
+      assert.match(guards()["shop:secrets.mysqlPassword"].remedy, /ALTER USER CURRENT_USER\(\)/);
+      assert.match(guards()["shop:secrets.rabbitmqPassword"].remedy, /rabbitmqctl change_password shop/);
+    });
+
+    it("guards a given password by a secret fingerprint, never by the password itself", async () => {
+      await runLocal();
+      const g = guards()["shop:secrets.mysqlPassword"];
+      assert.ok(h.isSecretInput(g.value), "the fingerprint is not a secret");
+      assert.strictEqual(g.hidden, true);
+      assert.match(h.plain(g.value), /^[0-9a-f]{64}$/);
+      assert.ok(!JSON.stringify(h.plain(h.ofType("pulumi-nodejs:dynamic/shop:ConfigGuard").map((x) => x.inputs))).includes(SECRETS.mysqlPassword));
+    });
+
+    it("guards no store setting when the stores are external (their passwords rotate on the server)", async () => {
+      await runLocal({
+        ...OFF,
+        "shop:dataStores": { mode: "external", mysql: { host: "db.internal" }, redis: { host: "cache.internal" }, rabbitmq: { host: "mq.internal" } },
+      });
+      assert.deepStrictEqual(Object.keys(guards()), []);
     });
   });
 });
