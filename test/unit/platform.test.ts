@@ -111,8 +111,12 @@ describe("the platform", () => {
       assert.strictEqual(await h.promiseOf(out.namespace), "shop-local");
       assert.strictEqual(await h.promiseOf(out.ingressUrl), "http://shop.localhost/api");
       assert.deepStrictEqual(Object.keys(out.imageDigests).sort(), ["gateway", "order", "product", "user"]);
-      assert.strictEqual(await h.promiseOf(out.serviceEndpoints.order), "http://order.shop-local.svc.cluster.local:8080");
+      assert.strictEqual(await h.promiseOf(out.serviceEndpoints.order), "http://order.shop-local.svc:8080");
       assert.ok(out.grafanaUrl && out.kibanaUrl, "monitoring and logging outputs missing");
+    });
+
+    it("expires unpaid orders after the local stack's short payment timeout", async () => {
+      assert.strictEqual(h.named("order-config").inputs.data.ORDER_PAYMENT_TIMEOUT, "2m");
     });
 
     it("puts monitoring and logging in a second namespace that enforces privileged but warns restricted", async () => {
@@ -201,6 +205,15 @@ describe("the platform", () => {
     let out: PlatformOutputs;
     before(async () => { out = await run("prod", OFF); });
 
+    it("gives every layer a shorter timeout than the one calling it: gateway > service request > product call", async () => {
+      const env = (svc: string) => h.named(`${svc}-config`).inputs.data;
+      const secs = (v: string) => Number(/^(\d+)s$/.exec(v)![1]);
+      const upstream = secs(env("gateway").UPSTREAM_TIMEOUT);
+      for (const svc of ["user", "product", "order"]) assert.ok(upstream > secs(env(svc).REQUEST_TIMEOUT), `gateway ${upstream}s <= ${svc} ${env(svc).REQUEST_TIMEOUT}`);
+      assert.ok(secs(env("order").REQUEST_TIMEOUT) > secs(env("order").PRODUCT_TIMEOUT));
+      assert.strictEqual(env("gateway").TRUSTED_PROXY_HOPS, "1");
+    });
+
     it("autoscales every service 3..10 on CPU with a PDB of minAvailable 2", async () => {
       const hpas = h.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
       assert.strictEqual(hpas.length, 4);
@@ -221,6 +234,10 @@ describe("the platform", () => {
       assert.strictEqual(h.named("product-config").inputs.data.LOG_LEVEL, "info");
     });
 
+    it("gives unpaid orders 15 minutes before they expire and release their stock", async () => {
+      assert.strictEqual(h.named("order-config").inputs.data.ORDER_PAYMENT_TIMEOUT, "15m");
+    });
+
     it("sizes the namespace quota for every service at its HPA ceiling", async () => {
       const hard = h.named("shop-quota").inputs.spec.hard;
       // 4 services x (10 + 1 surge) + 3 stores, with 50% headroom.
@@ -237,6 +254,13 @@ describe("the platform", () => {
   });
 
   describe("options", () => {
+    it("passes shop:gateway.trustedProxyHops and shop:order.paymentTimeout to the services", async () => {
+      await run("dev", { ...OFF, "shop:gateway": { trustedProxyHops: 2 }, "shop:order": { paymentTimeout: "1h" } });
+      assert.strictEqual(h.named("gateway-config").inputs.data.TRUSTED_PROXY_HOPS, "2");
+      assert.strictEqual(h.named("order-config").inputs.data.ORDER_PAYMENT_TIMEOUT, "1h");
+      assert.strictEqual(h.named("user-config").inputs.data.TRUSTED_PROXY_HOPS, undefined);
+    });
+
     it("adds a canary gateway and a weighted canary Ingress for a gray release", async () => {
       const canaryImage = `registry.example.com/shop/gateway@sha256:${DIGEST("9")}`;
       await runLocal({ ...OFF, "shop:ingress": { canary: { enabled: true, weight: 25, image: canaryImage } } });
