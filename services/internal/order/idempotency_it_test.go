@@ -127,9 +127,10 @@ func countOrders(t *testing.T, s *Store, user int64, where string) int64 {
 
 func TestIdempotentOrderCreationAgainstMySQL(t *testing.T) {
 	s := itStore(t)
-	const body = `{"items":[{"product_id":1,"quantity":2},{"product_id":2,"quantity":1}]}`
-	const sameLinesReordered = `{"items":[{"product_id":2,"quantity":1},{"product_id":1,"quantity":2}]}`
-	const otherBody = `{"items":[{"product_id":1,"quantity":3}]}`
+	// Product ids no product of the shared test database has (the stock here is scripted).
+	const body = `{"items":[{"product_id":900000000001,"quantity":2},{"product_id":900000000002,"quantity":1}]}`
+	const sameLinesReordered = `{"items":[{"product_id":900000000002,"quantity":1},{"product_id":900000000001,"quantity":2}]}`
+	const otherBody = `{"items":[{"product_id":900000000001,"quantity":3}]}`
 	refused := &RefusedError{Status: 409, Code: "insufficient_stock", Msg: "no"}
 	down := fmt.Errorf("%w: product service timed out", httpx.ErrDependency)
 	type try struct {
@@ -219,6 +220,9 @@ func TestIdempotentOrderCreationAgainstMySQL(t *testing.T) {
 	}
 }
 
+// ghostItem orders a product id no product of the shared test database has.
+const ghostItem = `{"items":[{"product_id":900000000003,"quantity":2}]}`
+
 func TestConcurrentRetriesWithOneKeyCreateOneOrder(t *testing.T) {
 	s := itStore(t)
 	st := &scriptedStock{delay: 300 * time.Millisecond}
@@ -233,7 +237,7 @@ func TestConcurrentRetriesWithOneKeyCreateOneOrder(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			answers[i] = create(h, user, "checkout-1", oneItem)
+			answers[i] = create(h, user, "checkout-1", ghostItem)
 		}()
 	}
 	close(start)
@@ -263,7 +267,7 @@ func TestConcurrentRetriesWithOneKeyCreateOneOrder(t *testing.T) {
 		t.Fatalf("%d order rows for the user, want 1", c)
 	}
 	// Once the first request is done, a retry gets its order.
-	if a := create(h, user, "checkout-1", oneItem); a.status != 201 || !ids[a.id] || !a.replayed {
+	if a := create(h, user, "checkout-1", ghostItem); a.status != 201 || !ids[a.id] || !a.replayed {
 		t.Fatalf("retry after the rush: %+v", a)
 	}
 }
