@@ -19,8 +19,17 @@ export type Binary = (typeof BINARIES)[number];
 
 /** Env vars fed from Kubernetes Secrets: never settable through `shop:services.<name>.env`. */
 export const SECRET_ENV = ["JWT_SECRET", "MYSQL_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD"] as const;
-/** Env vars the program owns (probes and the Service depend on them). */
-const RESERVED_ENV = ["HTTP_ADDR", "GOMEMLIMIT", ...SECRET_ENV];
+/** Env vars the program owns, and where their value comes from instead. */
+const PROGRAM_ENV: Record<string, string> = {
+  HTTP_ADDR: "the program sets it",
+  GOMEMLIMIT: "the program derives it from resources.memoryLimit",
+  UPSTREAM_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
+  REQUEST_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
+  PRODUCT_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
+  ORDER_PAYMENT_TIMEOUT: "set shop:order.paymentTimeout",
+  TRUSTED_PROXY_HOPS: "set shop:gateway.trustedProxyHops",
+};
+const RESERVED_ENV = [...Object.keys(PROGRAM_ENV), ...SECRET_ENV];
 
 // ---------------------------------------------------------------------------------------------
 // Schema building blocks. `.meta({ example })` feeds the "e.g." part of error messages.
@@ -59,6 +68,15 @@ export function bytes(q: string): number {
   const m = /^(\d+)(Ki|Mi|Gi|Ti)$/.exec(q);
   if (!m) throw new Error(`not a binary-suffixed size: ${q}`);
   return Number(m[1]) * units[m[2]];
+}
+
+/** Milliseconds of a Go duration such as `15m` or `1h30m` (units ms, s, m, h); undefined if malformed. */
+export function goDurationMs(d: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(d)) return undefined;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let ms = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]];
+  return ms;
 }
 
 const resources = z
@@ -100,7 +118,7 @@ const service = z
       .superRefine((env, ctx) => {
         for (const k of Object.keys(env)) {
           if (RESERVED_ENV.includes(k)) {
-            const fix = (SECRET_ENV as readonly string[]).includes(k) ? "it comes from shop:secrets / the data stores" : "the program sets it";
+            const fix = (SECRET_ENV as readonly string[]).includes(k) ? "it comes from shop:secrets / the data stores" : PROGRAM_ENV[k];
             ctx.addIssue({ code: "custom", path: [k], message: `${k} cannot be set here: ${fix}` });
           }
         }
@@ -277,6 +295,26 @@ const schema = z.strictObject({
       }
     })
     .prefault({}),
+  gateway: z
+    .strictObject({
+      /**
+       * How many proxies in front of the gateway append to X-Forwarded-For (the edge's load balancer, the
+       * ingress controller); the anonymous rate limit keys on the address that many hops from the right.
+       * 0: the TCP peer. docs/config.md says what the edge must preserve.
+       */
+      trustedProxyHops: z.number().int({ error: "must be a whole number" }).min(0, { error: "must be at least 0 (0: the TCP peer)" }).max(10, { error: "must be at most 10" }).meta({ example: 1 }).default(1),
+    })
+    .prefault({}),
+  order: z
+    .strictObject({
+      /** How long an order may stay unpaid before it expires and its stock is released (Go duration, 1s to 168h). */
+      paymentTimeout: z
+        .string()
+        .refine((d) => { const ms = goDurationMs(d); return ms !== undefined && ms >= 1000 && ms <= 168 * 3600 * 1000; }, { error: "must be a Go duration from 1s to 168h" })
+        .meta({ example: "15m" })
+        .default("15m"),
+    })
+    .prefault({}),
   storageClass: dnsLabel("standard", 253).default("local-storage"),
   network: z
     .strictObject({
@@ -392,7 +430,7 @@ export class ConfigError extends pulumi.RunError {
 // Reading.
 
 /** Top-level keys whose value is structured (JSON from the engine). */
-const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "ingress", "dataStores", "network", "secrets", "monitoring", "logging"]);
+const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "ingress", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order"]);
 /** Fields that hold secrets and so must be given as secret config. */
 const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry", "password"], ["cluster", "kubeconfig"]];
 

@@ -17,6 +17,7 @@ import { MicroService, MicroServiceArgs } from "./components/microservice";
 import { Logging } from "./components/logging";
 import { Monitoring } from "./components/monitoring";
 import { dockerProvider, ServiceImage } from "./components/service-image";
+import { budgetEnv } from "./components/request-budgets";
 
 /** What each binary needs: data stores, the services it calls, whether it signs/reads JWTs, default env. */
 interface BinarySpec {
@@ -26,16 +27,23 @@ interface BinarySpec {
   env: Record<string, string>;
 }
 const url = (svc: Binary) => `http://${svc}:${HTTP_PORT}`;
+/** Env from stack config and the ordered timeout budgets (components/request-budgets.ts), per binary. */
+export function configEnv(cfg: ShopConfig, binary: Binary): Record<string, string> {
+  const env = budgetEnv(binary);
+  if (binary === "gateway") env.TRUSTED_PROXY_HOPS = String(cfg.gateway.trustedProxyHops);
+  if (binary === "order") env.ORDER_PAYMENT_TIMEOUT = cfg.order.paymentTimeout;
+  return env;
+}
 export const CATALOG: Record<Binary, BinarySpec> = {
   gateway: {
     stores: [],
     calls: ["user", "product", "order"],
     jwt: true,
-    env: { USER_URL: url("user"), PRODUCT_URL: url("product"), ORDER_URL: url("order"), RATE_LIMIT_RPS: "50", RATE_LIMIT_BURST: "100", UPSTREAM_TIMEOUT: "5s" },
+    env: { USER_URL: url("user"), PRODUCT_URL: url("product"), ORDER_URL: url("order"), RATE_LIMIT_RPS: "50", RATE_LIMIT_BURST: "100" },
   },
   user: { stores: ["mysql"], calls: [], jwt: true, env: { JWT_TTL: "1h" } },
   product: { stores: ["mysql", "redis"], calls: [], jwt: false, env: { CACHE_TTL: "60s" } },
-  order: { stores: ["mysql", "rabbitmq"], calls: ["product"], jwt: false, env: { PRODUCT_URL: url("product"), ORDER_PAYMENT_TIMEOUT: "30s" } },
+  order: { stores: ["mysql", "rabbitmq"], calls: ["product"], jwt: false, env: { PRODUCT_URL: url("product") } },
 };
 
 /**
@@ -308,6 +316,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
         SHUTDOWN_TIMEOUT: `${SHUTDOWN_SECONDS}s`,
         SHUTDOWN_DRAIN: `${DRAIN_SECONDS}s`,
         ...spec.env,
+        ...configEnv(cfg, s.binary),
         ...s.env,
       },
       secretEnv: spec.jwt ? { JWT_SECRET: jwtKey } : ({} as Record<string, pulumi.Input<string>>),

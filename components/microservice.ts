@@ -2,6 +2,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { appLabels, checksum, containerSecurityContext, HTTP_PORT, podSecurityContext, selectorLabels } from "./k8s-defaults";
 
+/** Share of the container memory limit given to Go's soft memory limit (GOMEMLIMIT): the rest is headroom
+ * for what the Go heap limit does not count (stacks, the binary, cgroup page cache) before the OOM killer. */
+export const GO_MEMORY_SHARE = 0.9;
+
+/**
+ * GOMEMLIMIT for a container memory limit: {@link GO_MEMORY_SHARE} of it, in whole MiB (`115MiB` for
+ * `128Mi`). Throws on a limit that is not a binary-suffixed quantity or leaves less than 1 MiB.
+ */
+export function goMemLimit(memoryLimit: string): string {
+  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+  const m = /^(\d+)(Ki|Mi|Gi|Ti)$/.exec(memoryLimit);
+  if (!m) throw new Error(`memory limit must be a quantity with a binary suffix (e.g. 128Mi), got ${JSON.stringify(memoryLimit)}`);
+  const mib = Math.floor((Number(m[1]) * units[m[2]] * GO_MEMORY_SHARE) / 2 ** 20);
+  if (mib < 1) throw new Error(`memory limit ${memoryLimit} is too small for a Go service (under 1MiB after headroom)`);
+  return `${mib}MiB`;
+}
+
 /** The uid the service image runs as (services/Dockerfile: `USER 65532:65532`). */
 export const SERVICE_UID = 65532;
 
@@ -52,7 +69,7 @@ export interface MicroServiceArgs {
 export class MicroService extends pulumi.ComponentResource {
   /** The Service's name (DNS name inside the namespace). */
   readonly serviceName: pulumi.Output<string>;
-  /** `http://<service>.<namespace>.svc.cluster.local:8080`. */
+  /** `http://<service>.<namespace>.svc:8080` (no cluster domain: it resolves under any). */
   readonly endpoint: pulumi.Output<string>;
   /** The Deployment's name. */
   readonly deploymentName: pulumi.Output<string>;
@@ -72,6 +89,12 @@ export class MicroService extends pulumi.ComponentResource {
     const preStop = args.preStopSeconds ?? 5;
     const grace = args.terminationGracePeriodSeconds ?? 30;
     if (grace <= preStop) throw fail("terminationGracePeriodSeconds", `must exceed preStopSeconds (${preStop})`);
+    let goMemory: string;
+    try {
+      goMemory = goMemLimit(args.resources.memoryLimit);
+    } catch (e) {
+      throw fail("resources.memoryLimit", (e as Error).message);
+    }
     const floor = a?.minReplicas ?? args.replicas;
     const labels = { ...appLabels(args.binary, name, "service"), track };
     const selector = selectorLabels(name);
@@ -113,8 +136,8 @@ export class MicroService extends pulumi.ComponentResource {
           ports: [{ name: "http", containerPort: HTTP_PORT, protocol: "TCP" }],
           envFrom,
           env: [
-            // Go's soft memory limit follows the container limit, read through the downward API.
-            { name: "GOMEMLIMIT", valueFrom: { resourceFieldRef: { containerName: "app", resource: "limits.memory", divisor: "1" } } },
+            // Go's soft memory limit, below the container limit: the GC works hard before the cgroup edge.
+            { name: "GOMEMLIMIT", value: goMemory },
           ],
           resources: {
             requests: { cpu: args.resources.cpu, memory: args.resources.memory },
@@ -214,7 +237,7 @@ export class MicroService extends pulumi.ComponentResource {
 
     this.serviceName = service.metadata.name;
     this.deploymentName = deployment.metadata.name;
-    this.endpoint = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc.cluster.local:${HTTP_PORT}`;
+    this.endpoint = pulumi.interpolate`http://${service.metadata.name}.${service.metadata.namespace}.svc:${HTTP_PORT}`;
     this.registerOutputs({ serviceName: this.serviceName, endpoint: this.endpoint, deploymentName: this.deploymentName });
   }
 }

@@ -45,6 +45,13 @@ describe("config", () => {
       }
     });
 
+    it("gives unpaid orders 15 minutes and trusts one proxy hop unless a stack says otherwise", async () => {
+      await h.reset("prod", {});
+      const cfg = loadConfig();
+      assert.strictEqual(cfg.order.paymentTimeout, "15m");
+      assert.strictEqual(cfg.gateway.trustedProxyHops, 1);
+    });
+
     it("returns a deep-frozen object", async () => {
       await h.reset("local", DAEMON);
       const cfg = loadConfig();
@@ -73,6 +80,7 @@ describe("config", () => {
       const cfg = loadConfig();
       assert.strictEqual(cfg.environment, "local");
       assert.strictEqual(cfg.registry.server, "127.0.0.1:5000");
+      assert.strictEqual(cfg.order.paymentTimeout, "2m", "the local stack expires unpaid orders quickly");
     });
 
     it("loads Pulumi.dev.yaml: one replica, no HPA, debug logs, in-cluster stores", async () => {
@@ -263,6 +271,24 @@ describe("config", () => {
 
     it("rejects setting a secret env var through plain service env", async () => {
       await rejects({ services: { user: { env: { JWT_SECRET: "plain" } } } }, "shop:services.user.env.JWT_SECRET", /shop:secrets/);
+    });
+
+    it("rejects a payment timeout that is not a Go duration from 1s to 168h, naming shop:order.paymentTimeout", async () => {
+      await rejects({ order: { paymentTimeout: "15 minutes" } }, "shop:order.paymentTimeout", /Go duration from 1s to 168h.*e\.g\. 15m/);
+      await rejects({ order: { paymentTimeout: "500ms" } }, "shop:order.paymentTimeout", /from 1s to 168h/);
+      await rejects({ order: { paymentTimeout: "200h" } }, "shop:order.paymentTimeout", /from 1s to 168h/);
+    });
+
+    it("rejects a trusted proxy hop count that is negative, fractional or above 10", async () => {
+      for (const bad of [-1, 1.5, 11]) await rejects({ gateway: { trustedProxyHops: bad } }, "shop:gateway.trustedProxyHops", /expected int|at least 0|at most 10/);
+    });
+
+    it("rejects the payment timeout, proxy hops and timeout budgets as service env, saying where they are set", async () => {
+      await rejects({ services: { order: { env: { ORDER_PAYMENT_TIMEOUT: "30s" } } } }, "shop:services.order.env.ORDER_PAYMENT_TIMEOUT", /set shop:order\.paymentTimeout/);
+      await rejects({ services: { gateway: { env: { TRUSTED_PROXY_HOPS: "2" } } } }, "shop:services.gateway.env.TRUSTED_PROXY_HOPS", /set shop:gateway\.trustedProxyHops/);
+      for (const k of ["UPSTREAM_TIMEOUT", "REQUEST_TIMEOUT", "PRODUCT_TIMEOUT"]) {
+        await rejects({ services: { gateway: { env: { [k]: "60s" } } } }, `shop:services.gateway.env.${k}`, /request-budgets/);
+      }
     });
 
     it("rejects external data stores without hosts", async () => {

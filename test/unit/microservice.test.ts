@@ -2,7 +2,7 @@ import * as h from "./harness";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { MicroService, MicroServiceArgs } from "../../components/microservice";
+import { goMemLimit, MicroService, MicroServiceArgs } from "../../components/microservice";
 
 const IMAGE = `127.0.0.1:5000/shop/product@sha256:${"b".repeat(64)}`;
 
@@ -62,11 +62,29 @@ describe("MicroService", () => {
     assert.strictEqual(c.ports[0].containerPort, 8080);
   });
 
-  it("sets requests and limits, and GOMEMLIMIT from the memory limit via the downward API", async () => {
+  it("sets requests and limits, and GOMEMLIMIT to 90% of the memory limit so the GC works before the OOM killer", async () => {
     const c = (await deploy()).deployment.spec.template.spec.containers[0];
     assert.deepStrictEqual(c.resources, { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } });
     const gomem = c.env.find((e: any) => e.name === "GOMEMLIMIT");
-    assert.deepStrictEqual(gomem.valueFrom.resourceFieldRef, { containerName: "app", resource: "limits.memory", divisor: "1" });
+    // 256Mi * 0.9 = 230.4MiB, rounded down to whole MiB.
+    assert.deepStrictEqual(gomem, { name: "GOMEMLIMIT", value: "230MiB" });
+  });
+
+  it("derives GOMEMLIMIT from the limit with about 10% headroom, in whole MiB", () => {
+    const cases: [string, string][] = [["128Mi", "115MiB"], ["512Mi", "460MiB"], ["1Gi", "921MiB"], ["2Gi", "1843MiB"], ["262144Ki", "230MiB"]];
+    for (const [limit, want] of cases) {
+      assert.strictEqual(goMemLimit(limit), want, limit);
+      const mib = Number(want.replace("MiB", ""));
+      const limitMiB = Number(limit.replace(/(Ki|Mi|Gi)$/, "")) * ({ Ki: 1 / 1024, Mi: 1, Gi: 1024 } as any)[limit.slice(-2)];
+      assert.ok(mib < limitMiB * 0.9 + 1 && mib >= limitMiB * 0.9 - 1, `${limit}: ${want} is not about 90%`);
+    }
+    assert.throws(() => goMemLimit("1G"), /binary suffix/);
+  });
+
+  it("refuses a memory limit it cannot derive GOMEMLIMIT from, naming the field", async () => {
+    await h.reset("dev");
+    const provider = new k8s.Provider("test-k8s", {});
+    assert.throws(() => new MicroService("product", args(provider, { resources: { cpu: "100m", memory: "64Mi", cpuLimit: "500m", memoryLimit: "256M" } })), /resources\.memoryLimit/);
   });
 
   it("drains with a preStop sleep handler (no shell in the image) inside the grace period", async () => {
@@ -150,7 +168,7 @@ describe("MicroService", () => {
     assert.deepStrictEqual(service.spec.selector, deployment.spec.selector.matchLabels);
     assert.strictEqual(service.spec.selector["app.kubernetes.io/instance"], "gateway-canary");
     assert.strictEqual(deployment.spec.template.metadata.labels.track, "canary");
-    assert.strictEqual(await h.promiseOf(svc.endpoint), "http://gateway-canary.shop-test.svc.cluster.local:8080");
+    assert.strictEqual(await h.promiseOf(svc.endpoint), "http://gateway-canary.shop-test.svc:8080");
   });
 
   it("names every child after itself and uses the explicit provider", async () => {

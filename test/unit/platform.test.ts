@@ -116,8 +116,12 @@ describe("the platform", () => {
       assert.strictEqual(await h.promiseOf(out.namespace), "shop-local");
       assert.strictEqual(await h.promiseOf(out.ingressUrl), "http://shop.localhost/api");
       assert.deepStrictEqual(Object.keys(out.imageDigests).sort(), ["gateway", "order", "product", "user"]);
-      assert.strictEqual(await h.promiseOf(out.serviceEndpoints.order), "http://order.shop-local.svc.cluster.local:8080");
+      assert.strictEqual(await h.promiseOf(out.serviceEndpoints.order), "http://order.shop-local.svc:8080");
       assert.ok(out.grafanaUrl && out.kibanaUrl, "monitoring and logging outputs missing");
+    });
+
+    it("expires unpaid orders after the local stack's short payment timeout", async () => {
+      assert.strictEqual(h.named("order-config").inputs.data.ORDER_PAYMENT_TIMEOUT, "2m");
     });
 
     it("puts monitoring and logging in a second namespace that enforces privileged but warns restricted", async () => {
@@ -243,6 +247,15 @@ describe("the platform", () => {
       assert.strictEqual(deployments().user.spec.template.spec.containers[0].image, PROMOTED.user);
     });
 
+    it("gives every layer a shorter timeout than the one calling it: gateway > service request > product call", async () => {
+      const env = (svc: string) => h.named(`${svc}-config`).inputs.data;
+      const secs = (v: string) => Number(/^(\d+)s$/.exec(v)![1]);
+      const upstream = secs(env("gateway").UPSTREAM_TIMEOUT);
+      for (const svc of ["user", "product", "order"]) assert.ok(upstream > secs(env(svc).REQUEST_TIMEOUT), `gateway ${upstream}s <= ${svc} ${env(svc).REQUEST_TIMEOUT}`);
+      assert.ok(secs(env("order").REQUEST_TIMEOUT) > secs(env("order").PRODUCT_TIMEOUT));
+      assert.strictEqual(env("gateway").TRUSTED_PROXY_HOPS, "1");
+    });
+
     it("autoscales every service 3..10 on CPU with a PDB of minAvailable 2", async () => {
       const hpas = h.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
       assert.strictEqual(hpas.length, 4);
@@ -261,6 +274,10 @@ describe("the platform", () => {
       assert.strictEqual(h.named("shop-gateway-ingress").inputs.spec.tls[0].secretName, "shop-example-com-tls");
       assert.strictEqual(await h.promiseOf(out.ingressUrl), "https://shop.example.com/api");
       assert.strictEqual(h.named("product-config").inputs.data.LOG_LEVEL, "info");
+    });
+
+    it("gives unpaid orders 15 minutes before they expire and release their stock", async () => {
+      assert.strictEqual(h.named("order-config").inputs.data.ORDER_PAYMENT_TIMEOUT, "15m");
     });
 
     it("sizes the namespace quota for every service at its HPA ceiling", async () => {
@@ -287,6 +304,13 @@ describe("the platform", () => {
   });
 
   describe("options", () => {
+    it("passes shop:gateway.trustedProxyHops and shop:order.paymentTimeout to the services", async () => {
+      await run("dev", { ...OFF, "shop:gateway": { trustedProxyHops: 2 }, "shop:order": { paymentTimeout: "1h" } });
+      assert.strictEqual(h.named("gateway-config").inputs.data.TRUSTED_PROXY_HOPS, "2");
+      assert.strictEqual(h.named("order-config").inputs.data.ORDER_PAYMENT_TIMEOUT, "1h");
+      assert.strictEqual(h.named("user-config").inputs.data.TRUSTED_PROXY_HOPS, undefined);
+    });
+
     it("adds a canary gateway and a weighted canary Ingress for a gray release", async () => {
       const canaryImage = `registry.example.com/shop/gateway@sha256:${DIGEST("9")}`;
       await runLocal({ ...OFF, "shop:ingress": { canary: { enabled: true, weight: 25, image: canaryImage } } });

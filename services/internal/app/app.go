@@ -61,6 +61,9 @@ type Build func(l *config.Loader) func(ctx context.Context, env *Env) (Service, 
 type Options struct {
 	// WriteTimeout overrides the 30s default (the gateway needs more than its upstream timeout).
 	WriteTimeout time.Duration
+	// NoRequestTimeout skips REQUEST_TIMEOUT: for the gateway, whose
+	// UPSTREAM_TIMEOUT bounds each request it proxies.
+	NoRequestTimeout bool
 }
 
 // Main runs service name and returns the process exit code.
@@ -75,6 +78,10 @@ func Main(name string, build Build, o Options) int {
 func Run(ctx context.Context, name string, getenv func(string) string, stdout, stderr io.Writer, build Build, o Options) int {
 	l := config.New(getenv)
 	common := l.LoadCommon()
+	var requestTimeout time.Duration
+	if !o.NoRequestTimeout {
+		requestTimeout = l.RequestTimeout()
+	}
 	construct := build(l)
 	if err := l.Err(); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
@@ -101,6 +108,9 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 	if w, ok := svc.(Wrapper); ok {
 		inner = w.Wrap(mux)
 	}
+	if requestTimeout > 0 {
+		inner = Deadline(requestTimeout, inner)
+	}
 	handler := httpx.Recover(log, reqid.Middleware(AccessLog(log, metrics.NewHTTP(reg).Middleware(inner))))
 
 	ln, err := net.Listen("tcp", common.HTTPAddr)
@@ -109,8 +119,13 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 		svc.Close()
 		return 1
 	}
+	writeTimeout := o.WriteTimeout
+	if requestTimeout > 0 {
+		// A handler that used all of its budget still gets to write its answer.
+		writeTimeout = max(writeTimeout, 30*time.Second, requestTimeout+5*time.Second)
+	}
 	so := httpserver.Options{
-		WriteTimeout:    o.WriteTimeout,
+		WriteTimeout:    writeTimeout,
 		ShutdownTimeout: common.ShutdownTimeout,
 		Drain:           common.ShutdownDrain,
 		OnShutdown:      env.Ready.ShuttingDown,
@@ -125,6 +140,17 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 		return 1
 	}
 	return 0
+}
+
+// Deadline bounds every request's context to d (REQUEST_TIMEOUT): the
+// handler and every call it makes give up by then, so the service answers
+// before the gateway in front of it stops waiting.
+func Deadline(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // AccessLog logs each request at info (probes and metrics scrapes at debug).

@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -79,5 +81,91 @@ func TestEveryCallsAfterEachIntervalAndStopsWithItsContext(t *testing.T) {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		t.Fatal("Every did not return after its context ended")
+	}
+}
+
+// deadlineService answers GET /left with how long its request context has left ("none" without a deadline).
+type deadlineService struct{}
+
+func (deadlineService) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /left", func(w http.ResponseWriter, r *http.Request) {
+		dl, ok := r.Context().Deadline()
+		if !ok {
+			_, _ = w.Write([]byte("none"))
+			return
+		}
+		_, _ = w.Write([]byte(time.Until(dl).String()))
+	})
+}
+func (deadlineService) Close() {}
+
+func TestRequestTimeoutBoundsEveryBackendRequestButNotTheGateways(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     map[string]string
+		opts    Options
+		atLeast time.Duration // 0: no deadline
+		atMost  time.Duration
+	}{
+		{"default", map[string]string{}, Options{}, 7 * time.Second, config.DefaultRequestTimeout},
+		{"REQUEST_TIMEOUT=1500ms", map[string]string{"REQUEST_TIMEOUT": "1500ms"}, Options{}, time.Second, 1500 * time.Millisecond},
+		{"the gateway opts out", map[string]string{"REQUEST_TIMEOUT": "1500ms"}, Options{NoRequestTimeout: true}, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			env := map[string]string{"HTTP_ADDR": addr, "SHUTDOWN_DRAIN": "0s"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var out, errOut bytes.Buffer
+			done := make(chan int, 1)
+			go func() {
+				done <- Run(ctx, "test", func(k string) string { return env[k] }, &out, &errOut, func(*config.Loader) func(context.Context, *Env) (Service, error) {
+					return func(context.Context, *Env) (Service, error) { return deadlineService{}, nil }
+				}, tc.opts)
+			}()
+			defer func() { cancel(); <-done }()
+			var body string
+			for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+				resp, err := http.Get("http://" + addr + "/left")
+				if err == nil {
+					b, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					body = string(b)
+					break
+				}
+				if time.Since(start) > 5*time.Second {
+					t.Fatalf("server never answered: %v %s", err, errOut.String())
+				}
+			}
+			if tc.atLeast == 0 {
+				if body != "none" {
+					t.Fatalf("request had a deadline %s left, want none", body)
+				}
+				return
+			}
+			left, err := time.ParseDuration(body)
+			if err != nil || left < tc.atLeast || left > tc.atMost {
+				t.Fatalf("request deadline %q away, want %s..%s", body, tc.atLeast, tc.atMost)
+			}
+		})
+	}
+}
+
+func TestABadRequestTimeoutExits1NamingIt(t *testing.T) {
+	var out, errOut bytes.Buffer
+	env := map[string]string{"REQUEST_TIMEOUT": "8"}
+	code := Run(context.Background(), "test", func(k string) string { return env[k] }, &out, &errOut, func(*config.Loader) func(context.Context, *Env) (Service, error) {
+		return func(context.Context, *Env) (Service, error) { return nopService{}, nil }
+	}, Options{})
+	if code != 1 || !strings.Contains(errOut.String(), "REQUEST_TIMEOUT: must be a Go duration") {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
 }

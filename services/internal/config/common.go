@@ -25,6 +25,17 @@ func (l *Loader) LoadCommon() Common {
 	return c
 }
 
+// DefaultRequestTimeout bounds a backend request when REQUEST_TIMEOUT is
+// unset; below the gateway's default UPSTREAM_TIMEOUT (10s), so a backend
+// gives up and answers before the gateway stops waiting.
+const DefaultRequestTimeout = 8 * time.Second
+
+// RequestTimeout reads REQUEST_TIMEOUT: the deadline of every request a
+// backend service serves, and so of every call it makes while serving it.
+func (l *Loader) RequestTimeout() time.Duration {
+	return l.Duration("REQUEST_TIMEOUT", DefaultRequestTimeout, 100*time.Millisecond, 5*time.Minute)
+}
+
 // MySQL holds the MYSQL_* settings.
 type MySQL struct {
 	Host, User, Password, Database string

@@ -23,7 +23,13 @@ type Loader struct {
 func New(getenv func(string) string) *Loader { return &Loader{getenv: getenv} }
 
 func (l *Loader) fail(name, format string, args ...any) {
-	l.errs = append(l.errs, name+": "+fmt.Sprintf(format, args...))
+	msg := name + ": " + fmt.Sprintf(format, args...)
+	for _, e := range l.errs {
+		if e == msg {
+			return // the same variable read twice (e.g. by the app and by a service)
+		}
+	}
+	l.errs = append(l.errs, msg)
 }
 
 func (l *Loader) raw(name, def string, required bool) (string, bool) {

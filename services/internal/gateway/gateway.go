@@ -40,6 +40,10 @@ type Gateway struct {
 	Users   *Upstream
 	Product *Upstream
 	Orders  *Upstream
+	// TrustedProxyHops is how many proxies in front of the gateway append to
+	// X-Forwarded-For; anonymous clients are rate limited by the address that
+	// many entries from the right (0: the TCP peer). See ClientIP.
+	TrustedProxyHops int
 	// RateLimited counts requests refused with 429; AuthFailures those refused with 401;
 	// UpstreamErrors proxy failures by upstream and reason.
 	RateLimited    prometheus.Counter
@@ -171,7 +175,7 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 		if claims != nil {
 			key = "u:" + claims.Subject
 		} else {
-			key = "ip:" + ClientIP(r)
+			key = "ip:" + ClientIP(r, g.TrustedProxyHops)
 		}
 		if ok, wait := g.Limiter.Allow(key); !ok {
 			g.RateLimited.Inc()
@@ -188,16 +192,22 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 	})
 }
 
-// ClientIP is the address the request came from: the last X-Forwarded-For
-// hop (the one the ingress added) when present, else the peer address.
-func ClientIP(r *http.Request) string {
-	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		last := xff[len(xff)-1]
-		if i := strings.LastIndexByte(last, ','); i >= 0 {
-			last = last[i+1:]
+// ClientIP is the address the request came from, given that hops proxies
+// in front of the gateway each append the address of their peer to
+// X-Forwarded-For: the hops-th entry from the right. Entries further left
+// were sent by the client and are never trusted. With hops 0, with fewer
+// entries than hops (the request bypassed a proxy) or with an entry that is
+// not an IP address, it is the TCP peer's address.
+func ClientIP(r *http.Request, hops int) string {
+	if hops > 0 {
+		var entries []string
+		for _, v := range r.Header.Values("X-Forwarded-For") {
+			entries = append(entries, strings.Split(v, ",")...)
 		}
-		if ip := strings.TrimSpace(last); net.ParseIP(ip) != nil {
-			return ip
+		if len(entries) >= hops {
+			if ip := strings.TrimSpace(entries[len(entries)-hops]); net.ParseIP(ip) != nil {
+				return ip
+			}
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

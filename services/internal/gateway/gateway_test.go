@@ -29,7 +29,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // echo is an upstream that answers with what it received.
 type seen struct {
-	Path, UserID, Email, RequestID, Body string
+	Path, UserID, Email, RequestID, Body, IdempotencyKey string
 }
 
 func echoUpstream(t *testing.T, status int) (*httptest.Server, *atomic.Int64) {
@@ -39,7 +39,7 @@ func echoUpstream(t *testing.T, status int) (*httptest.Server, *atomic.Int64) {
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(seen{r.URL.RequestURI(), r.Header.Get(UserIDHeader), r.Header.Get(UserEmailHeader), r.Header.Get(reqid.Header), string(b)})
+		_ = json.NewEncoder(w).Encode(seen{r.URL.RequestURI(), r.Header.Get(UserIDHeader), r.Header.Get(UserEmailHeader), r.Header.Get(reqid.Header), string(b), r.Header.Get("Idempotency-Key")})
 	}))
 	t.Cleanup(s.Close)
 	return s, &hits
@@ -59,7 +59,13 @@ func newGateway(t testing.TB, rps float64, burst int, users, products, orders []
 	}
 	mux := http.NewServeMux()
 	g.Routes(mux)
-	return reqid.Middleware(g.Canonical(mux))
+	return &testGateway{Handler: reqid.Middleware(g.Canonical(mux)), g: g}
+}
+
+// testGateway is the gateway's handler with its settings reachable.
+type testGateway struct {
+	http.Handler
+	g *Gateway
 }
 
 func token(t *testing.T, id int64) string {
@@ -123,6 +129,24 @@ func TestRoutingAuthAndIdentityHeaders(t *testing.T) {
 				t.Errorf("upstream path %q, want %q", s.Path, tc.path)
 			}
 		})
+	}
+}
+
+func TestIdempotencyKeyReachesTheOrderServiceUnchanged(t *testing.T) {
+	up, _ := echoUpstream(t, 201)
+	u := []*url.URL{mustURL(up.URL)}
+	gw := newGateway(t, 1000, 1000, u, u, u, DefaultBreaker)
+	r := httptest.NewRequest("POST", "http://gw/api/orders", strings.NewReader(`{"items":[]}`))
+	r.Header.Set("Authorization", "Bearer "+token(t, 42))
+	r.Header.Set("Idempotency-Key", "checkout-7f3a:2026-11-29")
+	w := httptest.NewRecorder()
+	gw.ServeHTTP(w, r)
+	var s seen
+	if err := json.Unmarshal(w.Body.Bytes(), &s); w.Code != 201 || err != nil {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if s.IdempotencyKey != "checkout-7f3a:2026-11-29" {
+		t.Fatalf("the order service saw Idempotency-Key %q", s.IdempotencyKey)
 	}
 }
 
@@ -295,22 +319,63 @@ func TestUpstreamTimeoutIs504AndUnreachableIs502(t *testing.T) {
 	}
 }
 
-func TestClientIP(t *testing.T) {
-	cases := []struct{ remote, xff, want string }{
-		{"1.2.3.4:5", "", "1.2.3.4"},
-		{"10.0.0.9:5", "9.9.9.9, 8.8.8.8", "8.8.8.8"},
-		{"10.0.0.9:5", "garbage", "10.0.0.9"},
-		{"[::1]:80", "", "::1"},
+func TestClientIPCountsTrustedProxyHopsFromTheRight(t *testing.T) {
+	cases := []struct {
+		name   string
+		hops   int
+		remote string
+		xff    []string // one X-Forwarded-For header line each
+		want   string
+	}{
+		{"no header: the peer", 1, "1.2.3.4:5", nil, "1.2.3.4"},
+		{"one hop: the entry the ingress appended", 1, "10.0.0.9:5", []string{"9.9.9.9, 8.8.8.8"}, "8.8.8.8"},
+		{"one hop ignores what the client forged on the left", 1, "10.0.0.9:5", []string{"6.6.6.6, 1.1.1.1, 8.8.8.8"}, "8.8.8.8"},
+		{"two hops (load balancer then ingress): the client before the balancer", 2, "10.0.0.9:5", []string{"6.6.6.6, 203.0.113.7, 10.1.2.3"}, "203.0.113.7"},
+		{"two hops across two header lines", 2, "10.0.0.9:5", []string{"203.0.113.7", "10.1.2.3"}, "203.0.113.7"},
+		{"zero hops: the TCP peer, whatever the header says", 0, "10.0.0.9:5", []string{"9.9.9.9, 8.8.8.8"}, "10.0.0.9"},
+		{"fewer entries than hops (a proxy was bypassed): the peer", 3, "10.0.0.9:5", []string{"9.9.9.9, 8.8.8.8"}, "10.0.0.9"},
+		{"an entry that is no address: the peer", 1, "10.0.0.9:5", []string{"garbage"}, "10.0.0.9"},
+		{"IPv6 entries", 1, "[::1]:80", []string{"2001:db8::1"}, "2001:db8::1"},
+		{"IPv6 peer", 0, "[::1]:80", nil, "::1"},
 	}
 	for _, tc := range cases {
-		r := httptest.NewRequest("GET", "/", nil)
-		r.RemoteAddr = tc.remote
-		if tc.xff != "" {
-			r.Header.Set("X-Forwarded-For", tc.xff)
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.remote
+			for _, v := range tc.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := ClientIP(r, tc.hops); got != tc.want {
+				t.Errorf("ClientIP(%q, %q, hops %d) = %q, want %q", tc.remote, tc.xff, tc.hops, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestAnonymousClientsBehindTwoProxiesGetABucketEach(t *testing.T) {
+	up, _ := echoUpstream(t, 200)
+	u := []*url.URL{mustURL(up.URL)}
+	gw := newGateway(t, 1, 2, u, u, u, DefaultBreaker).(*testGateway)
+	gw.g.TrustedProxyHops = 2
+	// Every request arrives from the same ingress pod, through the same balancer node.
+	get := func(client string) int {
+		r := httptest.NewRequest("GET", "http://gw/api/products", nil)
+		r.RemoteAddr = "10.0.0.9:5000"
+		r.Header.Set("X-Forwarded-For", client+", 10.1.2.3")
+		w := httptest.NewRecorder()
+		gw.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := 0; i < 2; i++ {
+		if c := get("203.0.113.7"); c != 200 {
+			t.Fatalf("client A request %d within the burst: %d", i, c)
 		}
-		if got := ClientIP(r); got != tc.want {
-			t.Errorf("ClientIP(%q, %q) = %q, want %q", tc.remote, tc.xff, got, tc.want)
-		}
+	}
+	if c := get("203.0.113.7"); c != 429 {
+		t.Fatalf("client A over the burst: %d, want 429", c)
+	}
+	if c := get("198.51.100.2"); c != 200 {
+		t.Fatalf("client B shares client A's bucket: %d, want 200", c)
 	}
 }
 

@@ -20,11 +20,12 @@ type Config struct {
 	RateLimitRPS                     float64
 	RateLimitBurst                   int
 	UpstreamTimeout                  time.Duration
+	TrustedProxyHops                 int
 }
 
 // LoadConfig reads JWT_SECRET, USER_URL, PRODUCT_URL, ORDER_URL (each one
 // base URL, or several separated by commas to balance over), RATE_LIMIT_RPS,
-// RATE_LIMIT_BURST and UPSTREAM_TIMEOUT.
+// RATE_LIMIT_BURST, UPSTREAM_TIMEOUT and TRUSTED_PROXY_HOPS.
 func LoadConfig(l *config.Loader) Config {
 	return Config{
 		JWTSecret:       l.Secret("JWT_SECRET", auth.MinSecretLen),
@@ -34,6 +35,8 @@ func LoadConfig(l *config.Loader) Config {
 		RateLimitRPS:    l.Float("RATE_LIMIT_RPS", 50, 0.01, 1e7),
 		RateLimitBurst:  l.Int("RATE_LIMIT_BURST", 100, 1, 10_000_000),
 		UpstreamTimeout: l.Duration("UPSTREAM_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute),
+		// One proxy (the ingress controller) appends to X-Forwarded-For by default.
+		TrustedProxyHops: l.Int("TRUSTED_PROXY_HOPS", 1, 0, 10),
 	}
 }
 
@@ -49,7 +52,8 @@ func (s *service) Wrap(mux http.Handler) http.Handler { return s.g.Canonical(mux
 func Options(getenv func(string) string) app.Options {
 	l := config.New(getenv)
 	t := l.Duration("UPSTREAM_TIMEOUT", 10*time.Second, 100*time.Millisecond, 5*time.Minute)
-	return app.Options{WriteTimeout: t + 5*time.Second}
+	// Its upstream timeout bounds each request: no REQUEST_TIMEOUT of its own.
+	return app.Options{WriteTimeout: t + 5*time.Second, NoRequestTimeout: true}
 }
 
 // Build is the gateway for app.Main.
@@ -73,6 +77,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		})
 		g := &Gateway{
 			Keys: NewTokenCache(auth.NewKeys(c.JWTSecret, time.Hour), 100_000), Limiter: lim, Log: env.Log,
+			TrustedProxyHops: c.TrustedProxyHops,
 			Users:          NewUpstream("user", c.UserURLs, tr, DefaultBreaker, state, env.Log),
 			Product:        NewUpstream("product", c.ProductURLs, tr, DefaultBreaker, state, env.Log),
 			Orders:         NewUpstream("order", c.OrderURLs, tr, DefaultBreaker, state, env.Log),

@@ -179,3 +179,34 @@ func TestAnExpiredUnpaidOrderReleasesItsStock(t *testing.T) {
 	}
 	ev.waitFor(t, 15*time.Second, o.ID+"/order.created", o.ID+"/order.expired")
 }
+
+func TestARetriedOrderWithTheSameIdempotencyKeyThroughTheGatewayIsPlacedOnce(t *testing.T) {
+	needIT(t)
+	s := startStack(t, stackOpts{})
+	c := signup(t, s.gw.url())
+	p := newProduct(t, c, "Retried", 700, 5)
+	body := map[string]any{"items": []map[string]int64{{"product_id": p.ID, "quantity": 2}}}
+	key := fmt.Sprintf("it-retry-%d", time.Now().UnixNano())
+
+	var first, again orderJSON
+	st, h := c.do("POST", "/api/orders", body, &first, "Idempotency-Key", key)
+	if st != 201 || first.ID == "" || h.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first attempt: %d %+v replayed %q", st, first, h.Get("Idempotent-Replayed"))
+	}
+	st, h = c.do("POST", "/api/orders", body, &again, "Idempotency-Key", key)
+	if st != 201 || again.ID != first.ID || h.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("retry: %d %+v replayed %q; want 201 with order %s replayed", st, again, h.Get("Idempotent-Replayed"), first.ID)
+	}
+	var e struct{ Code string }
+	other := map[string]any{"items": []map[string]int64{{"product_id": p.ID, "quantity": 1}}}
+	if st, _ := c.do("POST", "/api/orders", other, &e, "Idempotency-Key", key); st != 422 || e.Code != "idempotency_key_reused" {
+		t.Fatalf("the key with other items: %d %q, want 422 idempotency_key_reused", st, e.Code)
+	}
+	var got productJSON
+	if c.do("GET", fmt.Sprintf("/api/products/%d", p.ID), nil, &got); got.Stock != 3 {
+		t.Fatalf("stock %d after one order of 2 sent twice, want 3", got.Stock)
+	}
+	if n := queryInt(t, openDB(t), "SELECT COUNT(*) FROM orders o JOIN order_items i ON i.order_id = o.id WHERE i.product_id = ?", p.ID); n != 1 {
+		t.Fatalf("%d orders for the product, want 1", n)
+	}
+}

@@ -16,7 +16,7 @@ import (
 
 // Orders is what the handlers need from storage.
 type Orders interface {
-	Begin(ctx context.Context, id string, userID int64, items []stock.Item) error
+	Begin(ctx context.Context, id string, userID int64, items []stock.Item, idem Idempotency) (existing string, err error)
 	Discard(ctx context.Context, id string) error
 	MarkFailed(ctx context.Context, id string) error
 	Confirm(ctx context.Context, id string, reserved []stock.ReservedItem, paymentTimeout time.Duration) (Order, error)
@@ -60,9 +60,18 @@ func (h *Handlers) user(w http.ResponseWriter, r *http.Request) (int64, bool) {
 // service, then confirm it (status pending + order.created in the outbox) in
 // one transaction. A refused reservation deletes the order; one whose outcome
 // is unknown marks it failed so the sweeper returns any reserved stock.
+//
+// With an Idempotency-Key, a retry of a request that created an order gets
+// that order (201, Idempotent-Replayed: true) instead of a second one; see
+// Store.Begin for the other outcomes.
 func (h *Handlers) create(w http.ResponseWriter, r *http.Request) {
 	userID, ok := h.user(w, r)
 	if !ok {
+		return
+	}
+	key, err := ParseIdempotencyKey(r.Header)
+	if err != nil {
+		httpx.WriteBadRequest(w, err)
 		return
 	}
 	req, err := DecodeCreate(r.Header.Get("Content-Type"), r.Body)
@@ -72,8 +81,30 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	id := reqid.New()
-	if err := h.Store.Begin(ctx, id, userID, req.Items); err != nil {
+	var idem Idempotency
+	if key != "" {
+		idem = Idempotency{Key: key, BodyHash: BodyHash(req.Items)}
+	}
+	existing, err := h.Store.Begin(ctx, id, userID, req.Items, idem)
+	switch {
+	case errors.Is(err, ErrKeyReused):
+		httpx.WriteError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was already used for an order with other items; use a new key for a new order")
+		return
+	case errors.Is(err, ErrInProgress):
+		w.Header().Set("Retry-After", "1")
+		httpx.WriteError(w, http.StatusConflict, "request_in_progress", "an order with this Idempotency-Key is still being placed; retry shortly with the same key")
+		return
+	case err != nil:
 		httpx.WriteServerError(w, r, h.Log, err)
+		return
+	case existing != "":
+		o, err := h.Store.Get(ctx, userID, existing)
+		if err != nil {
+			httpx.WriteServerError(w, r, h.Log, err)
+			return
+		}
+		w.Header().Set(ReplayedHeader, "true")
+		httpx.WriteJSON(w, http.StatusCreated, o)
 		return
 	}
 	reserved, err := h.Stock.Reserve(ctx, id, req.Items)
@@ -90,7 +121,11 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteServerError(w, r, h.Log, err)
 		return
 	}
-	o, err := h.Store.Confirm(context.WithoutCancel(ctx), id, reserved, h.PaymentTimeout)
+	// Stock is reserved: a client that hangs up now does not stop the order,
+	// but the request's deadline (REQUEST_TIMEOUT) still bounds it.
+	cctx, cancel := detached(ctx)
+	defer cancel()
+	o, err := h.Store.Confirm(cctx, id, reserved, h.PaymentTimeout)
 	if err != nil {
 		h.fail(ctx, id)
 		httpx.WriteServerError(w, r, h.Log, err)
@@ -100,6 +135,15 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) {
 	h.Notify()
 	h.Log.InfoContext(ctx, "order created", "order_id", id, "user_id", userID, "total_cents", o.TotalCents)
 	httpx.WriteJSON(w, http.StatusCreated, o)
+}
+
+// detached is ctx without its cancellation but with its deadline.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := context.WithoutCancel(ctx)
+	if dl, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(d, dl)
+	}
+	return d, func() {}
 }
 
 func (h *Handlers) fail(ctx context.Context, id string) {

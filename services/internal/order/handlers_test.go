@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"shop/internal/app"
 	"shop/internal/config"
 	"shop/internal/httpx"
 	"shop/internal/stock"
@@ -24,13 +26,13 @@ type fakeOrders struct {
 	down   bool
 }
 
-func (f *fakeOrders) Begin(_ context.Context, id string, userID int64, _ []stock.Item) error {
+func (f *fakeOrders) Begin(_ context.Context, id string, userID int64, _ []stock.Item, _ Idempotency) (string, error) {
 	f.calls = append(f.calls, "begin")
 	if f.down {
-		return fmt.Errorf("%w: mysql gone", httpx.ErrDependency)
+		return "", fmt.Errorf("%w: mysql gone", httpx.ErrDependency)
 	}
 	f.orders[id] = Order{ID: id, UserID: userID, Status: StatusNew}
-	return nil
+	return "", nil
 }
 func (f *fakeOrders) Discard(_ context.Context, id string) error {
 	f.calls = append(f.calls, "discard")
@@ -212,15 +214,71 @@ func TestSweepInterval(t *testing.T) {
 	}
 }
 
+func TestIdempotencyKeyHeaderMustBeOnePrintableToken(t *testing.T) {
+	cases := []struct {
+		name   string
+		values []string
+		want   string // "" = accepted
+	}{
+		{"absent", nil, ""},
+		{"a UUID", []string{"0b6f3c1e-8a4d-4f7e-9c1a-2d3e4f5a6b7c"}, ""},
+		{"empty", []string{""}, "1 to 128 characters"},
+		{"too long", []string{strings.Repeat("k", 129)}, "1 to 128 characters"},
+		{"with a space", []string{"my key"}, "printable ASCII"},
+		{"non-ASCII", []string{"clé"}, "printable ASCII"},
+		{"two headers", []string{"a", "b"}, "send one Idempotency-Key header"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range tc.values {
+				h.Add(IdempotencyHeader, v)
+			}
+			_, err := ParseIdempotencyKey(h)
+			if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if tc.want == "" || len(tc.values) == 0 {
+				return
+			}
+			// Through the handler: a 400 before anything is stored.
+			o, _, hd := setup()
+			r := httptest.NewRequest("POST", "/api/orders", strings.NewReader(oneItem))
+			r.Header.Set(UserHeader, "7")
+			for _, v := range tc.values {
+				r.Header.Add(IdempotencyHeader, v)
+			}
+			w := httptest.NewRecorder()
+			hd.ServeHTTP(w, r)
+			if w.Code != 400 || !strings.Contains(w.Body.String(), IdempotencyHeader) || len(o.calls) != 0 {
+				t.Fatalf("%d %s, store calls %v; want 400 naming the header and no store call", w.Code, w.Body, o.calls)
+			}
+		})
+	}
+}
+
+func TestBodyHashIgnoresLineOrderButNotQuantities(t *testing.T) {
+	a, _ := DecodeCreate("", strings.NewReader(`{"items":[{"product_id":2,"quantity":1},{"product_id":1,"quantity":3}]}`))
+	b, _ := DecodeCreate("", strings.NewReader(`{"items": [{"product_id":1,"quantity":3}, {"product_id":2,"quantity":1}]}`))
+	c, _ := DecodeCreate("", strings.NewReader(`{"items":[{"product_id":1,"quantity":3},{"product_id":2,"quantity":2}]}`))
+	if BodyHash(a.Items) != BodyHash(b.Items) {
+		t.Error("the same lines in another order hash differently")
+	}
+	if BodyHash(a.Items) == BodyHash(c.Items) {
+		t.Error("another quantity hashes the same")
+	}
+}
+
 func TestLoadConfigNamesBadVariables(t *testing.T) {
 	env := map[string]string{"MYSQL_HOST": "db", "MYSQL_USER": "u", "MYSQL_PASSWORD": "p", "MYSQL_DATABASE": "shop",
 		"RABBITMQ_HOST": "mq", "RABBITMQ_USER": "u", "RABBITMQ_PASSWORD": "p", "PRODUCT_URL": "http://product:8080", "ORDER_PAYMENT_TIMEOUT": "15m"}
 	l := config.New(func(k string) string { return env[k] })
 	c := LoadConfig(l)
-	if err := l.Err(); err != nil || c.ProductURL != "http://product:8080" || c.AMQP.VHost != "/" || c.PaymentTimeout != 15*time.Minute {
+	if err := l.Err(); err != nil || c.ProductURL != "http://product:8080" || c.AMQP.VHost != "/" || c.PaymentTimeout != 15*time.Minute ||
+		c.RequestTimeout != config.DefaultRequestTimeout || c.ProductTimeout != DefaultProductTimeout {
 		t.Fatalf("%+v %v", c, err)
 	}
-	for k, v := range map[string]string{"ORDER_PAYMENT_TIMEOUT": "soon", "PRODUCT_URL": "product:8080", "RABBITMQ_PORT": "amqp"} {
+	for k, v := range map[string]string{"ORDER_PAYMENT_TIMEOUT": "soon", "PRODUCT_URL": "product:8080", "RABBITMQ_PORT": "amqp", "PRODUCT_TIMEOUT": "8s"} {
 		bad := map[string]string{}
 		for a, b := range env {
 			bad[a] = b
@@ -252,4 +310,85 @@ func FuzzDecodeCreate(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestBudgetsAreOrderedByDefaultAndTheProductCallMustFitTheRequest(t *testing.T) {
+	base := map[string]string{"MYSQL_HOST": "db", "MYSQL_USER": "u", "MYSQL_PASSWORD": "p", "MYSQL_DATABASE": "shop",
+		"RABBITMQ_HOST": "mq", "RABBITMQ_USER": "u", "RABBITMQ_PASSWORD": "p", "PRODUCT_URL": "http://product:8080"}
+	cases := []struct {
+		name             string
+		request, product string
+		wantErr          string
+		wantProduct      time.Duration
+		wantStale        time.Duration
+	}{
+		{"defaults", "", "", "", DefaultProductTimeout, 2 * config.DefaultRequestTimeout},
+		{"as the platform sets them", "8s", "3s", "", 3 * time.Second, 16 * time.Second},
+		{"equal budgets", "3s", "3s", "PRODUCT_TIMEOUT: must be shorter than REQUEST_TIMEOUT", 0, 0},
+		{"the call outlasting the request", "2s", "5s", "PRODUCT_TIMEOUT: must be shorter than REQUEST_TIMEOUT", 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"REQUEST_TIMEOUT": tc.request, "PRODUCT_TIMEOUT": tc.product}
+			for k, v := range base {
+				env[k] = v
+			}
+			l := config.New(func(k string) string { return env[k] })
+			c := LoadConfig(l)
+			err := l.Err()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || c.ProductTimeout != tc.wantProduct || StaleAfter(c.RequestTimeout) != tc.wantStale {
+				t.Fatalf("%v: product %s stale %s", err, c.ProductTimeout, StaleAfter(c.RequestTimeout))
+			}
+			if StaleAfter(c.RequestTimeout) <= c.RequestTimeout {
+				t.Fatal("the sweeper could fail an order whose request is still within its deadline")
+			}
+		})
+	}
+}
+
+// blockingStock reserves only once release is closed, and counts its calls.
+type blockingStock struct {
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (s *blockingStock) Reserve(ctx context.Context, _ string, items []stock.Item) ([]stock.ReservedItem, error) {
+	s.calls.Add(1)
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v", httpx.ErrDependency, ctx.Err())
+	}
+	out := make([]stock.ReservedItem, len(items))
+	for i, it := range items {
+		out[i] = stock.ReservedItem{ProductID: it.ProductID, Quantity: it.Quantity, PriceCents: 100}
+	}
+	return out, nil
+}
+func (s *blockingStock) Release(context.Context, string) error { return nil }
+
+func TestTheRequestDeadlineEndsAStuckProductCallBeforeTheGatewayGivesUp(t *testing.T) {
+	o := &fakeOrders{orders: map[string]Order{}}
+	s := &blockingStock{release: make(chan struct{})}
+	h := &Handlers{Store: o, Stock: s, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), PaymentTimeout: time.Minute, Notify: func() {},
+		Created:     prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}),
+		Transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "t"}, []string{"to", "outcome"})}
+	mux := http.NewServeMux()
+	h.Routes(mux)
+	const budget = 300 * time.Millisecond
+	start := time.Now()
+	w := post(app.Deadline(budget, mux), "/api/orders", oneItem, "7")
+	took := time.Since(start)
+	if w.Code != 503 || took < budget || took > budget+2*time.Second {
+		t.Fatalf("%d after %s; want 503 once the %s budget is spent", w.Code, took, budget)
+	}
+	if got := strings.Join(o.calls, ","); got != "begin,failed" {
+		t.Fatalf("store calls %q; want the order marked failed for the sweeper", got)
+	}
 }

@@ -26,9 +26,17 @@ type Config struct {
 	AMQP           AMQPConfig
 	ProductURL     string
 	PaymentTimeout time.Duration
+	// RequestTimeout bounds each request (REQUEST_TIMEOUT, applied by the app);
+	// ProductTimeout each call to the product service, and must be shorter.
+	RequestTimeout, ProductTimeout time.Duration
 }
 
-// LoadConfig reads MYSQL_*, RABBITMQ_*, PRODUCT_URL and ORDER_PAYMENT_TIMEOUT.
+// DefaultProductTimeout bounds a call to the product service when
+// PRODUCT_TIMEOUT is unset: well inside the default REQUEST_TIMEOUT.
+const DefaultProductTimeout = 3 * time.Second
+
+// LoadConfig reads MYSQL_*, RABBITMQ_*, PRODUCT_URL, ORDER_PAYMENT_TIMEOUT,
+// REQUEST_TIMEOUT and PRODUCT_TIMEOUT.
 func LoadConfig(l *config.Loader) Config {
 	c := Config{
 		MySQL: l.LoadMySQL(),
@@ -40,7 +48,11 @@ func LoadConfig(l *config.Loader) Config {
 			VHost:    l.String("RABBITMQ_VHOST", "/"),
 		},
 		PaymentTimeout: l.Duration("ORDER_PAYMENT_TIMEOUT", 15*time.Minute, time.Second, 7*24*time.Hour),
+		RequestTimeout: l.RequestTimeout(),
+		ProductTimeout: l.Duration("PRODUCT_TIMEOUT", DefaultProductTimeout, 50*time.Millisecond, time.Minute),
 	}
+	l.Check(c.ProductTimeout < c.RequestTimeout, "PRODUCT_TIMEOUT",
+		"must be shorter than REQUEST_TIMEOUT (%s), got %s: the order would time out before its product call", c.RequestTimeout, c.ProductTimeout)
 	urls := l.URLs("PRODUCT_URL")
 	l.Check(len(urls) <= 1, "PRODUCT_URL", "must be a single base URL (e.g. \"http://product:8080\")")
 	if len(urls) == 1 {
@@ -55,6 +67,11 @@ func SweepInterval(paymentTimeout time.Duration) time.Duration {
 	return min(max(paymentTimeout/10, 250*time.Millisecond), 30*time.Second)
 }
 
+// StaleAfter is how long an order may stay "new" before the sweeper marks it
+// failed: twice the request budget, so a request still within its deadline
+// never loses its order to the sweeper.
+func StaleAfter(requestTimeout time.Duration) time.Duration { return 2 * requestTimeout }
+
 type service struct {
 	db *sql.DB
 	h  *Handlers
@@ -62,9 +79,6 @@ type service struct {
 
 func (s *service) Routes(mux *http.ServeMux) { s.h.Routes(mux) }
 func (s *service) Close()                    { s.db.Close() }
-
-// ProductTimeout bounds each call to the product service.
-const ProductTimeout = 5 * time.Second
 
 // Build is the order service for app.Main.
 func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error) {
@@ -87,11 +101,11 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		env.Reg.MustRegister(created, transitions, expired, published, OutboxBacklog(db))
 
 		store := &Store{DB: db}
-		stock := NewProductClient(c.ProductURL, ProductTimeout)
+		stock := NewProductClient(c.ProductURL, c.ProductTimeout)
 		relay := &Relay{DB: db, Publisher: pub, Log: env.Log, Published: published, Wake: make(chan struct{}, 1),
 			Interval: 500 * time.Millisecond, Batch: 100}
 		sweeper := &Sweeper{Store: store, Stock: stock, Relay: relay, Log: env.Log, Expired: expired,
-			Interval: SweepInterval(c.PaymentTimeout), StaleAfter: 4 * ProductTimeout}
+			Interval: SweepInterval(c.PaymentTimeout), StaleAfter: StaleAfter(c.RequestTimeout)}
 		env.Workers.Go("rabbitmq", pub.Run)
 		env.Workers.Go("outbox-relay", relay.Run)
 		env.Workers.Go("sweeper", sweeper.Run)

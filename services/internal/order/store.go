@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"shop/internal/mysqldb"
 	"shop/internal/stock"
 )
@@ -64,19 +66,67 @@ type Store struct{ DB *sql.DB }
 
 // Begin inserts the order in status "new" before any stock is reserved, so a
 // reservation whose outcome is unknown can always be found and released.
-func (s *Store) Begin(ctx context.Context, id string, userID int64, items []stock.Item) error {
+//
+// With an idempotency key it first looks for the user's order under that
+// key: one created from the same body is returned as existing (nothing is
+// inserted); a different body is ErrKeyReused; one still being placed is
+// ErrInProgress; a failed one (its outcome was unknown, it is no order to
+// the user) gives up the key to this attempt. The unique (user_id,
+// idempotency_key) index keeps concurrent attempts to one order: the loser's
+// insert fails as a duplicate and it looks again.
+func (s *Store) Begin(ctx context.Context, id string, userID int64, items []stock.Item, idem Idempotency) (existing string, err error) {
+	for attempt := 0; ; attempt++ {
+		existing, err = s.begin(ctx, id, userID, items, idem)
+		if !isDuplicate(err) || idem.Key == "" || attempt == 2 {
+			return existing, err
+		}
+	}
+}
+
+func (s *Store) begin(ctx context.Context, id string, userID int64, items []stock.Item, idem Idempotency) (string, error) {
 	tx, err := s.DB.BeginTx(ctx, mysqldb.ReadCommitted)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer tx.Rollback() //nolint:errcheck
-	if _, err := tx.ExecContext(ctx, "INSERT INTO orders (id, user_id, status) VALUES (?, ?, 'new')", id, userID); err != nil {
-		return err
+	if idem.Key != "" {
+		var prior, status, hash string
+		err := tx.QueryRowContext(ctx, "SELECT id, status, request_hash FROM orders WHERE user_id = ? AND idempotency_key = ? FOR UPDATE",
+			userID, idem.Key).Scan(&prior, &status, &hash)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return "", err
+		case hash != idem.BodyHash:
+			return "", ErrKeyReused
+		case status == StatusNew:
+			return "", ErrInProgress
+		case status == StatusFailed:
+			if _, err := tx.ExecContext(ctx, "UPDATE orders SET idempotency_key = NULL WHERE id = ?", prior); err != nil {
+				return "", err
+			}
+		default:
+			return prior, nil
+		}
+	}
+	var key, hash any
+	if idem.Key != "" {
+		key, hash = idem.Key, idem.BodyHash
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO orders (id, user_id, status, idempotency_key, request_hash) VALUES (?, ?, 'new', ?, ?)",
+		id, userID, key, hash); err != nil {
+		return "", err
 	}
 	if err := insertItems(ctx, tx, id, items); err != nil {
-		return err
+		return "", err
 	}
-	return tx.Commit()
+	return "", tx.Commit()
+}
+
+// isDuplicate reports a unique-key violation (MySQL error 1062).
+func isDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
 }
 
 func insertItems(ctx context.Context, tx *sql.Tx, id string, items []stock.Item) error {
