@@ -228,6 +228,15 @@ export class WorkloadScope {
     return allowPolicies({ resourcePrefix: prefix, objectPrefix: prefix, namespace: this.namespace, labels: this.labels(app) }, allows, this.opts);
   }
 
+  /** Bytes of the memory quantity `value` of argument `field`; a malformed one fails naming the field. */
+  bytes(field: string, value: string): number {
+    try {
+      return bytes(value);
+    } catch (e) {
+      throw this.fail(field, `is invalid: ${(e as Error).message}; use a size like "1Gi"`);
+    }
+  }
+
   /** An error naming the component and the field. */
   fail(field: string, what: string): pulumi.ResourceError {
     return new pulumi.ResourceError(`${this.parent.constructor.name} ${this.name}: ${field} ${what}`, this.parent);

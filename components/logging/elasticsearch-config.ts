@@ -1,7 +1,6 @@
 /**
- * Configuration of the logging stack as typed data and small scripts:
- * elasticsearch.yml, the index lifecycle policy and template, the security
- * roles, the one-off setup scripts, Fluent Bit's pipeline and kibana.yml.
+ * Elasticsearch's configuration as typed data and a small script: index naming, elasticsearch.yml,
+ * the index lifecycle policy and template, the security roles and users, and the setup Job's files.
  */
 import * as yaml from "js-yaml";
 
@@ -12,16 +11,20 @@ export const ILM_POLICY = "shop-logs-retention";
 /** Id and name of the Kibana data view over the shop namespace's log indices. */
 export const DATA_VIEW = { id: "shop-logs", name: "Shop logs" } as const;
 
-/** The index pattern of one namespace's logs. */
+/**
+ * The index pattern of one namespace's logs and nothing else. `<prefix><ns>-*` alone would also match
+ * every namespace whose name extends `<ns>-` (the observability namespace `<ns>-observability` among
+ * them); dates (`YYYY.MM.DD`) have no `-`, so excluding `<prefix><ns>-*-*` leaves exactly `<ns>`'s indices.
+ */
 export function namespaceIndexPattern(namespace: string): string {
-  return `${INDEX_PREFIX}${namespace}-*`;
+  return `${INDEX_PREFIX}${namespace}-*,-${INDEX_PREFIX}${namespace}-*-*`;
 }
 /** Elasticsearch users the setup Job creates, with their roles. */
 export const ES_USERS = { fluentBit: "shop-fluent-bit", reader: "shop-logs-reader", kibana: "kibana_system" } as const;
 /** Key of the transport keystore in the transport Secret. */
 export const TRANSPORT_KEYSTORE = "transport.p12";
 
-const ES_HOME = "/usr/share/elasticsearch";
+export const ES_HOME = "/usr/share/elasticsearch";
 
 /** What elasticsearch.yml depends on. */
 export interface ElasticsearchYmlInput {
@@ -89,6 +92,10 @@ export function indexTemplate(replicas: number) {
         "index.lifecycle.name": ILM_POLICY,
         "index.number_of_shards": 1,
         "index.number_of_replicas": replicas > 1 ? 1 : 0,
+        // Every namespace's logs share these field types; a value of another shape (Grafana logs
+        // `duration: "4.6ms"`, slog an integer) is kept in the document, only left unindexed,
+        // instead of failing the whole line.
+        "index.mapping.ignore_malformed": true,
       },
       mappings: {
         properties: {
@@ -128,31 +135,6 @@ export function roles() {
 
 /** Which role each created user gets. */
 export const USER_ROLES: Record<string, string> = { [ES_USERS.fluentBit]: "shop-logs-writer", [ES_USERS.reader]: "shop-logs-read" };
-
-/**
- * The script of the transport-certificate Job (runs in the Elasticsearch image,
- * which has `elasticsearch-certutil` and curl). Idempotent: when the Secret
- * already holds a keystore it does nothing, so certificates are made once.
- * Env: NAMESPACE, SECRET_NAME.
- */
-export function transportCertScript(): string {
-  return `#!/bin/bash
-set -euo pipefail
-sa=/var/run/secrets/kubernetes.io/serviceaccount
-url="https://kubernetes.default.svc/api/v1/namespaces/\${NAMESPACE}/secrets/\${SECRET_NAME}"
-api() { curl -fsS --retry 10 --retry-all-errors --retry-delay 3 --cacert "$sa/ca.crt" -H "Authorization: Bearer $(cat "$sa/token")" "$@"; }
-if api "$url" | grep -q '"${TRANSPORT_KEYSTORE}"'; then
-  echo "transport keystore already present in \${SECRET_NAME}; nothing to do"
-  exit 0
-fi
-cd /tmp
-${ES_HOME}/bin/elasticsearch-certutil ca --silent --days 3650 --out /tmp/ca.p12 --pass ""
-${ES_HOME}/bin/elasticsearch-certutil cert --silent --days 3650 --ca /tmp/ca.p12 --ca-pass "" --out /tmp/${TRANSPORT_KEYSTORE} --pass ""
-printf '{"data":{"${TRANSPORT_KEYSTORE}":"%s"}}' "$(base64 -w0 /tmp/${TRANSPORT_KEYSTORE})" > /tmp/patch.json
-api -X PATCH -H "Content-Type: application/merge-patch+json" --data-binary @/tmp/patch.json "$url" > /dev/null
-echo "transport keystore stored in \${SECRET_NAME}"
-`;
-}
 
 /**
  * The script of the Elasticsearch setup Job (curl image). Every call is a PUT
@@ -208,179 +190,3 @@ export function elasticsearchSetupFiles(retentionDays: number, replicas: number)
   };
 }
 
-/**
- * The script of the Kibana data-view Job (curl image): waits for Kibana, then
- * creates the log data view with a fixed id (`override` makes a rerun replace
- * it rather than fail) and makes it the default. Env: KIBANA_URL, ELASTIC_PASSWORD.
- */
-export function dataViewScript(): string {
-  return `#!/bin/sh
-set -eu
-kb() { # kb PATH FILE
-  curl -fsS --retry 10 --retry-all-errors --retry-delay 5 -u "elastic:\${ELASTIC_PASSWORD}" \\
-    -X POST -H "kbn-xsrf: shop" -H "Content-Type: application/json" --data-binary "@$2" "\${KIBANA_URL}$1"
-  echo
-}
-echo "waiting for Kibana at \${KIBANA_URL}"
-until curl -fsS -o /dev/null -u "elastic:\${ELASTIC_PASSWORD}" "\${KIBANA_URL}/api/status"; do
-  sleep 5
-done
-kb /api/data_views/data_view /config/data-view.json
-kb /api/data_views/default /config/default-data-view.json
-echo "data view ${DATA_VIEW.id} ready"
-`;
-}
-
-/** The files of the data-view ConfigMap: the data view covers the shop namespace's indices. */
-export function dataViewFiles(shopNamespace: string): Record<string, string> {
-  return {
-    "data-view.sh": dataViewScript(),
-    "data-view.json": JSON.stringify({
-      data_view: { id: DATA_VIEW.id, title: namespaceIndexPattern(shopNamespace), name: DATA_VIEW.name, timeFieldName: "@timestamp" },
-      override: true,
-    }),
-    "default-data-view.json": JSON.stringify({ data_view_id: DATA_VIEW.id, force: true }),
-  };
-}
-
-/** kibana.yml: served under `basePath`, connected as kibana_system, no phoning home. Env: KIBANA_PASSWORD, KIBANA_ENCRYPTION_KEY. */
-export function kibanaYml(input: { elasticsearchUrl: string; basePath: string; publicBaseUrl?: string }): string {
-  return yaml.dump(
-    {
-      "server.host": "0.0.0.0",
-      "server.port": 5601,
-      "server.name": "kibana",
-      "server.basePath": input.basePath,
-      "server.rewriteBasePath": true,
-      ...(input.publicBaseUrl ? { "server.publicBaseUrl": input.publicBaseUrl } : {}),
-      "elasticsearch.hosts": [input.elasticsearchUrl],
-      "elasticsearch.username": ES_USERS.kibana,
-      "elasticsearch.password": "${KIBANA_PASSWORD}",
-      "path.data": "/usr/share/kibana/data",
-      // The probes read /api/status; anonymous callers only see the overall level.
-      "status.allowAnonymous": true,
-      "xpack.encryptedSavedObjects.encryptionKey": "${KIBANA_ENCRYPTION_KEY}",
-      "xpack.security.encryptionKey": "${KIBANA_ENCRYPTION_KEY}",
-      "xpack.reporting.encryptionKey": "${KIBANA_ENCRYPTION_KEY}",
-      "telemetry.optIn": false,
-      "telemetry.allowChangingOptInStatus": false,
-      "newsfeed.enabled": false,
-    },
-    { lineWidth: 200 },
-  );
-}
-
-/** Where Fluent Bit keeps its tail offsets and its on-disk buffer (a hostPath, so both survive restarts). */
-export const FLUENT_BIT_STATE_DIR = "/var/lib/fluent-bit";
-
-/** What the Fluent Bit pipeline depends on. */
-export interface FluentBitInput {
-  /** Elasticsearch service host name. */
-  elasticsearchHost: string;
-  /** Disk budget of the output buffer, e.g. "2G". @default "2G" */
-  bufferLimit?: string;
-}
-
-/**
- * Fluent Bit's pipeline (classic format): tail every container log (CRI or
- * Docker format), add Kubernetes metadata, parse JSON (slog) lines into fields,
- * route each record to `<INDEX_PREFIX><namespace>-<date>`, buffer on disk and
- * retry without limit. Env: POD_NAMESPACE, ES_USER, ES_PASSWORD.
- */
-export function fluentBitConfig(input: FluentBitInput): { "fluent-bit.conf": string; "parsers.conf": string; "index.lua": string } {
-  const section = (name: string, entries: [string, string | number][]) =>
-    `[${name}]\n` + entries.map(([k, v]) => `    ${k.padEnd(28)} ${v}`).join("\n") + "\n";
-  const conf = [
-    section("SERVICE", [
-      ["Flush", 2],
-      ["Daemon", "Off"],
-      ["Log_Level", "info"],
-      ["Parsers_File", "/fluent-bit/etc/shop/parsers.conf"],
-      ["HTTP_Server", "On"],
-      ["HTTP_Listen", "0.0.0.0"],
-      ["HTTP_Port", 2020],
-      ["Health_Check", "On"],
-      ["storage.path", `${FLUENT_BIT_STATE_DIR}/buffer`],
-      ["storage.sync", "normal"],
-      ["storage.checksum", "off"],
-      ["storage.max_chunks_up", 128],
-      ["storage.backlog.mem_limit", "16M"],
-    ]),
-    section("INPUT", [
-      ["Name", "tail"],
-      ["Tag", "kube.*"],
-      ["Path", "/var/log/containers/*.log"],
-      // Our own lines would loop back through the pipeline whenever shipping fails.
-      ["Exclude_Path", "/var/log/containers/*_${POD_NAMESPACE}_fluent-bit-*.log"],
-      ["multiline.parser", "cri, docker"],
-      ["DB", `${FLUENT_BIT_STATE_DIR}/tail-containers.db`],
-      ["DB.locking", "true"],
-      ["storage.type", "filesystem"],
-      ["Skip_Long_Lines", "On"],
-      ["Refresh_Interval", 10],
-    ]),
-    section("FILTER", [
-      ["Name", "kubernetes"],
-      ["Match", "kube.*"],
-      ["Kube_URL", "https://kubernetes.default.svc:443"],
-      ["Kube_Tag_Prefix", "kube.var.log.containers."],
-      ["Merge_Log", "Off"],
-      ["Labels", "On"],
-      ["Annotations", "Off"],
-      ["K8S-Logging.Parser", "On"],
-      ["K8S-Logging.Exclude", "On"],
-      ["Buffer_Size", "256k"],
-    ]),
-    section("FILTER", [
-      ["Name", "parser"],
-      ["Match", "kube.*"],
-      ["Key_Name", "log"],
-      ["Parser", "slog"],
-      // Keep the Kubernetes metadata; lines that are not JSON stay as they are, in `log`.
-      ["Reserve_Data", "On"],
-      ["Preserve_Key", "Off"],
-    ]),
-    section("FILTER", [
-      ["Name", "lua"],
-      ["Match", "kube.*"],
-      ["script", "/fluent-bit/etc/shop/index.lua"],
-      ["call", "shop_index"],
-    ]),
-    section("OUTPUT", [
-      ["Name", "es"],
-      ["Match", "kube.*"],
-      ["Host", input.elasticsearchHost],
-      ["Port", 9200],
-      ["HTTP_User", "${ES_USER}"],
-      ["HTTP_Passwd", "${ES_PASSWORD}"],
-      ["Logstash_Format", "On"],
-      ["Logstash_Prefix", `${INDEX_PREFIX}unknown`],
-      ["Logstash_Prefix_Key", "$es_index"],
-      ["Logstash_DateFormat", "%Y.%m.%d"],
-      ["Suppress_Type_Name", "On"],
-      ["Replace_Dots", "On"],
-      // Deterministic ids: a chunk retried after a partial failure overwrites instead of duplicating.
-      ["Generate_ID", "On"],
-      ["Trace_Error", "On"],
-      ["Buffer_Size", "512k"],
-      ["Retry_Limit", "no_limits"],
-      ["storage.total_limit_size", input.bufferLimit ?? "2G"],
-    ]),
-  ].join("\n");
-  const parsers = section("PARSER", [
-    ["Name", "slog"],
-    ["Format", "json"],
-  ]);
-  const lua = `-- Routes each record to the index family of its namespace: ${INDEX_PREFIX}<namespace>-<date>.
-function shop_index(tag, timestamp, record)
-  local ns = "unknown"
-  local k = record["kubernetes"]
-  if type(k) == "table" and type(k["namespace_name"]) == "string" then
-    ns = k["namespace_name"]
-  end
-  record["es_index"] = "${INDEX_PREFIX}" .. ns
-  return 2, timestamp, record
-end
-`;
-  return { "fluent-bit.conf": conf, "parsers.conf": parsers, "index.lua": lua };
-}
