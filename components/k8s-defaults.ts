@@ -166,6 +166,9 @@ export function allowPolicies(target: AllowPolicyTarget, allows: NetworkAllows, 
   return [...(allows.ingress ?? []).map((r) => render("in", r)), ...(allows.egress ?? []).map((r) => render("out", r))];
 }
 
+/** No stack change deletes a StatefulSet's data: its claims outlive the StatefulSet and a scale-down. */
+export const RETAIN_CLAIMS = { whenDeleted: "Retain", whenScaled: "Retain" };
+
 /** Addresses outside the cluster's pods (webhooks, external stores, the API server, kubelets). */
 export const ANYWHERE = "0.0.0.0/0";
 /**
@@ -220,6 +223,51 @@ export class WorkloadScope {
   /** Metadata of an object of workload `app`: auto-named unless `objectName` is given. */
   meta(app: string, objectName?: string, namespace: pulumi.Input<string> = this.namespace) {
     return { namespace, labels: this.labels(app), ...(objectName ? { name: objectName } : {}) };
+  }
+
+  /** The object name of workload `app`: `<name>-<app>` (also its logical name). */
+  objectName(app: string): string {
+    return `${this.name}-${app}`;
+  }
+
+  /**
+   * A Deployment `<name>-<app>` of one replica running `pod`, selected by the workload's selector;
+   * `annotations` go on the pod template (checksums that roll it).
+   */
+  deployment(
+    app: string,
+    pod: k8s.types.input.core.v1.PodSpec,
+    extra: { annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>; dependsOn?: pulumi.Resource[] } = {},
+  ): k8s.apps.v1.Deployment {
+    return new k8s.apps.v1.Deployment(
+      this.objectName(app),
+      {
+        metadata: this.meta(app, this.objectName(app)),
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: this.selector(app) },
+          template: { metadata: { labels: this.labels(app), ...(extra.annotations ? { annotations: extra.annotations } : {}) }, spec: pod },
+        },
+      },
+      { ...this.opts, ...(extra.dependsOn ? { dependsOn: extra.dependsOn } : {}) },
+    );
+  }
+
+  /** The ClusterIP Service `<name>-<app>` of workload `app`: port `port` to the container port named `http`. */
+  service(app: string, port: number): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(
+      this.objectName(app),
+      { metadata: this.meta(app, this.objectName(app)), spec: { selector: this.selector(app), ports: [{ name: "http", port, targetPort: "http" }] } },
+      this.opts,
+    );
+  }
+
+  /** The `data` volume claim template of a StatefulSet of workload `app`. */
+  dataClaim(app: string, storageSize: string, storageClass: string): k8s.types.input.core.v1.PersistentVolumeClaim {
+    return {
+      metadata: { name: "data", labels: this.labels(app) },
+      spec: { accessModes: ["ReadWriteOnce"], storageClassName: storageClass, resources: { requests: { storage: storageSize } } },
+    };
   }
 
   /** The NetworkPolicies of workload `app`: `<name>-<app>-<in|out>-<rule>`, in this scope's namespace. */

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { checksum, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { checksum, containerSecurityContext, podSecurityContext, resources, RETAIN_CLAIMS, WorkloadScope } from "../k8s-defaults";
 import { GRAFANA } from "../monitoring/peers";
 import { Credentials, KEYS } from "./credentials";
 import { elasticsearchSetupFiles, elasticsearchYml, ES_HOME, heapMegabytes, TRANSPORT_KEYSTORE } from "./elasticsearch-config";
@@ -53,19 +53,14 @@ export function createElasticsearch(s: WorkloadScope, input: ElasticsearchInput)
     },
     s.opts,
   );
-  new k8s.core.v1.Service(
-    `${s.name}-elasticsearch`,
-    { metadata: s.meta(app, objName), spec: { selector, ports: [{ name: "http", port: ELASTICSEARCH.port, targetPort: "http" }] } },
-    s.opts,
-  );
+  s.service(app, ELASTICSEARCH.port);
   const statefulSet = new k8s.apps.v1.StatefulSet(
     `${s.name}-elasticsearch`,
     {
       metadata: s.meta(app, objName),
       spec: {
         serviceName: headless,
-        // No stack change deletes logs: the claims outlive the StatefulSet and a scale-down.
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
         replicas: input.replicas,
         // All nodes start together: a multi-node cluster elects its first master only when a quorum is up.
         podManagementPolicy: "Parallel",
@@ -151,14 +146,7 @@ export function createElasticsearch(s: WorkloadScope, input: ElasticsearchInput)
           },
         },
         volumeClaimTemplates: [
-          {
-            metadata: { name: "data", labels: s.labels(app) },
-            spec: {
-              accessModes: ["ReadWriteOnce"],
-              storageClassName: input.storageClass,
-              resources: { requests: { storage: input.storageSize } },
-            },
-          },
+          s.dataClaim(app, input.storageSize, input.storageClass),
         ],
       },
     },

@@ -42,57 +42,39 @@ export function createKibana(s: WorkloadScope, input: KibanaInput): { backend: {
   );
   const selector = s.selector(app);
   const status = { httpGet: { path: `${input.path}/api/status`, port: "http" } };
-  const kibana = new k8s.apps.v1.Deployment(
-    `${s.name}-kibana`,
-    {
-      metadata: s.meta(app, objName),
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels: s.labels(app) },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(ELASTIC_UID, ELASTIC_UID),
-            containers: [
-              {
-                name: "kibana",
-                image: IMAGES.kibana,
-                env: [
-                  env("KIBANA_PASSWORD", KEYS.kibana),
-                  env("KIBANA_ENCRYPTION_KEY", KEYS.kibanaKey),
-                  { name: "NODE_OPTIONS", value: `--max-old-space-size=${Math.floor(memoryMb * 0.7)}` },
-                ],
-                ports: [{ name: "http", containerPort: KIBANA.port }],
-                startupProbe: { ...status, periodSeconds: 10, failureThreshold: 60 },
-                readinessProbe: { ...status, periodSeconds: 10, timeoutSeconds: 5 },
-                livenessProbe: { tcpSocket: { port: "http" }, periodSeconds: 20, failureThreshold: 5 },
-                resources: resources("100m", input.memory, "1"),
-                securityContext: containerSecurityContext(),
-                volumeMounts: [
-                  { name: "config", mountPath: "/usr/share/kibana/config/kibana.yml", subPath: "kibana.yml", readOnly: true },
-                  { name: "data", mountPath: "/usr/share/kibana/data" },
-                  { name: "tmp", mountPath: "/tmp" },
-                ],
-              },
-            ],
-            volumes: [
-              { name: "config", configMap: { name: config.metadata.name } },
-              { name: "data", emptyDir: { sizeLimit: "256Mi" } },
-              { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
-            ],
-          },
-        },
+  // kibana_system's password is set by the setup Job.
+  const kibana = s.deployment(app, {
+    automountServiceAccountToken: false,
+    securityContext: podSecurityContext(ELASTIC_UID, ELASTIC_UID),
+    containers: [
+      {
+        name: "kibana",
+        image: IMAGES.kibana,
+        env: [
+          env("KIBANA_PASSWORD", KEYS.kibana),
+          env("KIBANA_ENCRYPTION_KEY", KEYS.kibanaKey),
+          { name: "NODE_OPTIONS", value: `--max-old-space-size=${Math.floor(memoryMb * 0.7)}` },
+        ],
+        ports: [{ name: "http", containerPort: KIBANA.port }],
+        startupProbe: { ...status, periodSeconds: 10, failureThreshold: 60 },
+        readinessProbe: { ...status, periodSeconds: 10, timeoutSeconds: 5 },
+        livenessProbe: { tcpSocket: { port: "http" }, periodSeconds: 20, failureThreshold: 5 },
+        resources: resources("100m", input.memory, "1"),
+        securityContext: containerSecurityContext(),
+        volumeMounts: [
+          { name: "config", mountPath: "/usr/share/kibana/config/kibana.yml", subPath: "kibana.yml", readOnly: true },
+          { name: "data", mountPath: "/usr/share/kibana/data" },
+          { name: "tmp", mountPath: "/tmp" },
+        ],
       },
-    },
-    // kibana_system's password is set by the setup Job.
-    { ...s.opts, dependsOn: [input.after] },
-  );
-  const service = new k8s.core.v1.Service(
-    `${s.name}-kibana`,
-    { metadata: s.meta(app, objName), spec: { selector, ports: [{ name: "http", port: KIBANA.port, targetPort: "http" }] } },
-    s.opts,
-  );
+    ],
+    volumes: [
+      { name: "config", configMap: { name: config.metadata.name } },
+      { name: "data", emptyDir: { sizeLimit: "256Mi" } },
+      { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+    ],
+  }, { dependsOn: [input.after] });
+  const service = s.service(app, KIBANA.port);
 
   // ---- the data view over the shop's logs ----
   const dataView = new k8s.core.v1.ConfigMap(`${s.name}-data-view`, { metadata: s.meta("data-view"), data: input.shopNamespace.apply(dataViewFiles) }, s.opts);

@@ -41,7 +41,6 @@ export interface GrafanaParts {
 /** Grafana of one Monitoring. */
 export function createGrafana(s: WorkloadScope, input: GrafanaInput): GrafanaParts {
   const app = GRAFANA.app;
-  const objName = `${s.name}-grafana`;
   const es = input.elasticsearch;
 
   // ---- credentials ----
@@ -100,72 +99,51 @@ export function createGrafana(s: WorkloadScope, input: GrafanaInput): GrafanaPar
     );
   }
   const health = { httpGet: { path: `${input.path}/api/health`, port: "http" } };
-  new k8s.apps.v1.Deployment(
-    `${s.name}-grafana`,
-    {
-      metadata: s.meta(app, objName),
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: {
-            labels: s.labels(app),
-            annotations: { "shop.io/config-checksum": pulumi.all([dsYaml, dashboardFiles]).apply((parts) => checksum(parts)) },
-          },
-          spec: {
-            automountServiceAccountToken: false,
-            securityContext: podSecurityContext(GRAFANA_UID, GRAFANA_UID),
-            containers: [
-              {
-                name: "grafana",
-                image: IMAGES.grafana,
-                env,
-                ports: [{ name: "http", containerPort: GRAFANA.port }],
-                readinessProbe: { ...health, periodSeconds: 10 },
-                livenessProbe: { ...health, initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 5 },
-                resources: resources("50m", "256Mi", "500m"),
-                securityContext: containerSecurityContext(),
-                volumeMounts: [
-                  { name: "provisioning", mountPath: "/etc/grafana/provisioning", readOnly: true },
-                  { name: "dashboards", mountPath: DASHBOARDS_DIR, readOnly: true },
-                  { name: "data", mountPath: "/var/lib/grafana" },
-                  { name: "tmp", mountPath: "/tmp" },
+  s.deployment(app, {
+    automountServiceAccountToken: false,
+    securityContext: podSecurityContext(GRAFANA_UID, GRAFANA_UID),
+    containers: [
+      {
+        name: "grafana",
+        image: IMAGES.grafana,
+        env,
+        ports: [{ name: "http", containerPort: GRAFANA.port }],
+        readinessProbe: { ...health, periodSeconds: 10 },
+        livenessProbe: { ...health, initialDelaySeconds: 30, periodSeconds: 15, failureThreshold: 5 },
+        resources: resources("50m", "256Mi", "500m"),
+        securityContext: containerSecurityContext(),
+        volumeMounts: [
+          { name: "provisioning", mountPath: "/etc/grafana/provisioning", readOnly: true },
+          { name: "dashboards", mountPath: DASHBOARDS_DIR, readOnly: true },
+          { name: "data", mountPath: "/var/lib/grafana" },
+          { name: "tmp", mountPath: "/tmp" },
+        ],
+      },
+    ],
+    volumes: [
+      {
+        name: "provisioning",
+        projected: {
+          sources: [
+            {
+              configMap: {
+                name: provisioning.metadata.name,
+                items: [
+                  { key: "datasources.yaml", path: "datasources/shop.yaml" },
+                  { key: "dashboards.yaml", path: "dashboards/shop.yaml" },
                 ],
               },
-            ],
-            volumes: [
-              {
-                name: "provisioning",
-                projected: {
-                  sources: [
-                    {
-                      configMap: {
-                        name: provisioning.metadata.name,
-                        items: [
-                          { key: "datasources.yaml", path: "datasources/shop.yaml" },
-                          { key: "dashboards.yaml", path: "dashboards/shop.yaml" },
-                        ],
-                      },
-                    },
-                  ],
-                },
-              },
-              { name: "dashboards", configMap: { name: dashboards.metadata.name } },
-              // Dashboards and datasources are provisioned from code; the sqlite state is disposable.
-              { name: "data", emptyDir: { sizeLimit: "1Gi" } },
-              { name: "tmp", emptyDir: { sizeLimit: "128Mi" } },
-            ],
-          },
+            },
+          ],
         },
       },
-    },
-    s.opts,
-  );
-  const service = new k8s.core.v1.Service(
-    `${s.name}-grafana`,
-    { metadata: s.meta(app, objName), spec: { selector, ports: [{ name: "http", port: GRAFANA.port, targetPort: "http" }] } },
-    s.opts,
-  );
+      { name: "dashboards", configMap: { name: dashboards.metadata.name } },
+      // Dashboards and datasources are provisioned from code; the sqlite state is disposable.
+      { name: "data", emptyDir: { sizeLimit: "1Gi" } },
+      { name: "tmp", emptyDir: { sizeLimit: "128Mi" } },
+    ],
+  }, { annotations: { "shop.io/config-checksum": pulumi.all([dsYaml, dashboardFiles]).apply((parts) => checksum(parts)) } });
+  const service = s.service(app, GRAFANA.port);
   s.allow(app, {
     ingress: [{ name: "edge", pods: selector, peer: { namespace: input.edgeNamespace }, ports: [GRAFANA.port] }],
     egress: [

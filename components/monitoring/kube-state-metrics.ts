@@ -35,49 +35,31 @@ export function createKubeStateMetrics(s: WorkloadScope, shopNamespace: pulumi.O
     );
   }
   const selector = s.selector(app);
-  new k8s.apps.v1.Deployment(
-    `${s.name}-kube-state-metrics`,
-    {
-      metadata: s.meta(app, objName),
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels: s.labels(app) },
-          spec: {
-            serviceAccountName: sa.metadata.name,
-            securityContext: podSecurityContext(NOBODY, NOBODY),
-            containers: [
-              {
-                name: "kube-state-metrics",
-                image: IMAGES.kubeStateMetrics,
-                args: [
-                  "--resources=pods",
-                  pulumi.interpolate`--namespaces=${shopNamespace},${s.namespace}`,
-                  `--port=${KUBE_STATE_METRICS.port}`,
-                  `--telemetry-port=${KSM_TELEMETRY_PORT}`,
-                ],
-                ports: [
-                  { name: "http", containerPort: KUBE_STATE_METRICS.port },
-                  { name: "telemetry", containerPort: KSM_TELEMETRY_PORT },
-                ],
-                livenessProbe: { httpGet: { path: "/livez", port: "http" }, initialDelaySeconds: 5, periodSeconds: 15 },
-                readinessProbe: { httpGet: { path: "/readyz", port: "telemetry" }, periodSeconds: 10 },
-                resources: resources("20m", "64Mi", "200m"),
-                securityContext: containerSecurityContext(),
-              },
-            ],
-          },
-        },
+  s.deployment(app, {
+    serviceAccountName: sa.metadata.name,
+    securityContext: podSecurityContext(NOBODY, NOBODY),
+    containers: [
+      {
+        name: "kube-state-metrics",
+        image: IMAGES.kubeStateMetrics,
+        args: [
+          "--resources=pods",
+          pulumi.interpolate`--namespaces=${shopNamespace},${s.namespace}`,
+          `--port=${KUBE_STATE_METRICS.port}`,
+          `--telemetry-port=${KSM_TELEMETRY_PORT}`,
+        ],
+        ports: [
+          { name: "http", containerPort: KUBE_STATE_METRICS.port },
+          { name: "telemetry", containerPort: KSM_TELEMETRY_PORT },
+        ],
+        livenessProbe: { httpGet: { path: "/livez", port: "http" }, initialDelaySeconds: 5, periodSeconds: 15 },
+        readinessProbe: { httpGet: { path: "/readyz", port: "telemetry" }, periodSeconds: 10 },
+        resources: resources("20m", "64Mi", "200m"),
+        securityContext: containerSecurityContext(),
       },
-    },
-    s.opts,
-  );
-  new k8s.core.v1.Service(
-    `${s.name}-kube-state-metrics`,
-    { metadata: s.meta(app, objName), spec: { selector, ports: [{ name: "http", port: KUBE_STATE_METRICS.port, targetPort: "http" }] } },
-    s.opts,
-  );
+    ],
+  });
+  s.service(app, KUBE_STATE_METRICS.port);
   s.allow(app, {
     ingress: [{ name: "prometheus", pods: selector, peer: { pods: s.selector(PROMETHEUS.app) }, ports: [KUBE_STATE_METRICS.port] }],
     egress: [{ name: "api-server", pods: selector, peer: { cidr: ANYWHERE }, ports: API_SERVER_PORTS }],

@@ -10,6 +10,7 @@ import {
   ANYWHERE,
   API_SERVER_PORTS,
   checksum,
+  RETAIN_CLAIMS,
   containerSecurityContext,
   HTTP_PORT,
   namespaceSelector,
@@ -96,19 +97,14 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
 
   // ---- server ----
   const selector = s.selector(app);
-  new k8s.core.v1.Service(
-    `${s.name}-prometheus`,
-    { metadata: s.meta(app, objName), spec: { selector, ports: [{ name: "http", port: PROMETHEUS.port, targetPort: "http" }] } },
-    s.opts,
-  );
+  s.service(app, PROMETHEUS.port);
   new k8s.apps.v1.StatefulSet(
     `${s.name}-prometheus`,
     {
       metadata: s.meta(app, objName),
       spec: {
         serviceName: objName,
-        // No stack change deletes metrics: the claim outlives the StatefulSet and a scale-down.
-        persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+        persistentVolumeClaimRetentionPolicy: RETAIN_CLAIMS,
         replicas: 1,
         selector: { matchLabels: selector },
         template: {
@@ -148,14 +144,7 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
           },
         },
         volumeClaimTemplates: [
-          {
-            metadata: { name: "data", labels: s.labels(app) },
-            spec: {
-              accessModes: ["ReadWriteOnce"],
-              storageClassName: input.storageClass,
-              resources: { requests: { storage: input.storageSize } },
-            },
-          },
+          s.dataClaim(app, input.storageSize, input.storageClass),
         ],
       },
     },

@@ -10,7 +10,7 @@ import { IMAGES } from "../../components/logging/images";
 import { RETRY_LIMIT } from "../../components/logging/pipeline";
 import { loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
-import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
+import { assertUrnsKept, containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
 
 function args(provider: k8s.Provider, over: Partial<LoggingArgs> = {}): LoggingArgs {
   return {
@@ -321,9 +321,7 @@ describe("Logging", () => {
       const provider = new k8s.Provider("test-k8s", {});
       new Logging("logging", args(provider, { replicas: 3 }));
       await h.settle();
-      const urns = new Set([...(pulumi.runtime.getMonitor() as any).resources.keys()]);
-      const parent = "urn:pulumi:dev::shop::shop:platform:Logging$";
-      for (const [type, name] of [
+      assertUrnsKept("shop:platform:Logging", [
         ["kubernetes:apps/v1:StatefulSet", "logging-elasticsearch"],
         ["kubernetes:core/v1:Service", "logging-elasticsearch-nodes"],
         ["kubernetes:policy/v1:PodDisruptionBudget", "logging-elasticsearch"],
@@ -334,9 +332,7 @@ describe("Logging", () => {
         ["kubernetes:apps/v1:DaemonSet", "logging-fluent-bit"],
         ["kubernetes:apps/v1:Deployment", "logging-kibana"],
         ["kubernetes:batch/v1:Job", "logging-data-view"],
-      ]) {
-        assert.ok(urns.has(`${parent}${type}::${name}`), `${type} ${name} moved: ${[...urns].filter((u) => u.endsWith(`::${name}`)).join(", ")}`);
-      }
+      ]);
     });
   });
 

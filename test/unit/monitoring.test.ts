@@ -7,7 +7,7 @@ import { Monitoring, MonitoringArgs } from "../../components/monitoring";
 import { IMAGES } from "../../components/monitoring/images";
 import { loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
-import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
+import { assertUrnsKept, containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
 
 const WEBHOOK = "https://hooks.example.com/shop-alerts";
 
@@ -251,9 +251,7 @@ describe("Monitoring", () => {
       const provider = new k8s.Provider("test-k8s", {});
       new Monitoring("monitoring", args(provider));
       await h.settle();
-      const urns = new Set([...(pulumi.runtime.getMonitor() as any).resources.keys()]);
-      const parent = "urn:pulumi:dev::shop::shop:platform:Monitoring$";
-      for (const [type, name] of [
+      assertUrnsKept("shop:platform:Monitoring", [
         ["kubernetes:apps/v1:StatefulSet", "monitoring-prometheus"],
         ["kubernetes:core/v1:ConfigMap", "monitoring-prometheus-rules"],
         ["kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "monitoring-prometheus"],
@@ -264,9 +262,7 @@ describe("Monitoring", () => {
         ["kubernetes:apps/v1:Deployment", "monitoring-grafana"],
         ["kubernetes:core/v1:Service", "monitoring-grafana"],
         ["kubernetes:networking.k8s.io/v1:NetworkPolicy", "monitoring-allow-scrape"],
-      ]) {
-        assert.ok(urns.has(`${parent}${type}::${name}`), `${type} ${name} moved: ${[...urns].filter((u) => u.endsWith(`::${name}`)).join(", ")}`);
-      }
+      ]);
     });
   });
 
