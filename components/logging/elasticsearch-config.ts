@@ -3,6 +3,7 @@
  * the index lifecycle policy and template, the security roles and users, and the setup Job's files.
  */
 import * as yaml from "js-yaml";
+import { ELASTICSEARCH, ES_TRANSPORT_PORT } from "./peers";
 
 /** Every log index is `<INDEX_PREFIX><namespace>-YYYY.MM.DD`: one index family per namespace. */
 export const INDEX_PREFIX = "shop-logs-";
@@ -49,8 +50,8 @@ export function elasticsearchYml(input: ElasticsearchYmlInput): string {
     "cluster.name": input.clusterName,
     "node.name": "${POD_NAME}",
     "network.host": "0.0.0.0",
-    "http.port": 9200,
-    "transport.port": 9300,
+    "http.port": ELASTICSEARCH.port,
+    "transport.port": ES_TRANSPORT_PORT,
     "path.data": `${ES_HOME}/data`,
     // Without mmap the node needs no vm.max_map_count sysctl, so no privileged init container.
     "node.store.allow_mmap": false,
