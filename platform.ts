@@ -75,7 +75,7 @@ export interface PlatformOutputs {
 const label = (b: string) => ({ "app.kubernetes.io/name": b });
 
 /** The NetworkPolicy allows of the shop namespace, derived from the catalogue and the config. */
-export function shopNetwork(cfg: ShopConfig, observabilityNamespace?: string): { ingress: NetworkAllow[]; egress: NetworkAllow[] } {
+export function shopNetwork(cfg: ShopConfig): { ingress: NetworkAllow[]; egress: NetworkAllow[] } {
   const ingress: NetworkAllow[] = [];
   const egress: NetworkAllow[] = [];
   const binaries = new Set(Object.values(cfg.services).map((s) => s.binary));
@@ -96,14 +96,7 @@ export function shopNetwork(cfg: ShopConfig, observabilityNamespace?: string): {
       }
     }
   }
-  if (observabilityNamespace) {
-    ingress.push({
-      name: "metrics-scrape",
-      pods: { "app.kubernetes.io/component": "service" },
-      peer: { namespace: observabilityNamespace },
-      ports: [HTTP_PORT],
-    });
-  }
+  // Prometheus' scrape path into this namespace is the Prometheus workload's own policy (components/monitoring/prometheus.ts).
   return { ingress, egress };
 }
 
@@ -248,7 +241,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
   const guards = configGuards(cfg);
   const observability = cfg.monitoring.enabled || cfg.logging.enabled;
   const obsNamespaceName = `${cfg.namespace}-observability`;
-  const network = shopNetwork(cfg, observability ? obsNamespaceName : undefined);
+  const network = shopNetwork(cfg);
   const env = new Environment("shop", {
     namespace: cfg.namespace,
     provider,
@@ -368,13 +361,11 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
   if (observability) {
     // Fluent Bit reads container logs through hostPath mounts, which only the `privileged` level
     // admits; audit and warn stay `restricted` so every other workload's violations still show.
+    // Default-deny plus DNS only: each workload of Monitoring and Logging owns exactly the flows it needs.
     const obs = new Environment("observability", {
       namespace: obsNamespaceName,
       provider,
       podSecurity: { enforce: "privileged", audit: "restricted", warn: "restricted" },
-      allowWithinNamespace: true,
-      allowAllEgress: true,
-      ingress: [{ name: "ingress-controller", pods: {}, peer: { namespace: cfg.ingress.controllerNamespace }, ports: [] }],
       dns: cfg.network.dns,
     });
     outputs.observabilityNamespace = obs.namespace;
@@ -398,22 +389,20 @@ function wireObservability(
     provider,
     shopNamespace,
     storageClass: cfg.storageClass,
-    ingressHost: cfg.ingress.host,
-    ingressClassName: cfg.ingress.className,
+    edgeNamespace: cfg.ingress.controllerNamespace,
+    publicHost: cfg.ingress.host,
+    publicScheme: cfg.ingress.tls.enabled ? ("https" as const) : ("http" as const),
   };
-  const tls = cfg.ingress.tls.enabled ? { tlsSecretName: cfg.ingress.tls.secretName } : {};
   let logging: Logging | undefined;
   if (cfg.logging.enabled) {
     logging = new Logging("logging", {
       ...common,
       namespace: guardedBy(obsNamespace, guards.logging),
-      ...tls,
       replicas: cfg.logging.elasticsearch.replicas,
       storageSize: cfg.logging.elasticsearch.storageSize,
       memory: cfg.logging.elasticsearch.memory,
       retentionDays: cfg.logging.retentionDays,
       kibanaPath: cfg.logging.kibanaPath,
-      ingressControllerNamespace: cfg.ingress.controllerNamespace,
       ...(cfg.secrets.elasticPassword ? { elasticPassword: cfg.secrets.elasticPassword } : {}),
     }, { dependsOn: guards.logging });
     outputs.kibanaUrl = logging.kibanaUrl;
@@ -427,9 +416,7 @@ function wireObservability(
       retention: cfg.monitoring.retention,
       storageSize: cfg.monitoring.storageSize,
       grafanaPath: cfg.monitoring.grafanaPath,
-      ingressControllerNamespace: cfg.ingress.controllerNamespace,
       clusterLabel: cfg.stack,
-      ...tls,
       ...(logging
         ? { elasticsearchUrl: logging.elasticsearchUrl, elasticsearchUsername: logging.readerUsername, elasticsearchPassword: logging.readerPassword }
         : {}),

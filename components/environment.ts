@@ -1,24 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { DEFAULT_DNS_PEER, DnsPeer, dnsEgressRule, namespaceSelector, PART_OF } from "./k8s-defaults";
+import { allowPolicies, allowProblem, DEFAULT_DNS_PEER, DnsPeer, dnsEgressRule, namespaceSelector, NetworkAllow, PART_OF } from "./k8s-defaults";
+
+export type { NetworkAllow };
 
 /** A Pod Security Admission level. */
 export type PodSecurityLevel = "restricted" | "baseline" | "privileged";
-
-/** One allowed traffic flow, rendered as its own NetworkPolicy. */
-export interface NetworkAllow {
-  /** Short DNS-label name; the policy is called `allow-<in|out>-<name>`. */
-  name: string;
-  /** The pods of this namespace the rule is about (`{}` = all pods). */
-  pods: Record<string, string>;
-  /**
-   * The other side: pods of this namespace (`pods`), pods of another namespace (`namespace`, optionally
-   * narrowed by `pods`), or addresses outside the cluster (`cidr`).
-   */
-  peer: { pods?: Record<string, string>; namespace?: string; cidr?: string };
-  /** TCP ports (on the receiving side) the flow may use; empty = every port. */
-  ports: number[];
-}
 
 /** Arguments of {@link Environment}. */
 export interface EnvironmentArgs {
@@ -52,10 +39,6 @@ export interface EnvironmentArgs {
   ingress?: NetworkAllow[];
   /** Egress allowed on top of default-deny (DNS is always allowed). @default [] */
   egress?: NetworkAllow[];
-  /** Allow every pod of the namespace to talk to every other one. @default false */
-  allowWithinNamespace?: boolean;
-  /** Allow egress anywhere (e.g. scrapers, webhooks). @default false */
-  allowAllEgress?: boolean;
   /**
    * The cluster DNS every pod may query (port 53): its pods, and/or addresses such as NodeLocal
    * DNSCache's 169.254.20.10/32.
@@ -79,9 +62,8 @@ export class Environment extends pulumi.ComponentResource {
       throw new pulumi.ResourceError(`Environment ${name}: namespace ${JSON.stringify(args.namespace)} must be a DNS label (e.g. shop-dev)`, this);
     }
     for (const rule of [...(args.ingress ?? []), ...(args.egress ?? [])]) {
-      const peers = [rule.peer.pods && !rule.peer.namespace, rule.peer.namespace, rule.peer.cidr].filter(Boolean).length;
-      if (peers !== 1) throw new pulumi.ResourceError(`Environment ${name}: network rule ${rule.name} needs exactly one peer kind (pods, namespace or cidr)`, this);
-      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(rule.name)) throw new pulumi.ResourceError(`Environment ${name}: network rule name ${JSON.stringify(rule.name)} must be a DNS label`, this);
+      const problem = allowProblem(rule);
+      if (problem) throw new pulumi.ResourceError(`Environment ${name}: ${problem}`, this);
     }
 
     const psa = { enforce: "restricted", audit: "restricted", warn: "restricted", ...args.podSecurity };
@@ -160,38 +142,11 @@ export class Environment extends pulumi.ComponentResource {
       policyTypes: ["Egress"],
       egress: [dnsEgressRule(dns)],
     });
-    if (args.allowWithinNamespace) {
-      policy("allow-same-namespace", "allow-same-namespace", {
-        podSelector: {},
-        policyTypes: ["Ingress", "Egress"],
-        ingress: [{ from: [{ podSelector: {} }] }],
-        egress: [{ to: [{ podSelector: {} }] }],
-      });
-    }
-    if (args.allowAllEgress) {
-      policy("allow-all-egress", "allow-all-egress", { podSelector: {}, policyTypes: ["Egress"], egress: [{}] });
-    }
-
-    const peer = (p: NetworkAllow["peer"]): k8s.types.input.networking.v1.NetworkPolicyPeer => {
-      if (p.cidr) return { ipBlock: { cidr: p.cidr } };
-      if (p.namespace) return { namespaceSelector: namespaceSelector(p.namespace), ...(p.pods ? { podSelector: { matchLabels: p.pods } } : {}) };
-      return { podSelector: { matchLabels: p.pods } };
-    };
-    const ports = (r: NetworkAllow) => (r.ports.length ? { ports: r.ports.map((port) => ({ protocol: "TCP", port })) } : {});
-    for (const r of args.ingress ?? []) {
-      policy(`in-${r.name}`, `allow-in-${r.name}`, {
-        podSelector: { matchLabels: r.pods },
-        policyTypes: ["Ingress"],
-        ingress: [{ from: [peer(r.peer)], ...ports(r) }],
-      });
-    }
-    for (const r of args.egress ?? []) {
-      policy(`out-${r.name}`, `allow-out-${r.name}`, {
-        podSelector: { matchLabels: r.pods },
-        policyTypes: ["Egress"],
-        egress: [{ to: [peer(r.peer)], ...ports(r) }],
-      });
-    }
+    allowPolicies(
+      { resourcePrefix: name, objectPrefix: "allow", namespace: this.namespace, labels: { "app.kubernetes.io/part-of": PART_OF } },
+      { ingress: args.ingress, egress: args.egress },
+      inNs,
+    );
 
     this.registerOutputs({ namespace: this.namespace });
   }

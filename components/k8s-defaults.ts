@@ -1,29 +1,48 @@
 /**
- * Kubernetes defaults shared by the shop's components: labels, the restricted security
- * context, the service port and a stable checksum for roll-on-change annotations.
+ * The one Kubernetes kit of the program: labels and selectors, security contexts, resources and
+ * quantities, checksums for roll-on-change annotations, and NetworkPolicies rendered from
+ * {@link NetworkAllow}s. Every component (the shop's and the observability ones) uses it.
  */
 import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { bytes, milliCpu } from "../config";
+
+/** Quantities: one parser each, defined with the config schema that validates them. */
+export { bytes, milliCpu };
 
 /** Every shop service listens here and serves /healthz, /readyz and /metrics on it. */
 export const HTTP_PORT = 8080;
 export const PART_OF = "shop";
 export const MANAGED_BY = "pulumi";
+/** Label keys the selectors and NetworkPolicies use. */
+export const NAME_LABEL = "app.kubernetes.io/name";
+export const INSTANCE_LABEL = "app.kubernetes.io/instance";
 
-/** Recommended labels; `name` is what the workload is (a binary or a store), `instance` which one. */
+/** Recommended labels; `name` is what the workload is (a binary, a store, `prometheus`), `instance` which one. */
 export function appLabels(name: string, instance: string, component: string): Record<string, string> {
   return {
-    "app.kubernetes.io/name": name,
-    "app.kubernetes.io/instance": instance,
+    [NAME_LABEL]: name,
+    [INSTANCE_LABEL]: instance,
     "app.kubernetes.io/component": component,
     "app.kubernetes.io/part-of": PART_OF,
     "app.kubernetes.io/managed-by": MANAGED_BY,
   };
 }
 
-/** The labels a workload's selector uses: immutable, so only the identity ones. */
-export function selectorLabels(instance: string): Record<string, string> {
-  return { "app.kubernetes.io/instance": instance, "app.kubernetes.io/part-of": PART_OF };
+/**
+ * The labels a workload's selector uses: immutable once created, so only identity labels.
+ * A shop workload is one instance of the shop (`instance` + `part-of`); a component that runs several
+ * workloads under one instance (Monitoring, Logging) adds which one it is (`name` + `instance`).
+ * Changing either form would replace the workloads, so both stay as first deployed.
+ */
+export function selectorLabels(instance: string, name?: string): Record<string, string> {
+  return name === undefined ? { [INSTANCE_LABEL]: instance, "app.kubernetes.io/part-of": PART_OF } : { [NAME_LABEL]: name, [INSTANCE_LABEL]: instance };
+}
+
+/** Peer labels: the pods of workload `name` (any instance), for NetworkPolicies across components. */
+export function podsOf(name: string): Record<string, string> {
+  return { [NAME_LABEL]: name };
 }
 
 /**
@@ -40,16 +59,24 @@ export function podSecurityContext(uid: number, fsGroup?: number, gid = uid): k8
   };
 }
 
-/** Container-level security for the `restricted` profile. */
-export function containerSecurityContext(readOnlyRootFilesystem = true): k8s.types.input.core.v1.SecurityContext {
+/**
+ * Container-level security for the `restricted` profile. `runAsNonRoot` is false only for the one
+ * workload that must read root-owned host files (Fluent Bit); it still drops every capability.
+ */
+export function containerSecurityContext(readOnlyRootFilesystem = true, runAsNonRoot = true): k8s.types.input.core.v1.SecurityContext {
   return {
-    runAsNonRoot: true,
+    runAsNonRoot,
     allowPrivilegeEscalation: false,
     privileged: false,
     readOnlyRootFilesystem,
     capabilities: { drop: ["ALL"] },
     seccompProfile: { type: "RuntimeDefault" },
   };
+}
+
+/** Requests and limits with memory request = limit (a pod is never OOM-killed for a neighbour's burst). */
+export function resources(cpu: string, memory: string, cpuLimit: string): k8s.types.input.core.v1.ResourceRequirements {
+  return { requests: { cpu, memory }, limits: { cpu: cpuLimit, memory } };
 }
 
 /** JSON with sorted keys, so equal content always hashes the same. */
@@ -70,7 +97,7 @@ export function checksum(v: unknown): string {
 }
 
 /** `kubernetes.io/metadata.name` is set by the API server on every namespace (1.21+). */
-export function namespaceSelector(namespace: string): k8s.types.input.meta.v1.LabelSelector {
+export function namespaceSelector(namespace: pulumi.Input<string>): k8s.types.input.meta.v1.LabelSelector {
   return { matchLabels: { "kubernetes.io/metadata.name": namespace } };
 }
 
@@ -104,4 +131,197 @@ export function dnsEgressRule(dns: DnsPeer): k8s.types.input.networking.v1.Netwo
 export function dockerConfigJson(server: string, username: string, password: string): string {
   const auth = Buffer.from(`${username}:${password}`).toString("base64");
   return JSON.stringify({ auths: { [server]: { username, password, auth } } });
+}
+
+/** One allowed traffic flow, rendered as its own NetworkPolicy. */
+export interface NetworkAllow {
+  /** Short DNS-label name; the policy is called `<prefix>-<in|out>-<name>`. */
+  name: string;
+  /** The pods of this namespace the rule is about (`{}` = all pods). */
+  pods: Record<string, string>;
+  /**
+   * The other side: pods of this namespace (`pods`), pods of another namespace (`namespace`, optionally
+   * narrowed by `pods`), or addresses outside the cluster (`cidr`).
+   */
+  peer: { pods?: Record<string, string>; namespace?: pulumi.Input<string>; cidr?: string };
+  /** TCP ports (on the receiving side) the flow may use; empty = every port. */
+  ports: pulumi.Input<number>[];
+}
+
+/** The flows a workload (or a namespace) allows on top of default-deny. */
+export interface NetworkAllows {
+  ingress?: NetworkAllow[];
+  egress?: NetworkAllow[];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** The problem with a flow, or undefined: exactly one peer kind, a DNS-label name. */
+export function allowProblem(rule: NetworkAllow): string | undefined {
+  const peers = [rule.peer.pods && !rule.peer.namespace, rule.peer.namespace, rule.peer.cidr].filter(Boolean).length;
+  if (peers !== 1) return `network rule ${rule.name} needs exactly one peer kind (pods, namespace or cidr)`;
+  if (!DNS_LABEL.test(rule.name)) return `network rule name ${JSON.stringify(rule.name)} must be a DNS label`;
+  return undefined;
+}
+
+/** Where {@link allowPolicies} puts its policies and how it names them. */
+export interface AllowPolicyTarget {
+  /** Prefix of the logical names: `<resourcePrefix>-<in|out>-<rule>`. */
+  resourcePrefix: string;
+  /** Prefix of the object names: `<objectPrefix>-<in|out>-<rule>`. */
+  objectPrefix: string;
+  namespace: pulumi.Input<string>;
+  labels: Record<string, string>;
+}
+
+/**
+ * Renders each flow as its own NetworkPolicy (one policy type, one peer, its ports), so every
+ * allowed path can be read, named and tested on its own. Throws naming the bad rule.
+ */
+export function allowPolicies(target: AllowPolicyTarget, allows: NetworkAllows, opts: pulumi.CustomResourceOptions): k8s.networking.v1.NetworkPolicy[] {
+  const peer = (p: NetworkAllow["peer"]): k8s.types.input.networking.v1.NetworkPolicyPeer => {
+    if (p.cidr) return { ipBlock: { cidr: p.cidr } };
+    if (p.namespace) return { namespaceSelector: namespaceSelector(p.namespace), ...(p.pods ? { podSelector: { matchLabels: p.pods } } : {}) };
+    return { podSelector: { matchLabels: p.pods } };
+  };
+  const ports = (r: NetworkAllow) => (r.ports.length ? { ports: r.ports.map((port) => ({ protocol: "TCP", port })) } : {});
+  const render = (dir: "in" | "out", r: NetworkAllow) => {
+    const problem = allowProblem(r);
+    if (problem) throw new Error(problem);
+    const spec: k8s.types.input.networking.v1.NetworkPolicySpec =
+      dir === "in"
+        ? { podSelector: { matchLabels: r.pods }, policyTypes: ["Ingress"], ingress: [{ from: [peer(r.peer)], ...ports(r) }] }
+        : { podSelector: { matchLabels: r.pods }, policyTypes: ["Egress"], egress: [{ to: [peer(r.peer)], ...ports(r) }] };
+    return new k8s.networking.v1.NetworkPolicy(
+      `${target.resourcePrefix}-${dir}-${r.name}`,
+      { metadata: { name: `${target.objectPrefix}-${dir}-${r.name}`, namespace: target.namespace, labels: target.labels }, spec },
+      opts,
+    );
+  };
+  return [...(allows.ingress ?? []).map((r) => render("in", r)), ...(allows.egress ?? []).map((r) => render("out", r))];
+}
+
+/** No stack change deletes a StatefulSet's data: its claims outlive the StatefulSet and a scale-down. */
+export const RETAIN_CLAIMS = { whenDeleted: "Retain", whenScaled: "Retain" };
+
+/** Addresses outside the cluster's pods (webhooks, external stores, the API server, kubelets). */
+export const ANYWHERE = "0.0.0.0/0";
+/**
+ * The Kubernetes API server is not a pod and its address differs per cluster: a flow to it opens the two
+ * usual API ports (443 behind the service DNAT, 6443 on most control planes) to any address, nothing else.
+ */
+export const API_SERVER_PORTS = [443, 6443];
+
+/** A workload another component's NetworkPolicies name: its `app.kubernetes.io/name` pods and its port. */
+export interface Peer {
+  app: string;
+  port: number;
+  pods: Record<string, string>;
+}
+/** The {@link Peer} of workload `app` serving `port`. */
+export function peer(app: string, port: number): Peer {
+  return { app, port, pods: podsOf(app) };
+}
+
+/**
+ * What the workloads of one component instance share: the component (parent of every child, so a
+ * workload moved into its own file keeps its URN), the explicit provider, the namespace, and the
+ * naming of objects, labels, selectors and policies. Workload files are functions of a scope, like
+ * pulumi-eks' `createCore`.
+ */
+export class WorkloadScope {
+  constructor(
+    /** The component's name: prefix of every child and the `instance` label. */
+    readonly name: string,
+    /** What the component is (`monitoring`, `logging`): the `component` label. */
+    readonly component: string,
+    readonly parent: pulumi.Resource,
+    readonly provider: k8s.Provider,
+    readonly namespace: pulumi.Output<string>,
+  ) {}
+
+  /** Options of every child: the component as parent, the explicit provider. */
+  get opts(): pulumi.CustomResourceOptions {
+    return { parent: this.parent, provider: this.provider };
+  }
+
+  /** The labels of every object of workload `app`. */
+  labels(app: string): Record<string, string> {
+    return appLabels(app, this.name, this.component);
+  }
+
+  /** The (immutable) selector of workload `app`. */
+  selector(app: string): Record<string, string> {
+    return selectorLabels(this.name, app);
+  }
+
+  /** Metadata of an object of workload `app`: auto-named unless `objectName` is given. */
+  meta(app: string, objectName?: string, namespace: pulumi.Input<string> = this.namespace) {
+    return { namespace, labels: this.labels(app), ...(objectName ? { name: objectName } : {}) };
+  }
+
+  /** The object name of workload `app`: `<name>-<app>` (also its logical name). */
+  objectName(app: string): string {
+    return `${this.name}-${app}`;
+  }
+
+  /**
+   * A Deployment `<name>-<app>` of one replica running `pod`, selected by the workload's selector;
+   * `annotations` go on the pod template (checksums that roll it).
+   */
+  deployment(
+    app: string,
+    pod: k8s.types.input.core.v1.PodSpec,
+    extra: { annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>; dependsOn?: pulumi.Resource[] } = {},
+  ): k8s.apps.v1.Deployment {
+    return new k8s.apps.v1.Deployment(
+      this.objectName(app),
+      {
+        metadata: this.meta(app, this.objectName(app)),
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: this.selector(app) },
+          template: { metadata: { labels: this.labels(app), ...(extra.annotations ? { annotations: extra.annotations } : {}) }, spec: pod },
+        },
+      },
+      { ...this.opts, ...(extra.dependsOn ? { dependsOn: extra.dependsOn } : {}) },
+    );
+  }
+
+  /** The ClusterIP Service `<name>-<app>` of workload `app`: port `port` to the container port named `http`. */
+  service(app: string, port: number): k8s.core.v1.Service {
+    return new k8s.core.v1.Service(
+      this.objectName(app),
+      { metadata: this.meta(app, this.objectName(app)), spec: { selector: this.selector(app), ports: [{ name: "http", port, targetPort: "http" }] } },
+      this.opts,
+    );
+  }
+
+  /** The `data` volume claim template of a StatefulSet of workload `app`. */
+  dataClaim(app: string, storageSize: string, storageClass: string): k8s.types.input.core.v1.PersistentVolumeClaim {
+    return {
+      metadata: { name: "data", labels: this.labels(app) },
+      spec: { accessModes: ["ReadWriteOnce"], storageClassName: storageClass, resources: { requests: { storage: storageSize } } },
+    };
+  }
+
+  /** The NetworkPolicies of workload `app`: `<name>-<app>-<in|out>-<rule>`, in this scope's namespace. */
+  allow(app: string, allows: NetworkAllows): k8s.networking.v1.NetworkPolicy[] {
+    const prefix = `${this.name}-${app}`;
+    return allowPolicies({ resourcePrefix: prefix, objectPrefix: prefix, namespace: this.namespace, labels: this.labels(app) }, allows, this.opts);
+  }
+
+  /** Bytes of the memory quantity `value` of argument `field`; a malformed one fails naming the field. */
+  bytes(field: string, value: string): number {
+    try {
+      return bytes(value);
+    } catch (e) {
+      throw this.fail(field, `is invalid: ${(e as Error).message}; use a size like "1Gi"`);
+    }
+  }
+
+  /** An error naming the component and the field. */
+  fail(field: string, what: string): pulumi.ResourceError {
+    return new pulumi.ResourceError(`${this.parent.constructor.name} ${this.name}: ${field} ${what}`, this.parent);
+  }
 }

@@ -5,7 +5,7 @@
 #   promtool test rules     their unit tests (test/observability/rules.test.yml)
 #   amtool check-config     the Alertmanager configuration, with and without a webhook
 #   amtool config routes    where a critical and a warning alert are routed
-# The files are rendered by components/observability/render.ts exactly as the
+# The files are rendered by test/observability/render.ts exactly as the
 # components serialise them.
 #
 # Debian's promtool is built without Kubernetes service discovery, so it rejects
@@ -42,7 +42,7 @@ step() { # step NAME COMMAND...: runs, prints the tool's output, counts a failur
 }
 
 log "rendering the generated configuration into $out"
-ts-node components/observability/render.ts "$out" >/dev/null
+ts-node test/observability/render.ts "$out" >/dev/null
 
 # ---- Prometheus configuration ----
 probe="$out/probe.yml"
@@ -63,7 +63,7 @@ else
 fi
 
 # ---- rules and their unit tests ----
-step "promtool check rules" promtool check rules "$out/prometheus/rules/shop.yml"
+step "promtool check rules" promtool check rules "$out/prometheus/rules/shop.yml" "$out/prometheus/rules/logging.yml"
 cp test/observability/rules.test.yml "$out/prometheus/rules.test.yml"
 step "promtool test rules" bash -c "cd '$out/prometheus' && promtool test rules rules.test.yml"
 

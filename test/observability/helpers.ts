@@ -2,6 +2,8 @@
  * Helpers shared by the Monitoring and Logging unit tests: find recorded
  * objects by kind and logical name, walk every container of every workload.
  */
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import * as h from "../unit/harness";
 
 /** Type tokens of the Kubernetes kinds the observability components create. */
@@ -93,4 +95,17 @@ export function wasSecret(v: any): boolean {
   if (Array.isArray(v)) return v.some(wasSecret);
   if (v && typeof v === "object") return SECRET_SIG in v || Object.values(v).some(wasSecret);
   return false;
+}
+
+/**
+ * Asserts that each `[type, name]` child was registered under the component type `parent` (a child of
+ * the component itself) in the dev stack: the URN a stack deployed before carries, so a preview shows no
+ * replacement. Reads the URNs the mock monitor registered since the last reset.
+ */
+export function assertUrnsKept(parent: string, children: [type: string, name: string][]): void {
+  const urns = new Set<string>([...(pulumi.runtime.getMonitor() as any).resources.keys()]);
+  for (const [type, name] of children) {
+    const urn = `urn:pulumi:dev::shop::${parent}$${type}::${name}`;
+    assert.ok(urns.has(urn), `${urn} is gone; registered as: ${[...urns].filter((u) => u.endsWith(`::${name}`)).join(", ")}`);
+  }
 }

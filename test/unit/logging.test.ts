@@ -4,12 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
 import { Logging, LoggingArgs } from "../../components/logging";
-import { IMAGES } from "../../components/observability/images";
-import { memoryBytes } from "../../components/observability/k8s";
-import { heapMegabytes } from "../../components/observability/logging-config";
+import { bytes } from "../../components/k8s-defaults";
+import { heapMegabytes, namespaceIndexPattern } from "../../components/logging/elasticsearch-config";
+import { IMAGES } from "../../components/logging/images";
+import { RETRY_LIMIT } from "../../components/logging/pipeline";
 import { loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
-import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
+import { assertUrnsKept, containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
 
 function args(provider: k8s.Provider, over: Partial<LoggingArgs> = {}): LoggingArgs {
   return {
@@ -22,8 +23,8 @@ function args(provider: k8s.Provider, over: Partial<LoggingArgs> = {}): LoggingA
     memory: "2Gi",
     retentionDays: 7,
     kibanaPath: "/kibana",
-    ingressHost: "shop.example.com",
-    ingressClassName: "nginx",
+    edgeNamespace: "ingress-nginx",
+    publicHost: "shop.example.com",
     elasticPassword: pulumi.secret("given-elastic-password"),
     ...over,
   };
@@ -93,13 +94,22 @@ describe("Logging", () => {
       assert.strictEqual(claim.storageClassName, "gp3");
     });
 
-    it("needs no privileged vm.max_map_count init: mmap is off and nothing runs privileged", async () => {
+    it("needs no vm.max_map_count sysctl: mmap is off, and no pod could set a node sysctl (none privileged, no capabilities, no sysctls)", async () => {
       await deploy();
+      // Elasticsearch's max_map_count bootstrap check applies only to mmap-backed stores.
       assert.strictEqual(esYml()["node.store.allow_mmap"], false);
-      for (const { workload, c } of containers()) {
+      for (const { workload, pod, c } of containers()) {
         assert.notStrictEqual(c.securityContext.privileged, true, workload);
-        assert.ok(!JSON.stringify(c.command ?? []).includes("sysctl"), workload);
+        assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false, workload);
+        assert.deepStrictEqual(c.securityContext.capabilities, { drop: ["ALL"] }, `${workload} must add no capability (SYS_ADMIN would allow sysctl -w)`);
+        assert.strictEqual(pod.securityContext.sysctls, undefined, workload);
+        assert.ok(!pod.hostPID && !pod.hostNetwork && !pod.hostIPC, workload);
       }
+    });
+
+    it("retains its volumes when the StatefulSet is deleted or scaled down", async () => {
+      await deploy({ replicas: 3 });
+      assert.deepStrictEqual(es().spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
     });
 
     it("turns security on, with the elastic password from a Secret and TLS between nodes", async () => {
@@ -196,14 +206,16 @@ describe("Logging", () => {
       assert.strictEqual(out.HTTP_Passwd, "${ES_PASSWORD}", "the password comes from the environment, not the ConfigMap");
     });
 
-    it("buffers on disk on the node and retries without limit, so an Elasticsearch restart loses no lines", async () => {
+    it("buffers on disk on the node and retries a bounded number of times, long enough for an Elasticsearch restart", async () => {
       await deploy({ fluentBitBufferLimit: "5G" });
       const s = sections(fluentConf());
       assert.strictEqual(s[0].settings["storage.path"], "/var/lib/fluent-bit/buffer");
       assert.strictEqual(s.find((x) => x.name === "INPUT")!.settings["storage.type"], "filesystem");
       assert.strictEqual(s.find((x) => x.name === "INPUT")!.settings.DB, "/var/lib/fluent-bit/tail-containers.db");
       const out = s.find((x) => x.name === "OUTPUT")!.settings;
-      assert.strictEqual(out.Retry_Limit, "no_limits");
+      assert.strictEqual(out.Retry_Limit, String(RETRY_LIMIT));
+      assert.ok(RETRY_LIMIT >= 20 && RETRY_LIMIT < 100, "finite, and enough retries at up to 5 minutes apart to ride out a restart");
+      assert.strictEqual(s[0].settings["scheduler.cap"], "300");
       assert.strictEqual(out["storage.total_limit_size"], "5G");
       const ds = get(T.daemonSet, "logs-fluent-bit").spec.template.spec;
       assert.deepStrictEqual(ds.volumes.find((v: any) => v.name === "state").hostPath, { path: "/var/lib/fluent-bit", type: "DirectoryOrCreate" });
@@ -229,7 +241,7 @@ describe("Logging", () => {
   });
 
   describe("Kibana", () => {
-    it("is served under the ingress path with basePath and rewriteBasePath", async () => {
+    it("is served under its path with basePath and rewriteBasePath and hands its backend to the routing", async () => {
       const l = await deploy({ kibanaPath: "/logs" });
       const cfg = yaml.load(get(T.configMap, "logs-kibana").data["kibana.yml"]) as any;
       assert.strictEqual(cfg["server.basePath"], "/logs");
@@ -238,8 +250,10 @@ describe("Logging", () => {
       assert.deepStrictEqual(cfg["elasticsearch.hosts"], ["http://logs-elasticsearch.obs.svc:9200"]);
       assert.strictEqual(cfg["elasticsearch.username"], "kibana_system");
       assert.strictEqual(cfg["elasticsearch.password"], "${KIBANA_PASSWORD}");
-      const rule = get(T.ingress, "logs-kibana").spec.rules[0];
-      assert.deepStrictEqual(rule.http.paths[0], { path: "/logs", pathType: "Prefix", backend: { service: { name: "logs-kibana", port: { name: "http" } } } });
+      assert.strictEqual(h.ofType(T.ingress).length, 0, "the routing component owns the route");
+      assert.strictEqual(await h.promiseOf(l.kibanaBackend.serviceName), "logs-kibana");
+      assert.strictEqual(l.kibanaBackend.port, 5601);
+      assert.deepStrictEqual(flows(policy("logs-kibana-in-edge").ingress, "from"), ["ns:ingress-nginx:TCP/5601"]);
       assert.strictEqual(get(T.deployment, "logs-kibana").spec.template.spec.containers[0].readinessProbe.httpGet.path, "/logs/api/status");
       assert.strictEqual(await h.promiseOf(l.kibanaUrl), "http://shop.example.com/logs/");
       assert.strictEqual(await h.promiseOf(l.elasticsearchUrl), "http://logs-elasticsearch.obs.svc:9200");
@@ -249,7 +263,7 @@ describe("Logging", () => {
       await deploy();
       const files = get(T.configMap, "logs-data-view").data;
       const body = JSON.parse(files["data-view.json"]);
-      assert.deepStrictEqual(body.data_view, { id: "shop-logs", title: "shop-logs-shop-test-*", name: "Shop logs", timeFieldName: "@timestamp" });
+      assert.deepStrictEqual(body.data_view, { id: "shop-logs", title: "shop-logs-shop-test-*,-shop-logs-shop-test-*-*", name: "Shop logs", timeFieldName: "@timestamp" });
       assert.strictEqual(body.override, true, "a rerun replaces the data view instead of failing");
       assert.match(files["data-view.sh"], /\/api\/data_views\/data_view/);
       const env = get(T.job, "logs-data-view").spec.template.spec.containers[0].env;
@@ -257,30 +271,68 @@ describe("Logging", () => {
     });
   });
 
+  describe("data view pattern", () => {
+    /** Elasticsearch's multi-target syntax: comma-separated wildcards, `-` excludes what the earlier ones matched. */
+    function matches(pattern: string, index: string): boolean {
+      const re = (p: string) => new RegExp(`^${p.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+      let hit = false;
+      for (const part of pattern.split(",")) {
+        if (part.startsWith("-")) hit = hit && !re(part.slice(1)).test(index);
+        else hit = hit || re(part).test(index);
+      }
+      return hit;
+    }
+
+    it("covers the shop namespace's daily indices and not the observability namespace's own", () => {
+      const pattern = namespaceIndexPattern("shop-local");
+      assert.ok(matches(pattern, "shop-logs-shop-local-2026.11.29"));
+      assert.ok(!matches(pattern, "shop-logs-shop-local-observability-2026.11.29"), pattern);
+      assert.ok(!matches(pattern, "shop-logs-shop-localx-2026.11.29"), pattern);
+      assert.ok(!matches(pattern, "shop-logs-kube-system-2026.11.29"), pattern);
+    });
+  });
+
   describe("NetworkPolicies", () => {
-    it("open exactly the paths needed: Fluent Bit, Kibana, the setup Job and Grafana -> Elasticsearch; ingress controller -> Kibana", async () => {
-      await deploy({ ingressControllerNamespace: "ingress-system" });
-      const esPolicy = policy("logs-elasticsearch");
-      assert.deepStrictEqual(esPolicy.policyTypes, ["Ingress", "Egress"]);
-      assert.deepStrictEqual(flows(esPolicy.ingress, "from"), [
-        "app:elasticsearch:TCP/9300",
-        "app:es-setup:TCP/9200",
-        "app:fluent-bit:TCP/9200",
-        "app:grafana:TCP/9200",
-        "app:kibana:TCP/9200",
+    it("belong to their workload, one per flow, named after it (the effective network is tested on the whole program)", async () => {
+      await deploy();
+      assert.deepStrictEqual(h.ofType(T.networkPolicy).map((p) => p.name).sort(), [
+        "logs-data-view-out-kibana",
+        "logs-elasticsearch-in-es-setup",
+        "logs-elasticsearch-in-fluent-bit",
+        "logs-elasticsearch-in-grafana",
+        "logs-elasticsearch-in-kibana",
+        "logs-elasticsearch-in-nodes",
+        "logs-elasticsearch-out-nodes",
+        "logs-es-setup-out-elasticsearch",
+        "logs-fluent-bit-in-prometheus",
+        "logs-fluent-bit-out-api-server",
+        "logs-fluent-bit-out-elasticsearch",
+        "logs-kibana-in-data-view",
+        "logs-kibana-in-edge",
+        "logs-kibana-out-elasticsearch",
+        "logs-transport-cert-out-api-server",
       ]);
-      assert.deepStrictEqual(flows(esPolicy.egress, "to"), ["app:elasticsearch:TCP/9300", "ns:kube-system/k8s-app=kube-dns:TCP/53", "ns:kube-system/k8s-app=kube-dns:UDP/53"]);
-      assert.deepStrictEqual(flows(policy("logs-fluent-bit").egress, "to"), [
-        "app:elasticsearch:TCP/9200",
-        "cidr:0.0.0.0/0:TCP/443",
-        "cidr:0.0.0.0/0:TCP/6443",
-        "ns:kube-system/k8s-app=kube-dns:TCP/53",
-        "ns:kube-system/k8s-app=kube-dns:UDP/53",
+    });
+  });
+
+  describe("resource identity", () => {
+    it("keeps the URNs a stack deployed before the split into per-workload files has (no replacement on preview)", async () => {
+      await h.reset("dev");
+      const provider = new k8s.Provider("test-k8s", {});
+      new Logging("logging", args(provider, { replicas: 3 }));
+      await h.settle();
+      assertUrnsKept("shop:platform:Logging", [
+        ["kubernetes:apps/v1:StatefulSet", "logging-elasticsearch"],
+        ["kubernetes:core/v1:Service", "logging-elasticsearch-nodes"],
+        ["kubernetes:policy/v1:PodDisruptionBudget", "logging-elasticsearch"],
+        ["kubernetes:core/v1:Secret", "logging-credentials"],
+        ["kubernetes:core/v1:Secret", "logging-elasticsearch-transport"],
+        ["kubernetes:batch/v1:Job", "logging-transport-cert"],
+        ["kubernetes:batch/v1:Job", "logging-es-setup"],
+        ["kubernetes:apps/v1:DaemonSet", "logging-fluent-bit"],
+        ["kubernetes:apps/v1:Deployment", "logging-kibana"],
+        ["kubernetes:batch/v1:Job", "logging-data-view"],
       ]);
-      assert.deepStrictEqual(flows(policy("logs-fluent-bit").ingress, "from"), ["app:prometheus:TCP/2020"]);
-      assert.deepStrictEqual(flows(policy("logs-kibana").ingress, "from"), ["app:data-view:TCP/5601", "ns:ingress-system:TCP/5601"]);
-      assert.deepStrictEqual(flows(policy("logs-kibana").egress, "to"), ["app:elasticsearch:TCP/9200", "ns:kube-system/k8s-app=kube-dns:TCP/53", "ns:kube-system/k8s-app=kube-dns:UDP/53"]);
-      assert.deepStrictEqual(policy("logs-es-setup").ingress, []);
     });
   });
 
@@ -362,12 +414,10 @@ describe("Logging", () => {
   });
 
   describe("heap sizing", () => {
-    it("reads Kubernetes memory quantities in binary and decimal units", () => {
-      assert.strictEqual(memoryBytes("1536Mi", "memory"), 1536 * 2 ** 20);
-      assert.strictEqual(memoryBytes("2Gi", "memory"), 2 * 2 ** 30);
-      assert.strictEqual(memoryBytes("2G", "memory"), 2e9);
-      assert.strictEqual(memoryBytes("1073741824", "memory"), 2 ** 30);
-      assert.throws(() => memoryBytes("2 GB", "memory"), /memory: "2 GB" is not a memory quantity/);
+    it("reads the memory quantities the config accepts (binary suffixes)", () => {
+      assert.strictEqual(bytes("1536Mi"), 1536 * 2 ** 20);
+      assert.strictEqual(bytes("2Gi"), 2 * 2 ** 30);
+      assert.throws(() => bytes("2 GB"), /not a binary-suffixed size: 2 GB/);
     });
 
     it("gives the heap half the limit, capped below 32 GiB to keep compressed pointers", () => {
@@ -378,15 +428,10 @@ describe("Logging", () => {
   });
 
   describe("bad input", () => {
+    // Replicas, memory floor, retention, paths and storage class are the config schema's (bad-config tests).
     const cases: [string, Partial<LoggingArgs>, RegExp][] = [
-      ["two Elasticsearch nodes", { replicas: 2 }, /replicas is 2; use 1 \(single node\) or 3 or more/],
-      ["zero Elasticsearch nodes", { replicas: 0 }, /replicas is 0/],
-      ["a memory that is not a quantity", { memory: "lots" }, /memory is invalid: .*"lots" is not a memory quantity/],
-      ["less than 1Gi of memory", { memory: "512Mi" }, /memory is 512Mi; Elasticsearch needs at least 1Gi/],
-      ["a retention of zero days", { retentionDays: 0 }, /retentionDays is 0/],
-      ["a fractional retention", { retentionDays: 1.5 }, /retentionDays is 1.5/],
-      ["a Kibana path without a leading slash", { kibanaPath: "kibana" }, /kibanaPath "kibana" must start with "\/"/],
-      ["an empty storage class", { storageClass: "" }, /storageClass is empty/],
+      ["a memory that is not a quantity", { memory: "lots" }, /memory is invalid: .*not a binary-suffixed size: lots/],
+      ["a Kibana memory that is not a quantity", { kibanaMemory: "1 GB" }, /kibanaMemory is invalid/],
     ];
     for (const [what, over, message] of cases) {
       it(`rejects ${what}, naming the field`, async () => {

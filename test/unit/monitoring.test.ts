@@ -4,10 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
 import { Monitoring, MonitoringArgs } from "../../components/monitoring";
-import { IMAGES } from "../../components/observability/images";
+import { IMAGES } from "../../components/monitoring/images";
 import { loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
-import { containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
+import { assertUrnsKept, containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
 
 const WEBHOOK = "https://hooks.example.com/shop-alerts";
 
@@ -21,8 +21,8 @@ function args(provider: k8s.Provider, over: Partial<MonitoringArgs> = {}): Monit
     storageSize: "5Gi",
     storageClass: "fast-ssd",
     grafanaPath: "/grafana",
-    ingressHost: "shop.example.com",
-    ingressClassName: "nginx",
+    edgeNamespace: "ingress-nginx",
+    publicHost: "shop.example.com",
     grafanaAdminPassword: pulumi.secret("given-grafana-password"),
     ...over,
   };
@@ -136,13 +136,12 @@ describe("Monitoring", () => {
       assert.strictEqual(cfg.route.receiver, "shop-none");
     });
 
-    it("may only reach the webhook's port (and DNS)", async () => {
+    it("may only reach the webhook's port, and has no way out without a webhook", async () => {
       await deploy({ alertWebhookUrl: pulumi.secret("https://hooks.example.com:8443/x") });
-      assert.deepStrictEqual(flows(policy("mon-alertmanager").egress, "to"), [
-        "cidr:0.0.0.0/0:TCP/8443",
-        "ns:kube-system/k8s-app=kube-dns:TCP/53",
-        "ns:kube-system/k8s-app=kube-dns:UDP/53",
-      ]);
+      assert.deepStrictEqual(flows(policy("mon-alertmanager-out-webhook").egress, "to"), ["cidr:0.0.0.0/0:TCP/8443"]);
+      await deploy({ alertWebhookUrl: undefined });
+      const egress = h.ofType(T.networkPolicy).filter((p) => /^mon-alertmanager-out-/.test(p.name));
+      assert.deepStrictEqual(egress.map((p) => p.name), []);
     });
   });
 
@@ -165,27 +164,28 @@ describe("Monitoring", () => {
       assert.strictEqual(await h.isSecret(m.grafanaAdminPassword), true);
     });
 
-    it("is served under the ingress path with root_url and serve_from_sub_path set", async () => {
+    it("is served under its path of the public host (root_url, serve_from_sub_path) and hands its backend to the routing", async () => {
       const m = await deploy({ grafanaPath: "/obs/grafana" });
       const env = grafanaEnv();
       assert.strictEqual(env.GF_SERVER_ROOT_URL, "http://shop.example.com/obs/grafana/");
       assert.strictEqual(env.GF_SERVER_SERVE_FROM_SUB_PATH, "true");
-      const ing = get(T.ingress, "mon-grafana").spec;
-      assert.strictEqual(ing.ingressClassName, "nginx");
-      assert.strictEqual(ing.rules[0].host, "shop.example.com");
-      assert.deepStrictEqual(ing.rules[0].http.paths[0], {
-        path: "/obs/grafana",
-        pathType: "Prefix",
-        backend: { service: { name: "mon-grafana", port: { name: "http" } } },
-      });
+      assert.strictEqual(h.ofType(T.ingress).length, 0, "the routing component owns the route");
+      assert.strictEqual(await h.promiseOf(m.grafanaBackend.serviceName), "mon-grafana");
+      assert.strictEqual(m.grafanaBackend.port, 3000);
+      assert.deepStrictEqual(get(T.service, "mon-grafana").spec.ports, [{ name: "http", port: 3000, targetPort: "http" }]);
       assert.strictEqual(get(T.deployment, "mon-grafana").spec.template.spec.containers[0].readinessProbe.httpGet.path, "/obs/grafana/api/health");
       assert.strictEqual(await h.promiseOf(m.grafanaUrl), "http://shop.example.com/obs/grafana/");
       assert.strictEqual(await h.promiseOf(m.prometheusUrl), "http://mon-prometheus.obs.svc:9090");
     });
 
-    it("uses https URLs and the TLS Secret when TLS is on", async () => {
-      const m = await deploy({ tlsSecretName: "shop-tls" });
-      assert.deepStrictEqual(get(T.ingress, "mon-grafana").spec.tls, [{ hosts: ["shop.example.com"], secretName: "shop-tls" }]);
+    it("admits the edge namespace on Grafana's port only", async () => {
+      await deploy({ edgeNamespace: "edge-system" });
+      assert.deepStrictEqual(flows(policy("mon-grafana-in-edge").ingress, "from"), ["ns:edge-system:TCP/3000"]);
+      assert.deepStrictEqual(policy("mon-grafana-in-edge").podSelector.matchLabels, { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "mon" });
+    });
+
+    it("uses https URLs and secure cookies when the public scheme is https", async () => {
+      const m = await deploy({ publicScheme: "https" });
       assert.strictEqual(await h.promiseOf(m.grafanaUrl), "https://shop.example.com/grafana/");
       assert.strictEqual(grafanaEnv().GF_SECURITY_COOKIE_SECURE, "true");
     });
@@ -206,7 +206,7 @@ describe("Monitoring", () => {
       let ds = (yaml.load(get(T.configMap, "mon-grafana-provisioning").data["datasources.yaml"]) as any).datasources;
       assert.deepStrictEqual(ds.map((d: any) => [d.type, d.url]), [["prometheus", "http://mon-prometheus.obs.svc:9090"]]);
       assert.ok(!("SHOP_ES_PASSWORD" in grafanaEnv()));
-      assert.ok(!flows(policy("mon-grafana").egress, "to").some((f) => f.includes("9200")), "no path to Elasticsearch without logging");
+      assert.ok(!h.ofType(T.networkPolicy).some((p) => p.name === "mon-grafana-out-elasticsearch"), "no path to Elasticsearch without logging");
 
       await deploy({ elasticsearchUrl: "http://logs-es.obs.svc:9200", elasticsearchPassword: pulumi.secret("reader-pw") });
       ds = (yaml.load(get(T.configMap, "mon-grafana-provisioning").data["datasources.yaml"]) as any).datasources;
@@ -216,34 +216,53 @@ describe("Monitoring", () => {
       assert.strictEqual(es.secureJsonData.basicAuthPassword, "$__env{SHOP_ES_PASSWORD}");
       assert.ok(!get(T.configMap, "mon-grafana-provisioning").data["datasources.yaml"].includes("reader-pw"));
       assert.strictEqual(get(T.secret, "mon-grafana").stringData.SHOP_ES_PASSWORD, "reader-pw");
-      assert.ok(flows(policy("mon-grafana").egress, "to").includes("app:elasticsearch:TCP/9200"));
+      assert.deepStrictEqual(flows(policy("mon-grafana-out-elasticsearch").egress, "to"), ["app:elasticsearch:TCP/9200"]);
     });
   });
 
   describe("NetworkPolicies", () => {
-    it("open exactly the paths needed: Grafana -> Prometheus, Prometheus -> targets and Alertmanager, ingress controller -> Grafana", async () => {
-      await deploy({ ingressControllerNamespace: "ingress-system" });
-      const prom = policy("mon-prometheus");
-      assert.deepStrictEqual(prom.policyTypes, ["Ingress", "Egress"]);
-      assert.deepStrictEqual(flows(prom.ingress, "from"), ["app:grafana:TCP/9090"]);
-      assert.deepStrictEqual(flows(prom.egress, "to"), [
-        "app:alertmanager:TCP/9093",
-        "app:fluent-bit:TCP/2020",
-        "app:kube-state-metrics:TCP/8080",
-        "cidr:0.0.0.0/0:TCP/10250",
-        "cidr:0.0.0.0/0:TCP/443",
-        "cidr:0.0.0.0/0:TCP/6443",
-        "ns:kube-system/k8s-app=kube-dns:TCP/53",
-        "ns:kube-system/k8s-app=kube-dns:UDP/53",
-        "ns:shop-test:TCP/8080",
+    it("belong to their workload, one per flow, named after it (the effective network is tested on the whole program)", async () => {
+      await deploy();
+      const names = h.ofType(T.networkPolicy).map((p) => p.name).sort();
+      assert.deepStrictEqual(names, [
+        "mon-alertmanager-in-prometheus",
+        "mon-allow-scrape",
+        "mon-grafana-in-edge",
+        "mon-grafana-out-prometheus",
+        "mon-kube-state-metrics-in-prometheus",
+        "mon-kube-state-metrics-out-api-server",
+        "mon-prometheus-in-grafana",
+        "mon-prometheus-out-alertmanager",
+        "mon-prometheus-out-api-server",
+        "mon-prometheus-out-fluent-bit",
+        "mon-prometheus-out-kube-state-metrics",
+        "mon-prometheus-out-kubelets",
+        "mon-prometheus-out-shop-metrics",
       ]);
-      assert.deepStrictEqual(flows(policy("mon-grafana").ingress, "from"), ["ns:ingress-system:TCP/3000"]);
-      assert.deepStrictEqual(flows(policy("mon-alertmanager").ingress, "from"), ["app:prometheus:TCP/9093"]);
-      assert.deepStrictEqual(flows(policy("mon-kube-state-metrics").ingress, "from"), ["app:prometheus:TCP/8080"]);
       const scrape = get(T.networkPolicy, "mon-allow-scrape");
       assert.strictEqual(scrape.metadata.namespace, "shop-test");
-      assert.deepStrictEqual(scrape.spec.policyTypes, ["Ingress"]);
       assert.deepStrictEqual(flows(scrape.spec.ingress, "from"), ["ns:obs/app:prometheus:TCP/8080"]);
+    });
+  });
+
+  describe("resource identity", () => {
+    it("keeps the URNs a stack deployed before the split into per-workload files has (no replacement on preview)", async () => {
+      await h.reset("dev");
+      const provider = new k8s.Provider("test-k8s", {});
+      new Monitoring("monitoring", args(provider));
+      await h.settle();
+      assertUrnsKept("shop:platform:Monitoring", [
+        ["kubernetes:apps/v1:StatefulSet", "monitoring-prometheus"],
+        ["kubernetes:core/v1:ConfigMap", "monitoring-prometheus-rules"],
+        ["kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "monitoring-prometheus"],
+        ["kubernetes:apps/v1:Deployment", "monitoring-kube-state-metrics"],
+        ["kubernetes:rbac.authorization.k8s.io/v1:Role", "monitoring-kube-state-metrics-shop"],
+        ["kubernetes:apps/v1:Deployment", "monitoring-alertmanager"],
+        ["kubernetes:core/v1:Secret", "monitoring-alertmanager"],
+        ["kubernetes:apps/v1:Deployment", "monitoring-grafana"],
+        ["kubernetes:core/v1:Service", "monitoring-grafana"],
+        ["kubernetes:networking.k8s.io/v1:NetworkPolicy", "monitoring-allow-scrape"],
+      ]);
     });
   });
 
@@ -320,9 +339,6 @@ describe("Monitoring", () => {
       ["no services", { services: [] }, /services is empty/],
       ["a service that is not a DNS label", { services: ["Gateway_1"] }, /services entry "Gateway_1" is not a DNS label/],
       ["duplicate services", { services: ["user", "user"] }, /services has duplicates/],
-      ["a retention that is not a Prometheus duration", { retention: "15 days" }, /retention is invalid: .*"15 days" is not a Prometheus duration/],
-      ["a storage size that is not a quantity", { storageSize: "lots" }, /storageSize is invalid/],
-      ["a Grafana path with a trailing slash", { grafanaPath: "/grafana/" }, /grafanaPath "\/grafana\/" must start with "\/" and not end with "\/"/],
       ["an Elasticsearch URL without its reader password", { elasticsearchUrl: "http://es:9200" }, /elasticsearchPassword is required with elasticsearchUrl/],
     ];
     for (const [what, over, message] of cases) {

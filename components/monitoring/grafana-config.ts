@@ -4,7 +4,7 @@
  * environment, which the component fills from a Secret.
  */
 import { DATASOURCE_UIDS } from "./dashboards";
-import { INDEX_PREFIX } from "./logging-config";
+import { INDEX_PREFIX } from "../logging/elasticsearch-config";
 
 /** Environment variables Grafana reads the Elasticsearch reader credentials from. */
 export const GRAFANA_ES_ENV = { user: "SHOP_ES_USERNAME", password: "SHOP_ES_PASSWORD" } as const;

@@ -4,7 +4,7 @@
  * query the provisioned Prometheus datasource by its fixed uid.
  */
 import { JOBS } from "./prometheus-config";
-import { METRICS } from "./rules";
+import { METRICS, NOT_PROBES } from "./rules";
 
 /** Fixed datasource uids, shared with the datasource provisioning file. */
 export const DATASOURCE_UIDS = { prometheus: "shop-prometheus", elasticsearch: "shop-elasticsearch" } as const;
@@ -107,9 +107,10 @@ function uidFor(prefix: string, name: string): string {
 /** The RED dashboard of one service: request rate, errors and duration, overall and per route. */
 export function redDashboard(service: string, shopNamespace: string): Dashboard {
   const sel = `namespace="${shopNamespace}", service="${service}"`;
-  const req = (extra = "") => `${METRICS.requests}{${sel}${extra}}`;
+  // Request panels count user traffic only: probes and scrapes are left out.
+  const req = (extra = "") => `${METRICS.requests}{${sel}, ${NOT_PROBES}${extra}}`;
   const q = (quantile: number, by = "le") =>
-    `histogram_quantile(${quantile}, sum by (${by}) (rate(${METRICS.durationBucket}{${sel}}${RATE})))`;
+    `histogram_quantile(${quantile}, sum by (${by}) (rate(${METRICS.durationBucket}{${sel}, ${NOT_PROBES}}${RATE})))`;
   const panels = new Layout()
     .add("stat", "Instances up", "none", [[`sum(up{job="${JOBS.pods}", ${sel}})`, "up"]], 6)
     .add("stat", "Requests / s", "reqps", [[`sum(rate(${req()}${RATE}))`, "rps"]], 6)
@@ -133,20 +134,21 @@ export function redDashboard(service: string, shopNamespace: string): Dashboard 
 export function overviewDashboard(services: string[], shopNamespace: string): Dashboard {
   const ns = `namespace="${shopNamespace}"`;
   const svc = `service=~"${services.join("|")}"`;
+  const traffic = `${ns}, ${NOT_PROBES}`;
   const panels = new Layout()
     .add("timeseries", "Instances up by service", "none", [[`sum by (service) (up{job="${JOBS.pods}", ${ns}, ${svc}})`, "{{service}}"]])
     .add("table", "Firing alerts", "none", [[`sum by (alertname, severity, service) (ALERTS{alertstate="firing"})`, "{{alertname}}"]], 12, {
       options: { showHeader: true },
     })
-    .add("timeseries", "Requests / s by service", "reqps", [[`sum by (service) (rate(${METRICS.requests}{${ns}}${RATE}))`, "{{service}}"]])
+    .add("timeseries", "Requests / s by service", "reqps", [[`sum by (service) (rate(${METRICS.requests}{${traffic}}${RATE}))`, "{{service}}"]])
     .add("timeseries", "5xx ratio by service", "percentunit", [
       [
-        `sum by (service) (rate(${METRICS.requests}{${ns}, code=~"5.."}${RATE})) / sum by (service) (rate(${METRICS.requests}{${ns}}${RATE}))`,
+        `sum by (service) (rate(${METRICS.requests}{${traffic}, code=~"5.."}${RATE})) / sum by (service) (rate(${METRICS.requests}{${traffic}}${RATE}))`,
         "{{service}}",
       ],
     ])
     .add("timeseries", "p99 latency by service", "s", [
-      [`histogram_quantile(0.99, sum by (service, le) (rate(${METRICS.durationBucket}{${ns}}${RATE})))`, "{{service}}"],
+      [`histogram_quantile(0.99, sum by (service, le) (rate(${METRICS.durationBucket}{${traffic}}${RATE})))`, "{{service}}"],
     ])
     .add("timeseries", "Container restarts (1h)", "none", [
       [`sum by (pod) (increase(kube_pod_container_status_restarts_total{${ns}}[1h]))`, "{{pod}}"],

@@ -60,6 +60,18 @@ export const METRICS = {
   orderEventsPublished: "order_events_published_total",
 } as const;
 
+/** Fluent Bit's counter of records dropped after their retries ran out (or rejected for good). */
+export const FLUENT_BIT_DROPPED = "fluentbit_output_dropped_records_total";
+
+/**
+ * The routes of the services' probe and scrape endpoints (the `route` label is the ServeMux pattern,
+ * e.g. `GET /healthz`, see services/internal/metrics). Startup 503s of /readyz and the steady scrape
+ * traffic are not user traffic: the error and latency alerts and the dashboards leave them out.
+ */
+export const PROBE_ROUTES = ["/healthz", "/readyz", "/metrics"] as const;
+/** The label matcher that leaves the probe and scrape routes out. */
+export const NOT_PROBES = `route!~"([A-Z]+ )?(${PROBE_ROUTES.join("|")})"`;
+
 /** What the rules depend on. */
 export interface RulesInput {
   /** The microservices; each gets its own "down" alert. */
@@ -95,8 +107,8 @@ export function shopAlertRules(input: RulesInput): RuleFile {
           {
             alert: "ShopHighErrorRatio",
             expr:
-              `${byService} (rate(${METRICS.requests}{${ns}, code=~"5.."}[5m]))\n` +
-              `  / ${byService} (rate(${METRICS.requests}{${ns}}[5m]))\n` +
+              `${byService} (rate(${METRICS.requests}{${ns}, ${NOT_PROBES}, code=~"5.."}[5m]))\n` +
+              `  / ${byService} (rate(${METRICS.requests}{${ns}, ${NOT_PROBES}}[5m]))\n` +
               `> ${t.errorRatio}`,
             for: "5m",
             labels: { severity: "critical" },
@@ -108,7 +120,7 @@ export function shopAlertRules(input: RulesInput): RuleFile {
           {
             alert: "ShopHighLatencyP99",
             expr:
-              `histogram_quantile(0.99, sum by (namespace, service, le) (rate(${METRICS.durationBucket}{${ns}}[5m])))\n` +
+              `histogram_quantile(0.99, sum by (namespace, service, le) (rate(${METRICS.durationBucket}{${ns}, ${NOT_PROBES}}[5m])))\n` +
               `> ${t.p99LatencySeconds}`,
             for: "10m",
             labels: { severity: "warning" },
@@ -165,6 +177,32 @@ export function shopAlertRules(input: RulesInput): RuleFile {
             annotations: {
               summary: "{{ $labels.pod }} is close to its memory limit",
               description: `Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit (threshold ${percent(t.memoryLimitRatio)}).`,
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/**
+ * Alerts on the log pipeline itself, scoped to the observability namespace: Fluent Bit retries a
+ * failed chunk a bounded number of times (`Retry_Limit`), then drops it and counts the records.
+ */
+export function logPipelineRules(input: { namespace: string }): RuleFile {
+  return {
+    groups: [
+      {
+        name: "shop-log-pipeline",
+        rules: [
+          {
+            alert: "ShopLogRecordsDropped",
+            expr: `sum by (namespace, pod) (increase(${FLUENT_BIT_DROPPED}{namespace="${input.namespace}"}[15m])) > 0`,
+            labels: { severity: "warning", service: "fluent-bit" },
+            annotations: {
+              summary: "Fluent Bit dropped log records",
+              description:
+                "{{ $labels.pod }} dropped {{ $value | printf \"%.0f\" }} log records in 15 minutes: Elasticsearch rejected them or stayed unreachable through every retry. Its log names the error.",
             },
           },
         ],

@@ -3,11 +3,11 @@
  * configurations to a directory, exactly as the components serialise them, so
  * `promtool` and `amtool` can check them (scripts/check-observability.sh).
  *
- *   ts-node components/observability/render.ts <out-dir>
+ *   ts-node test/observability/render.ts <out-dir>
  *
  * Layout of <out-dir>:
  *   prometheus/prometheus.yml        rule_files -> rules/*.yml
- *   prometheus/rules/shop.yml
+ *   prometheus/rules/shop.yml, prometheus/rules/logging.yml
  *   prometheus/serviceaccount/{token,ca.crt}   placeholders for the file checks
  *   alertmanager/webhook.yml         with a webhook receiver
  *   alertmanager/none.yml            without one
@@ -18,12 +18,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { alertmanagerConfig } from "./alertmanager-config";
-import { allDashboards } from "./dashboards";
-import { dashboardProvider, datasources } from "./grafana-config";
-import { dataViewFiles, elasticsearchSetupFiles, elasticsearchYml, fluentBitConfig, kibanaYml, transportCertScript } from "./logging-config";
-import { prometheusConfig } from "./prometheus-config";
-import { shopAlertRules } from "./rules";
+import { elasticsearchSetupFiles, elasticsearchYml } from "../../components/logging/elasticsearch-config";
+import { dataViewFiles, kibanaYml } from "../../components/logging/kibana-config";
+import { fluentBitConfig } from "../../components/logging/pipeline";
+import { transportCertScript } from "../../components/logging/transport-tls";
+import { alertmanagerConfig } from "../../components/monitoring/alertmanager-config";
+import { allDashboards } from "../../components/monitoring/dashboards";
+import { dashboardProvider, datasources } from "../../components/monitoring/grafana-config";
+import { prometheusConfig } from "../../components/monitoring/prometheus-config";
+import { logPipelineRules, shopAlertRules } from "../../components/monitoring/rules";
 
 /** The fixture the promtool unit tests (test/observability/rules.test.yml) are written against. */
 export const FIXTURE = {
@@ -63,6 +66,7 @@ export function renderAll(outDir: string): string[] {
     ),
   );
   write("prometheus/rules/shop.yml", dump(shopAlertRules({ services, shopNamespace: FIXTURE.shopNamespace })));
+  write("prometheus/rules/logging.yml", dump(logPipelineRules({ namespace: FIXTURE.namespace })));
   write("alertmanager/webhook.yml", dump(alertmanagerConfig(FIXTURE.webhookUrl)));
   write("alertmanager/none.yml", dump(alertmanagerConfig()));
   for (const [file, d] of Object.entries(allDashboards(services, FIXTURE.shopNamespace))) {
