@@ -1,19 +1,19 @@
 /**
  * Composes the platform from a validated `ShopConfig`: one explicit Kubernetes provider, the shop and
- * observability namespaces, the images, the data stores, the services, the ingress, monitoring and
- * logging. Reads no config itself.
+ * observability namespaces, the images, the data stores, the services, monitoring, logging and the
+ * public routing of all three. Reads no config itself.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { Binary, bytes, milliCpu, ServiceConfig, ShopConfig } from "./config";
+import { Binary, bytes, LOCAL_GATEWAY_CLASS, milliCpu, ServiceConfig, ShopConfig } from "./config";
 import { DataStores, STORE_KINDS, STORE_PORTS, STORE_RESOURCES, StoreKind } from "./components/data-stores";
 import { Environment, NetworkAllow } from "./components/environment";
-import { GatewayIngress } from "./components/ingress";
 import { HTTP_PORT } from "./components/k8s-defaults";
 import { MicroService, MicroServiceArgs } from "./components/microservice";
 import { Logging } from "./components/logging";
 import { Monitoring } from "./components/monitoring";
+import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT, Backend, RouteArgs, Routing, RoutingArgs } from "./components/routing";
 import { ServiceImage } from "./components/service-image";
 
 /** What each binary needs: data stores, the services it calls, whether it signs/reads JWTs, default env. */
@@ -41,13 +41,19 @@ export const CATALOG: Record<Binary, BinarySpec> = {
  * unready for SHUTDOWN_DRAIN and shuts down within SHUTDOWN_TIMEOUT; the grace period covers all three.
  */
 const PRE_STOP_SECONDS = 5;
+/**
+ * The edge's budget for one API request (HTTPRoute `timeouts.request`). Placeholder until the
+ * request budgets (edge > gateway > service > its calls) are defined in one place.
+ */
+const EDGE_REQUEST_TIMEOUT = "30s";
 const DRAIN_SECONDS = 2;
 const SHUTDOWN_SECONDS = 20;
 
 /** The stack outputs. */
 export interface PlatformOutputs {
   namespace: pulumi.Output<string>;
-  ingressUrl: pulumi.Output<string>;
+  /** The public URL of the shop's API (`<scheme>://<host>/api`). */
+  apiUrl: pulumi.Output<string>;
   /** Binary -> image reference pinned by digest. */
   imageDigests: Record<string, pulumi.Output<string>>;
   /** Service -> in-cluster URL. */
@@ -66,7 +72,12 @@ export function shopNetwork(cfg: ShopConfig, observabilityNamespace?: string): {
   const ingress: NetworkAllow[] = [];
   const egress: NetworkAllow[] = [];
   const binaries = new Set(Object.values(cfg.services).map((s) => s.binary));
-  ingress.push({ name: "ingress-controller-to-gateway", pods: label("gateway"), peer: { namespace: cfg.ingress.controllerNamespace }, ports: [HTTP_PORT] });
+  // The edge reaches the gateway pods (stable and canary) on their port only.
+  ingress.push({ name: "edge-to-gateway", pods: label("gateway"), peer: { namespace: cfg.routing.edgeNamespace }, ports: [HTTP_PORT] });
+  if (cfg.routing.tls.enabled && cfg.routing.tls.clusterIssuer) {
+    // cert-manager runs its ACME HTTP-01 solver pods next to the Gateway (or Ingress) it issues for.
+    ingress.push({ name: "edge-to-acme-solver", pods: { ...ACME_SOLVER_LABELS }, peer: { namespace: cfg.routing.edgeNamespace }, ports: [ACME_SOLVER_PORT] });
+  }
   for (const b of [...binaries].sort()) {
     for (const callee of CATALOG[b].calls) {
       ingress.push({ name: `${b}-to-${callee}`, pods: label(callee), peer: { pods: label(b) }, ports: [HTTP_PORT] });
@@ -105,7 +116,7 @@ export function shopQuota(cfg: ShopConfig) {
     memLim += n * bytes(r.memoryLimit);
   };
   for (const s of Object.values(cfg.services)) add((s.autoscaling?.maxReplicas ?? s.replicas) + 1, s.resources);
-  if (cfg.ingress.canary.enabled) add(2, cfg.services.gateway.resources);
+  if (cfg.routing.canary.enabled) add(2, cfg.services.gateway.resources);
   if (cfg.dataStores.mode === "in-cluster") {
     for (const k of STORE_KINDS) {
       add(1, cfg.dataStores[k].resources ?? STORE_RESOURCES[k]);
@@ -219,11 +230,11 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
   }
 
   let canary: MicroService | undefined;
-  if (cfg.ingress.canary.enabled) {
+  if (cfg.routing.canary.enabled) {
     const base = serviceArgs("gateway", cfg.services.gateway);
     canary = new MicroService("gateway-canary", {
       ...base,
-      image: cfg.ingress.canary.image ?? base.image,
+      image: cfg.routing.canary.image ?? base.image,
       // Prod keeps two so a drain never takes the canary's share of traffic down.
       replicas: cfg.environment === "prod" ? 2 : 1,
       autoscaling: undefined,
@@ -232,21 +243,21 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
     });
   }
 
-  const ingress = new GatewayIngress("shop-gateway", {
-    namespace,
-    provider,
-    className: cfg.ingress.className,
-    host: cfg.ingress.host,
-    serviceName: services.gateway.serviceName,
-    tls: cfg.ingress.tls,
-    ...(canary ? { canary: { serviceName: canary.serviceName, weight: cfg.ingress.canary.weight } } : {}),
-  });
-
   const outputs: PlatformOutputs = {
     namespace,
-    ingressUrl: ingress.url,
+    apiUrl: pulumi.output(""),
     imageDigests: Object.fromEntries(Object.entries(images).map(([b, i]) => [b, i.ref])),
     serviceEndpoints: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.endpoint])),
+  };
+
+  const routes: Record<string, RouteArgs> = {
+    api: {
+      namespace,
+      path: "/api",
+      backend: { serviceName: services.gateway.serviceName, port: HTTP_PORT },
+      ...(canary ? { canary: { backend: { serviceName: canary.serviceName, port: HTTP_PORT }, weight: cfg.routing.canary.weight } } : {}),
+      requestTimeout: EDGE_REQUEST_TIMEOUT,
+    },
   };
 
   if (observability) {
@@ -258,15 +269,50 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       podSecurity: { enforce: "privileged", audit: "restricted", warn: "restricted" },
       allowWithinNamespace: true,
       allowAllEgress: true,
-      ingress: [{ name: "ingress-controller", pods: {}, peer: { namespace: cfg.ingress.controllerNamespace }, ports: [] }],
     });
     outputs.observabilityNamespace = obs.namespace;
-    wireObservability(cfg, provider, obs.namespace, namespace, binaries, outputs);
+    const consoles = wireObservability(cfg, provider, obs.namespace, namespace, binaries, outputs);
+    if (consoles.grafana) routes.grafana = { namespace: obs.namespace, path: cfg.monitoring.grafanaPath, backend: consoles.grafana };
+    if (consoles.kibana) routes.kibana = { namespace: obs.namespace, path: cfg.logging.kibanaPath, backend: consoles.kibana };
   }
+
+  const routing = new Routing("shop-routing", { ...routingArgs(cfg, provider, namespace), routes });
+  outputs.apiUrl = routing.urls.api;
+  // The consoles' URLs end with "/" (their base path), as Grafana's root_url and Kibana's basePath do.
+  if (routing.urls.grafana) outputs.grafanaUrl = pulumi.interpolate`${routing.urls.grafana}/`;
+  if (routing.urls.kibana) outputs.kibanaUrl = pulumi.interpolate`${routing.urls.kibana}/`;
   return outputs;
 }
 
-/** Monitoring and logging, each when enabled. */
+/** The Routing arguments the stack config decides (everything but the routes). */
+export function routingArgs(cfg: ShopConfig, provider: k8s.Provider, namespace: pulumi.Input<string>): Omit<RoutingArgs, "routes"> {
+  const r = cfg.routing;
+  const g = r.gateway;
+  return {
+    provider,
+    mode: r.mode,
+    host: r.host,
+    namespace,
+    ...(r.mode === "gateway"
+      ? {
+          gateway:
+            g.name !== undefined && g.namespace !== undefined
+              ? { shared: { namespace: g.namespace, name: g.name, httpListener: g.httpListener, httpsListener: g.httpsListener } }
+              : { className: g.className ?? LOCAL_GATEWAY_CLASS },
+        }
+      : r.ingress.className !== undefined
+        ? { ingressClassName: r.ingress.className }
+        : {}),
+    tls: {
+      enabled: r.tls.enabled,
+      secretName: r.tls.secretName,
+      ...(r.tls.secretNamespace !== undefined ? { secretNamespace: r.tls.secretNamespace } : {}),
+      ...(r.tls.clusterIssuer !== undefined ? { clusterIssuer: r.tls.clusterIssuer } : {}),
+    },
+  };
+}
+
+/** Monitoring and logging, each when enabled; returns the consoles' backends for the public routes. */
 function wireObservability(
   cfg: ShopConfig,
   provider: k8s.Provider,
@@ -274,30 +320,27 @@ function wireObservability(
   shopNamespace: pulumi.Output<string>,
   binaries: string[],
   outputs: PlatformOutputs,
-): void {
+): { grafana?: Backend; kibana?: Backend } {
   const common = {
     namespace: obsNamespace,
     provider,
     shopNamespace,
     storageClass: cfg.storageClass,
-    ingressHost: cfg.ingress.host,
-    ingressClassName: cfg.ingress.className,
+    edgeNamespace: cfg.routing.edgeNamespace,
   };
-  const tls = cfg.ingress.tls.enabled ? { tlsSecretName: cfg.ingress.tls.secretName } : {};
+  const consoles: { grafana?: Backend; kibana?: Backend } = {};
   let logging: Logging | undefined;
   if (cfg.logging.enabled) {
     logging = new Logging("logging", {
       ...common,
-      ...tls,
       replicas: cfg.logging.elasticsearch.replicas,
       storageSize: cfg.logging.elasticsearch.storageSize,
       memory: cfg.logging.elasticsearch.memory,
       retentionDays: cfg.logging.retentionDays,
       kibanaPath: cfg.logging.kibanaPath,
-      ingressControllerNamespace: cfg.ingress.controllerNamespace,
       ...(cfg.secrets.elasticPassword ? { elasticPassword: cfg.secrets.elasticPassword } : {}),
     });
-    outputs.kibanaUrl = logging.kibanaUrl;
+    consoles.kibana = logging.kibanaBackend;
     outputs.elasticsearchUrl = logging.elasticsearchUrl;
   }
   if (cfg.monitoring.enabled) {
@@ -307,16 +350,15 @@ function wireObservability(
       retention: cfg.monitoring.retention,
       storageSize: cfg.monitoring.storageSize,
       grafanaPath: cfg.monitoring.grafanaPath,
-      ingressControllerNamespace: cfg.ingress.controllerNamespace,
       clusterLabel: cfg.stack,
-      ...tls,
       ...(logging
         ? { elasticsearchUrl: logging.elasticsearchUrl, elasticsearchUsername: logging.readerUsername, elasticsearchPassword: logging.readerPassword }
         : {}),
       ...(cfg.secrets.grafanaAdminPassword ? { grafanaAdminPassword: cfg.secrets.grafanaAdminPassword } : {}),
       ...(cfg.secrets.alertWebhookUrl ? { alertWebhookUrl: cfg.secrets.alertWebhookUrl } : {}),
     });
-    outputs.grafanaUrl = monitoring.grafanaUrl;
+    consoles.grafana = monitoring.grafanaBackend;
     outputs.prometheusUrl = monitoring.prometheusUrl;
   }
+  return consoles;
 }

@@ -11,7 +11,6 @@ import {
   memoryBytes,
   namespacePeer,
   objectLabels,
-  pathIngressSpec,
   podPeer,
   podSecurity,
   resources,
@@ -51,16 +50,10 @@ export interface LoggingArgs {
   retentionDays: number;
   /** Path Kibana is served under, e.g. `/kibana`. */
   kibanaPath: string;
-  /** Host name of the shop's Ingress; empty for any host. */
-  ingressHost: string;
-  /** IngressClass of the shop's Ingress. */
-  ingressClassName: string;
+  /** Namespace of the edge (the Gateway implementation's pods), admitted to Kibana's port only. */
+  edgeNamespace: string;
   /** Password of the `elastic` superuser (secret). @default generated with `@pulumi/random` */
   elasticPassword?: pulumi.Input<string>;
-  /** Namespace of the ingress controller, admitted to Kibana by its NetworkPolicy. @default "ingress-nginx" */
-  ingressControllerNamespace?: string;
-  /** TLS on the Ingress: the Secret holding the certificate. @default none (plain http URLs) */
-  tlsSecretName?: string;
   /** Disk budget of Fluent Bit's on-disk buffer per node. @default "2G" */
   fluentBitBufferLimit?: string;
   /** Memory request and limit of Kibana. @default "1Gi" */
@@ -81,13 +74,13 @@ const JOB_DEADLINE_SECONDS = 1800;
  * index lifecycle deletion after the retention), Fluent Bit on every node
  * (tails container logs, adds Kubernetes metadata, parses the services' JSON
  * lines, ships to one index family per namespace, buffers on disk), and Kibana
- * under the shop's Ingress with a data view over the logs.
+ * served under `kibanaPath` with a data view over the logs (the route to it is the caller's: `kibanaBackend`).
  */
 export class Logging extends pulumi.ComponentResource {
   /** In-cluster URL of Elasticsearch. */
   readonly elasticsearchUrl: pulumi.Output<string>;
-  /** External URL of Kibana, e.g. `http://shop.localhost/kibana/`. */
-  readonly kibanaUrl: pulumi.Output<string>;
+  /** Kibana's Service and port, for the public route (made by the caller). */
+  readonly kibanaBackend: { serviceName: pulumi.Output<string>; port: number };
   /** Password of the `elastic` superuser (secret). */
   readonly elasticPassword: pulumi.Output<string>;
   /** Read-only user for the log indices (Grafana's Elasticsearch datasource). */
@@ -122,9 +115,8 @@ export class Logging extends pulumi.ComponentResource {
       throw fail("kibanaPath", `"${args.kibanaPath}" must start with "/" and not end with "/", e.g. "/kibana"`);
     }
     if (!args.storageClass) throw fail("storageClass", "is empty; name the storage class of the Elasticsearch volumes");
-    if (!args.ingressClassName) throw fail("ingressClassName", "is empty; name the IngressClass of the shop's Ingress");
-    const ingressNs = args.ingressControllerNamespace ?? "ingress-nginx";
-    const scheme = args.tlsSecretName ? "https" : "http";
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(args.edgeNamespace ?? "")) throw fail("edgeNamespace", "must be a namespace name (e.g. envoy-gateway-system)");
+    const edgeNs = args.edgeNamespace;
     const bufferLimit = args.fluentBitBufferLimit ?? "2G";
     const heapMb = heapMegabytes(esMemory);
 
@@ -548,12 +540,11 @@ export class Logging extends pulumi.ComponentResource {
     );
 
     // ---- Kibana ----
-    const publicBase = args.ingressHost ? `${scheme}://${args.ingressHost}${args.kibanaPath}` : undefined;
     const kibanaConfig = new k8s.core.v1.ConfigMap(
       `${name}-kibana`,
       {
         metadata: meta("kibana"),
-        data: { "kibana.yml": esUrl.apply((u) => kibanaYml({ elasticsearchUrl: u, basePath: args.kibanaPath, publicBaseUrl: publicBase })) },
+        data: { "kibana.yml": esUrl.apply((u) => kibanaYml({ elasticsearchUrl: u, basePath: args.kibanaPath })) },
       },
       child,
     );
@@ -613,20 +604,6 @@ export class Logging extends pulumi.ComponentResource {
       },
       child,
     );
-    new k8s.networking.v1.Ingress(
-      `${name}-kibana`,
-      {
-        metadata: meta("kibana", n.kibana),
-        spec: pathIngressSpec({
-          className: args.ingressClassName,
-          host: args.ingressHost,
-          tlsSecretName: args.tlsSecretName,
-          path: args.kibanaPath,
-          service: kibanaSvc.metadata.name,
-        }),
-      },
-      child,
-    );
     const dataViewConfig = new k8s.core.v1.ConfigMap(
       `${name}-data-view`,
       { metadata: meta("data-view"), data: pulumi.output(args.shopNamespace).apply(dataViewFiles) },
@@ -677,7 +654,7 @@ export class Logging extends pulumi.ComponentResource {
     policy(
       "kibana",
       [
-        { from: [namespacePeer(ingressNs)], ports: tcp(KIBANA_PORT) },
+        { from: [namespacePeer(edgeNs)], ports: tcp(KIBANA_PORT) },
         { from: [podPeer("data-view", name)], ports: tcp(KIBANA_PORT) },
       ],
       [toEs, dnsEgress],
@@ -687,13 +664,13 @@ export class Logging extends pulumi.ComponentResource {
     policy("transport-cert", [], [apiServerEgress, dnsEgress]);
 
     this.elasticsearchUrl = esUrl;
-    this.kibanaUrl = pulumi.output(publicBase ? `${publicBase}/` : `${args.kibanaPath}/`);
+    this.kibanaBackend = { serviceName: kibanaSvc.metadata.name, port: KIBANA_PORT };
     this.elasticPassword = pulumi.secret(elasticPassword);
     this.readerUsername = pulumi.output(ES_USERS.reader);
     this.readerPassword = readerPassword;
     this.registerOutputs({
       elasticsearchUrl: this.elasticsearchUrl,
-      kibanaUrl: this.kibanaUrl,
+      kibanaBackend: this.kibanaBackend,
       elasticPassword: this.elasticPassword,
       readerUsername: this.readerUsername,
       readerPassword: this.readerPassword,

@@ -15,7 +15,6 @@ import {
   memoryBytes,
   namespacePeer,
   objectLabels,
-  pathIngressSpec,
   podPeer,
   podSecurity,
   resources,
@@ -43,10 +42,8 @@ export interface MonitoringArgs {
   storageClass: string;
   /** Path Grafana is served under, e.g. `/grafana`. */
   grafanaPath: string;
-  /** Host name of the shop's Ingress; empty for any host. */
-  ingressHost: string;
-  /** IngressClass of the shop's Ingress. */
-  ingressClassName: string;
+  /** Namespace of the edge (the Gateway implementation's pods), admitted to Grafana's port only. */
+  edgeNamespace: string;
   /** Grafana's admin password (secret). @default generated with `@pulumi/random` */
   grafanaAdminPassword?: pulumi.Input<string>;
   /** Webhook every alert is sent to (secret). @default none: alerts are grouped but not sent */
@@ -57,10 +54,6 @@ export interface MonitoringArgs {
   elasticsearchUsername?: pulumi.Input<string>;
   /** Its password (`Logging.readerPassword`, secret). Required with `elasticsearchUrl`. */
   elasticsearchPassword?: pulumi.Input<string>;
-  /** Namespace of the ingress controller, admitted to Grafana by its NetworkPolicy. @default "ingress-nginx" */
-  ingressControllerNamespace?: string;
-  /** TLS on the Ingress: the Secret holding the certificate. @default none (plain http URLs) */
-  tlsSecretName?: string;
   /** Alert thresholds. @default see `AlertThresholds` */
   thresholds?: AlertThresholds;
   /** `external_labels.cluster` of Prometheus. @default the stack name */
@@ -87,11 +80,12 @@ const GRAFANA_UID = 472;
  * Metrics, alerts and dashboards for the shop: Prometheus (scrapes the
  * services' annotated pods, the API server, cAdvisor and kube-state-metrics),
  * the shop's alert rules, Alertmanager with a webhook receiver, and Grafana with
- * provisioned datasources and dashboards under the shop's Ingress.
+ * provisioned datasources and dashboards, served under `grafanaPath` (the route to it is the caller's:
+ * `grafanaBackend`).
  */
 export class Monitoring extends pulumi.ComponentResource {
-  /** External URL of Grafana, e.g. `http://shop.localhost/grafana/`. */
-  readonly grafanaUrl: pulumi.Output<string>;
+  /** Grafana's Service and port, for the public route (made by the caller). */
+  readonly grafanaBackend: { serviceName: pulumi.Output<string>; port: number };
   /** In-cluster URL of Prometheus. */
   readonly prometheusUrl: pulumi.Output<string>;
   /** In-cluster URL of Alertmanager. */
@@ -122,13 +116,12 @@ export class Monitoring extends pulumi.ComponentResource {
       throw fail("grafanaPath", `"${args.grafanaPath}" must start with "/" and not end with "/", e.g. "/grafana"`);
     }
     if (!args.storageClass) throw fail("storageClass", "is empty; name the storage class of Prometheus' volume");
-    if (!args.ingressClassName) throw fail("ingressClassName", "is empty; name the IngressClass of the shop's Ingress");
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(args.edgeNamespace ?? "")) throw fail("edgeNamespace", "must be a namespace name (e.g. envoy-gateway-system)");
     if (args.elasticsearchUrl !== undefined && args.elasticsearchPassword === undefined) {
       throw fail("elasticsearchPassword", "is required with elasticsearchUrl (pass Logging.readerPassword)");
     }
     const services = [...args.services];
-    const ingressNs = args.ingressControllerNamespace ?? "ingress-nginx";
-    const scheme = args.tlsSecretName ? "https" : "http";
+    const edgeNs = args.edgeNamespace;
     const cluster = args.clusterLabel ?? pulumi.getStack();
     const esUser = args.elasticsearchUsername ?? "shop-logs-reader";
     const withLogs = args.elasticsearchUrl !== undefined;
@@ -452,19 +445,18 @@ export class Monitoring extends pulumi.ComponentResource {
     const dashboards = new k8s.core.v1.ConfigMap(`${name}-grafana-dashboards`, { metadata: meta("grafana"), data: dashboardFiles }, child);
 
     // ---- Grafana: server ----
-    const publicBase = pulumi.output(`${scheme}://${args.ingressHost || "localhost"}${args.grafanaPath}/`);
     const grafanaSelector = selectorLabels("grafana", name);
     const fromSecret = (key: string) => ({ secretKeyRef: { name: grafanaSecret.metadata.name, key } });
     const grafanaEnv: k8s.types.input.core.v1.EnvVar[] = [
       { name: "GF_SECURITY_ADMIN_USER", valueFrom: fromSecret("admin-user") },
       { name: "GF_SECURITY_ADMIN_PASSWORD", valueFrom: fromSecret("admin-password") },
-      { name: "GF_SERVER_ROOT_URL", value: args.ingressHost ? publicBase : `%(protocol)s://%(domain)s:%(http_port)s${args.grafanaPath}/` },
+      // The sub path is what serve_from_sub_path needs; the public host and scheme are the route's.
+      { name: "GF_SERVER_ROOT_URL", value: `%(protocol)s://%(domain)s:%(http_port)s${args.grafanaPath}/` },
       { name: "GF_SERVER_SERVE_FROM_SUB_PATH", value: "true" },
       { name: "GF_PATHS_PROVISIONING", value: "/etc/grafana/provisioning" },
       { name: "GF_PATHS_DATA", value: "/var/lib/grafana" },
       { name: "GF_USERS_ALLOW_SIGN_UP", value: "false" },
       { name: "GF_AUTH_ANONYMOUS_ENABLED", value: "false" },
-      { name: "GF_SECURITY_COOKIE_SECURE", value: String(scheme === "https") },
       { name: "GF_SECURITY_DISABLE_GRAVATAR", value: "true" },
       // No internet access is assumed: no update checks, usage reports or plugin downloads.
       { name: "GF_ANALYTICS_REPORTING_ENABLED", value: "false" },
@@ -556,21 +548,6 @@ export class Monitoring extends pulumi.ComponentResource {
       },
       child,
     );
-    new k8s.networking.v1.Ingress(
-      `${name}-grafana`,
-      {
-        metadata: meta("grafana", n.grafana),
-        spec: pathIngressSpec({
-          className: args.ingressClassName,
-          host: args.ingressHost,
-          tlsSecretName: args.tlsSecretName,
-          path: args.grafanaPath,
-          service: grafanaSvc.metadata.name,
-        }),
-      },
-      child,
-    );
-
     // ---- NetworkPolicies: each workload gets exactly the paths it needs, in and out ----
     const policy = (
       suffix: string,
@@ -624,7 +601,7 @@ export class Monitoring extends pulumi.ComponentResource {
     policy(
       "grafana",
       "grafana",
-      [{ from: [namespacePeer(ingressNs)], ports: tcp(GRAFANA_PORT) }],
+      [{ from: [namespacePeer(edgeNs)], ports: tcp(GRAFANA_PORT) }],
       [
         { to: [podPeer("prometheus", name)], ports: tcp(PROMETHEUS_PORT) },
         ...(withLogs ? [{ to: [podPeer("elasticsearch")], ports: tcp(9200) }] : []),
@@ -648,9 +625,9 @@ export class Monitoring extends pulumi.ComponentResource {
     this.grafanaAdminPassword = pulumi.secret(adminPassword);
     this.prometheusUrl = promUrl;
     this.alertmanagerUrl = pulumi.interpolate`http://${n.alertmanager}.${ns}.svc:${ALERTMANAGER_PORT}`;
-    this.grafanaUrl = args.ingressHost ? publicBase : pulumi.output(`${args.grafanaPath}/`);
+    this.grafanaBackend = { serviceName: grafanaSvc.metadata.name, port: GRAFANA_PORT };
     this.registerOutputs({
-      grafanaUrl: this.grafanaUrl,
+      grafanaBackend: this.grafanaBackend,
       prometheusUrl: this.prometheusUrl,
       alertmanagerUrl: this.alertmanagerUrl,
       grafanaAdminPassword: this.grafanaAdminPassword,

@@ -5,7 +5,6 @@
  */
 import * as crypto from "crypto";
 import type * as k8s from "@pulumi/kubernetes";
-import type * as pulumi from "@pulumi/pulumi";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
@@ -13,7 +12,6 @@ type SecurityContext = k8s.types.input.core.v1.SecurityContext;
 type PolicyPeer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type PolicyPort = k8s.types.input.networking.v1.NetworkPolicyPort;
 type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
-type IngressSpec = k8s.types.input.networking.v1.IngressSpec;
 
 /** Value of `app.kubernetes.io/part-of` on every object of both stacks. */
 export const PART_OF = "shop-observability";
@@ -65,34 +63,6 @@ export function namespacePeer(namespace: string, labels?: Record<string, string>
   return {
     namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
     ...(labels ? { podSelector: { matchLabels: labels } } : {}),
-  };
-}
-
-/** Where a web UI is served under the shop's Ingress. */
-export interface PathIngress {
-  className: string;
-  /** The shop's host; empty serves every host. */
-  host: string;
-  /** TLS Secret of the host; no TLS when absent. */
-  tlsSecretName?: string;
-  path: string;
-  /** The Service whose `http` port serves the path. */
-  service: pulumi.Input<string>;
-}
-
-/** The spec of an Ingress that serves one Service's `http` port under a path of the shop's host. */
-export function pathIngressSpec(o: PathIngress): IngressSpec {
-  return {
-    ingressClassName: o.className,
-    ...(o.tlsSecretName ? { tls: [{ hosts: o.host ? [o.host] : [], secretName: o.tlsSecretName }] } : {}),
-    rules: [
-      {
-        ...(o.host ? { host: o.host } : {}),
-        http: {
-          paths: [{ path: o.path, pathType: "Prefix", backend: { service: { name: o.service, port: { name: "http" } } } }],
-        },
-      },
-    ],
   };
 }
 

@@ -22,8 +22,7 @@ function args(provider: k8s.Provider, over: Partial<LoggingArgs> = {}): LoggingA
     memory: "2Gi",
     retentionDays: 7,
     kibanaPath: "/kibana",
-    ingressHost: "shop.example.com",
-    ingressClassName: "nginx",
+    edgeNamespace: "edge-system",
     elasticPassword: pulumi.secret("given-elastic-password"),
     ...over,
   };
@@ -229,19 +228,18 @@ describe("Logging", () => {
   });
 
   describe("Kibana", () => {
-    it("is served under the ingress path with basePath and rewriteBasePath", async () => {
+    it("is served under its path with basePath and rewriteBasePath, and exposes its Service as the route backend", async () => {
       const l = await deploy({ kibanaPath: "/logs" });
       const cfg = yaml.load(get(T.configMap, "logs-kibana").data["kibana.yml"]) as any;
       assert.strictEqual(cfg["server.basePath"], "/logs");
       assert.strictEqual(cfg["server.rewriteBasePath"], true);
-      assert.strictEqual(cfg["server.publicBaseUrl"], "http://shop.example.com/logs");
       assert.deepStrictEqual(cfg["elasticsearch.hosts"], ["http://logs-elasticsearch.obs.svc:9200"]);
       assert.strictEqual(cfg["elasticsearch.username"], "kibana_system");
       assert.strictEqual(cfg["elasticsearch.password"], "${KIBANA_PASSWORD}");
-      const rule = get(T.ingress, "logs-kibana").spec.rules[0];
-      assert.deepStrictEqual(rule.http.paths[0], { path: "/logs", pathType: "Prefix", backend: { service: { name: "logs-kibana", port: { name: "http" } } } });
+      assert.deepStrictEqual(h.recorded.filter((r) => /Ingress|HTTPRoute/.test(r.type)).map((r) => r.name), []);
       assert.strictEqual(get(T.deployment, "logs-kibana").spec.template.spec.containers[0].readinessProbe.httpGet.path, "/logs/api/status");
-      assert.strictEqual(await h.promiseOf(l.kibanaUrl), "http://shop.example.com/logs/");
+      assert.strictEqual(await h.promiseOf(l.kibanaBackend.serviceName), "logs-kibana");
+      assert.strictEqual(l.kibanaBackend.port, 5601);
       assert.strictEqual(await h.promiseOf(l.elasticsearchUrl), "http://logs-elasticsearch.obs.svc:9200");
     });
 
@@ -258,8 +256,8 @@ describe("Logging", () => {
   });
 
   describe("NetworkPolicies", () => {
-    it("open exactly the paths needed: Fluent Bit, Kibana, the setup Job and Grafana -> Elasticsearch; ingress controller -> Kibana", async () => {
-      await deploy({ ingressControllerNamespace: "ingress-system" });
+    it("open exactly the paths needed: Fluent Bit, Kibana, the setup Job and Grafana -> Elasticsearch; the edge -> Kibana", async () => {
+      await deploy({ edgeNamespace: "ingress-system" });
       const esPolicy = policy("logs-elasticsearch");
       assert.deepStrictEqual(esPolicy.policyTypes, ["Ingress", "Egress"]);
       assert.deepStrictEqual(flows(esPolicy.ingress, "from"), [

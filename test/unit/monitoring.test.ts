@@ -21,8 +21,7 @@ function args(provider: k8s.Provider, over: Partial<MonitoringArgs> = {}): Monit
     storageSize: "5Gi",
     storageClass: "fast-ssd",
     grafanaPath: "/grafana",
-    ingressHost: "shop.example.com",
-    ingressClassName: "nginx",
+    edgeNamespace: "edge-system",
     grafanaAdminPassword: pulumi.secret("given-grafana-password"),
     ...over,
   };
@@ -165,29 +164,21 @@ describe("Monitoring", () => {
       assert.strictEqual(await h.isSecret(m.grafanaAdminPassword), true);
     });
 
-    it("is served under the ingress path with root_url and serve_from_sub_path set", async () => {
+    it("is served under its path with root_url and serve_from_sub_path set, and exposes its Service as the route backend", async () => {
       const m = await deploy({ grafanaPath: "/obs/grafana" });
       const env = grafanaEnv();
-      assert.strictEqual(env.GF_SERVER_ROOT_URL, "http://shop.example.com/obs/grafana/");
+      assert.strictEqual(env.GF_SERVER_ROOT_URL, "%(protocol)s://%(domain)s:%(http_port)s/obs/grafana/");
       assert.strictEqual(env.GF_SERVER_SERVE_FROM_SUB_PATH, "true");
-      const ing = get(T.ingress, "mon-grafana").spec;
-      assert.strictEqual(ing.ingressClassName, "nginx");
-      assert.strictEqual(ing.rules[0].host, "shop.example.com");
-      assert.deepStrictEqual(ing.rules[0].http.paths[0], {
-        path: "/obs/grafana",
-        pathType: "Prefix",
-        backend: { service: { name: "mon-grafana", port: { name: "http" } } },
-      });
       assert.strictEqual(get(T.deployment, "mon-grafana").spec.template.spec.containers[0].readinessProbe.httpGet.path, "/obs/grafana/api/health");
-      assert.strictEqual(await h.promiseOf(m.grafanaUrl), "http://shop.example.com/obs/grafana/");
+      assert.strictEqual(await h.promiseOf(m.grafanaBackend.serviceName), "mon-grafana");
+      assert.strictEqual(m.grafanaBackend.port, 3000);
+      assert.strictEqual(get(T.service, "mon-grafana").spec.ports[0].port, 3000);
       assert.strictEqual(await h.promiseOf(m.prometheusUrl), "http://mon-prometheus.obs.svc:9090");
     });
 
-    it("uses https URLs and the TLS Secret when TLS is on", async () => {
-      const m = await deploy({ tlsSecretName: "shop-tls" });
-      assert.deepStrictEqual(get(T.ingress, "mon-grafana").spec.tls, [{ hosts: ["shop.example.com"], secretName: "shop-tls" }]);
-      assert.strictEqual(await h.promiseOf(m.grafanaUrl), "https://shop.example.com/grafana/");
-      assert.strictEqual(grafanaEnv().GF_SECURITY_COOKIE_SECURE, "true");
+    it("creates no Ingress or route of its own", async () => {
+      await deploy();
+      assert.deepStrictEqual(h.recorded.filter((r) => /Ingress|HTTPRoute/.test(r.type)).map((r) => r.name), []);
     });
 
     it("provisions one RED dashboard per service plus a platform overview", async () => {
@@ -221,8 +212,8 @@ describe("Monitoring", () => {
   });
 
   describe("NetworkPolicies", () => {
-    it("open exactly the paths needed: Grafana -> Prometheus, Prometheus -> targets and Alertmanager, ingress controller -> Grafana", async () => {
-      await deploy({ ingressControllerNamespace: "ingress-system" });
+    it("open exactly the paths needed: Grafana -> Prometheus, Prometheus -> targets and Alertmanager, the edge -> Grafana", async () => {
+      await deploy({ edgeNamespace: "ingress-system" });
       const prom = policy("mon-prometheus");
       assert.deepStrictEqual(prom.policyTypes, ["Ingress", "Egress"]);
       assert.deepStrictEqual(flows(prom.ingress, "from"), ["app:grafana:TCP/9090"]);
