@@ -369,6 +369,11 @@ function isSecretKey(fullKey: string): boolean {
   return spellings.some((k) => keys.includes(k));
 }
 
+/** Top-level keys of earlier versions and what replaced them. */
+const RETIRED_KEYS: Record<string, string> = {
+  ingress: `did you mean ${NAMESPACE}:routing? It replaced ${NAMESPACE}:ingress (className -> routing.ingress.className with routing.mode ingress, controllerNamespace -> routing.edgeNamespace; host, tls and canary keep their names); see docs/config.md`,
+};
+
 /** Levenshtein distance, for "did you mean" hints. */
 function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
@@ -432,6 +437,11 @@ function problemLines(issues: z.core.$ZodIssue[], raw: unknown, secretTops: Set<
       const { node } = describeAt(path);
       const valid = Object.keys((node as any)?.def?.shape ?? {});
       for (const key of issue.keys) {
+        const retired = path.length === 0 ? RETIRED_KEYS[key] : undefined;
+        if (retired) {
+          lines.push(`${NAMESPACE}:${key}: unknown key; ${retired}`);
+          continue;
+        }
         const hint = nearest(key, valid);
         const full = path.length === 0 ? `${NAMESPACE}:${key}` : keyPath([...path, key]);
         lines.push(`${full}: unknown key${hint ? `; did you mean ${path.length === 0 ? `${NAMESPACE}:${hint}` : keyPath([...path, hint])}?` : ""} (valid here: ${valid.join(", ")})`);
