@@ -17,6 +17,11 @@ export const NAMESPACE = "shop";
 export const BINARIES = ["gateway", "user", "product", "order"] as const;
 export type Binary = (typeof BINARIES)[number];
 
+/** How the public entries are routed: Gateway API HTTPRoutes, or plain Ingresses. */
+export const ROUTING_MODES = ["gateway", "ingress"] as const;
+/** The GatewayClass of the Gateway the local stack creates (scripts/cluster.sh makes it). */
+export const LOCAL_GATEWAY_CLASS = "traefik";
+
 /** Env vars fed from Kubernetes Secrets: never settable through `shop:services.<name>.env`. */
 export const SECRET_ENV = ["JWT_SECRET", "MYSQL_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_PASSWORD"] as const;
 /** Env vars the program owns, and where their value comes from instead. */
@@ -241,20 +246,42 @@ const schema = z.strictObject({
     })
     .default({}),
   logLevel: z.enum(["debug", "info", "warn", "error"], { error: "must be one of debug, info, warn, error" }).meta({ example: "info" }).default("info"),
-  ingress: z
+  routing: z
     .strictObject({
-      className: z.string().min(1).meta({ example: "nginx" }).default("nginx"),
+      /** `gateway` (Gateway API HTTPRoutes, the default) or `ingress` (plain networking.k8s.io/v1 Ingress). */
+      mode: z.enum(ROUTING_MODES, { error: "must be gateway or ingress" }).meta({ example: "gateway" }).default("gateway"),
       host: z
         .string()
         .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: "must be a DNS host name (no scheme, no path)" })
         .meta({ example: "shop.example.com" })
         .default("shop.localhost"),
-      /** Namespace of the ingress controller; NetworkPolicies admit it to the gateway. */
-      controllerNamespace: dnsLabel("ingress-nginx").default("ingress-nginx"),
+      /** Namespace of the edge (the Gateway implementation's or ingress controller's pods); admitted by NetworkPolicy. */
+      edgeNamespace: dnsLabel("envoy-gateway-system").default("traefik"),
+      gateway: z
+        .strictObject({
+          /** A shared Gateway the routes attach to (with `namespace`); excludes `className`. */
+          name: dnsLabel("shared-gateway", 253).optional(),
+          namespace: dnsLabel("gateway-system").optional(),
+          /** The GatewayClass of a Gateway the program creates in the shop namespace. */
+          className: dnsLabel("envoy", 253).optional(),
+          /** Listener (sectionName) of the shared Gateway for plain HTTP. */
+          httpListener: dnsLabel("http", 253).default("http"),
+          /** Listener (sectionName) of the shared Gateway for HTTPS (used when tls.enabled). */
+          httpsListener: dnsLabel("https", 253).default("https"),
+        })
+        .prefault({}),
+      ingress: z
+        .strictObject({
+          /** IngressClass of the plain Ingresses; default: the cluster's default class. */
+          className: dnsLabel("nginx", 253).optional(),
+        })
+        .prefault({}),
       tls: z
         .strictObject({
           enabled: z.boolean({ error: "must be true or false" }).meta({ example: true }).default(false),
           secretName: dnsLabel("shop-tls", 253).default("shop-tls"),
+          /** Namespace of the certificate Secret when it is not the Gateway's (a ReferenceGrant is made there). */
+          secretNamespace: dnsLabel("certificates").optional(),
           /** When set, cert-manager issues the certificate into `secretName`; otherwise the secret must exist. */
           clusterIssuer: z.string().min(1).meta({ example: "letsencrypt-prod" }).optional(),
         })
@@ -430,7 +457,7 @@ export class ConfigError extends pulumi.RunError {
 // Reading.
 
 /** Top-level keys whose value is structured (JSON from the engine). */
-const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "ingress", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order"]);
+const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "routing", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order"]);
 /** Fields that hold secrets and so must be given as secret config. */
 const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry", "password"], ["cluster", "kubeconfig"]];
 
@@ -449,6 +476,11 @@ function isSecretKey(fullKey: string): boolean {
   const keys = JSON.parse(process.env.PULUMI_CONFIG_SECRET_KEYS || "[]") as string[];
   return spellings.some((k) => keys.includes(k));
 }
+
+/** Top-level keys of earlier versions and what replaced them. */
+const RETIRED_KEYS: Record<string, string> = {
+  ingress: `did you mean ${NAMESPACE}:routing? It replaced ${NAMESPACE}:ingress (className -> routing.ingress.className with routing.mode ingress, controllerNamespace -> routing.edgeNamespace; host, tls and canary keep their names); see docs/config.md`,
+};
 
 /** Levenshtein distance, for "did you mean" hints. */
 function distance(a: string, b: string): number {
@@ -513,6 +545,11 @@ function problemLines(issues: z.core.$ZodIssue[], raw: unknown, secretTops: Set<
       const { node } = describeAt(path);
       const valid = Object.keys((node as any)?.def?.shape ?? {});
       for (const key of issue.keys) {
+        const retired = path.length === 0 ? RETIRED_KEYS[key] : undefined;
+        if (retired) {
+          lines.push(`${NAMESPACE}:${key}: unknown key; ${retired}`);
+          continue;
+        }
         const hint = nearest(key, valid);
         const full = path.length === 0 ? `${NAMESPACE}:${key}` : keyPath([...path, key]);
         lines.push(`${full}: unknown key${hint ? `; did you mean ${path.length === 0 ? `${NAMESPACE}:${hint}` : keyPath([...path, hint])}?` : ""} (valid here: ${valid.join(", ")})`);
@@ -543,6 +580,56 @@ function deepFreeze<T>(o: T): T {
     for (const v of Object.values(o as object)) deepFreeze(v);
   }
   return o;
+}
+
+/** Cross-key checks of `shop:routing`: which Gateway, which TLS, and what each mode can do. */
+function routingProblems(p: Parsed): string[] {
+  const r = p.routing;
+  const k = (path: string) => `${NAMESPACE}:routing.${path}`;
+  const out: string[] = [];
+  const g = r.gateway;
+  if (r.mode === "ingress") {
+    if (r.canary.enabled) {
+      out.push(`${k("canary.enabled")}: a gray release needs weighted backendRefs, which only the Gateway API has; set ${k("mode")} to gateway, or ${k("canary.enabled")} to false`);
+    }
+    for (const f of ["name", "namespace", "className"] as const) {
+      if (g[f] !== undefined) out.push(`${k(`gateway.${f}`)}: applies to ${k("mode")} gateway only; remove it or set the mode to gateway`);
+    }
+    if (r.tls.secretNamespace !== undefined) {
+      out.push(`${k("tls.secretNamespace")}: an Ingress can only use a Secret of its own namespace; remove it (the Secret must live in the shop namespace)`);
+    }
+    return out;
+  }
+  if (r.ingress.className !== undefined) out.push(`${k("ingress.className")}: applies to ${k("mode")} ingress only; remove it`);
+  const shared = g.name !== undefined || g.namespace !== undefined;
+  if (g.namespace !== undefined && g.name === undefined) {
+    out.push(`${k("gateway.name")}: is required with ${k("gateway.namespace")}: the name of the shared Gateway to attach to (e.g. shared-gateway)`);
+  }
+  if (g.name !== undefined && g.namespace === undefined) {
+    out.push(`${k("gateway.namespace")}: is required with ${k("gateway.name")}: the namespace of the shared Gateway (e.g. gateway-system)`);
+  }
+  if (shared && g.className !== undefined) {
+    out.push(`${k("gateway.className")}: give either a shared Gateway (gateway.name and gateway.namespace) or a class for a Gateway the program creates, not both`);
+  }
+  if (!shared && g.className === undefined && p.environment !== "local") {
+    out.push(`${k("gateway.name")}: is required in ${p.environment}: name the shared Gateway (gateway.name and gateway.namespace), or set ${k("gateway.className")} for a Gateway the program creates`);
+  }
+  if (shared) {
+    if (r.tls.clusterIssuer !== undefined) {
+      out.push(`${k("tls.clusterIssuer")}: a shared Gateway's certificate is its owner's business (cert-manager reads the issuer from the Gateway); remove it, or let the program create the Gateway (gateway.className)`);
+    }
+    if (r.tls.secretNamespace !== undefined) {
+      out.push(`${k("tls.secretNamespace")}: a shared Gateway's listeners are its owner's; remove it (tls.enabled only attaches the routes to the ${g.httpsListener} listener)`);
+    }
+  } else {
+    if (g.httpListener !== "http" || g.httpsListener !== "https") {
+      out.push(`${k(g.httpListener !== "http" ? "gateway.httpListener" : "gateway.httpsListener")}: applies to a shared Gateway only (the program names its own listeners http and https); remove it`);
+    }
+    if (r.tls.secretNamespace !== undefined && r.tls.clusterIssuer !== undefined) {
+      out.push(`${k("tls.secretNamespace")}: cert-manager issues the certificate into the Gateway's own namespace; remove it when ${k("tls.clusterIssuer")} is set`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -593,9 +680,10 @@ export function loadConfig(): ShopConfig {
     if (!p.images.prebuilt && !p.docker.host) {
       problems.push(`${prefix}docker.host: is required when the program builds the images (no ${prefix}images.prebuilt): the address of the Docker daemon that builds them, e.g. unix:///var/run/docker.sock (the local harness writes its engine's address into the generated stack config); or give ${prefix}images.prebuilt`);
     }
-    if (p.ingress.canary.enabled && p.services["gateway-canary"]) {
-      problems.push(`${prefix}services.gateway-canary: the name is taken by the canary gateway while ${prefix}ingress.canary.enabled is true; rename the service (e.g. gateway-2)`);
+    if (p.routing.canary.enabled && p.services["gateway-canary"]) {
+      problems.push(`${prefix}services.gateway-canary: the name is taken by the canary gateway while ${prefix}routing.canary.enabled is true; rename the service (e.g. gateway-2)`);
     }
+    problems.push(...routingProblems(p));
   }
 
   if (problems.length) throw new ConfigError(problems);

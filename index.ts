@@ -8,7 +8,7 @@ import { deployPlatform } from "./platform";
 const platform = deployPlatform(loadConfig());
 
 export const namespace = platform.namespace;
-export const ingressUrl = platform.ingressUrl;
+export const apiUrl = platform.apiUrl;
 export const imageDigests = platform.imageDigests;
 export const serviceEndpoints = platform.serviceEndpoints;
 export const observabilityNamespace = platform.observabilityNamespace;

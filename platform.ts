@@ -1,21 +1,21 @@
 /**
  * Composes the platform from a validated `ShopConfig`: one explicit Kubernetes provider, the shop and
- * observability namespaces, the images, the data stores, the services, the ingress, monitoring and
- * logging. Reads no config itself.
+ * observability namespaces, the images, the data stores, the services, monitoring, logging and the
+ * public routing of all three. Reads no config itself.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { Binary, bytes, milliCpu, ServiceConfig, ShopConfig } from "./config";
+import { Binary, bytes, LOCAL_GATEWAY_CLASS, milliCpu, ServiceConfig, ShopConfig } from "./config";
 import { ClusterPrerequisites } from "./components/cluster-prerequisites";
 import { ConfigGuard, fingerprint, guardedBy } from "./components/config-guard";
 import { DataStores, STORE_KINDS, STORE_PORTS, STORE_RESOURCES, StoreKind } from "./components/data-stores";
 import { Environment, NetworkAllow } from "./components/environment";
-import { GatewayIngress } from "./components/ingress";
 import { dockerConfigJson, HTTP_PORT } from "./components/k8s-defaults";
 import { MicroService, MicroServiceArgs } from "./components/microservice";
 import { Logging } from "./components/logging";
 import { Monitoring } from "./components/monitoring";
+import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT, Backend, RouteArgs, Routing, RoutingArgs } from "./components/routing";
 import { dockerProvider, ServiceImage } from "./components/service-image";
 import { budgetEnv } from "./components/request-budgets";
 
@@ -51,6 +51,11 @@ export const CATALOG: Record<Binary, BinarySpec> = {
  * unready for SHUTDOWN_DRAIN and shuts down within SHUTDOWN_TIMEOUT; the grace period covers all three.
  */
 const PRE_STOP_SECONDS = 5;
+/**
+ * The edge's budget for one API request (HTTPRoute `timeouts.request`). Placeholder until the
+ * request budgets (edge > gateway > service > its calls) are defined in one place.
+ */
+const EDGE_REQUEST_TIMEOUT = "30s";
 const DRAIN_SECONDS = 2;
 const SHUTDOWN_SECONDS = 20;
 
@@ -60,7 +65,8 @@ export const MIN_KUBERNETES_MINOR = 30;
 /** The stack outputs. */
 export interface PlatformOutputs {
   namespace: pulumi.Output<string>;
-  ingressUrl: pulumi.Output<string>;
+  /** The public URL of the shop's API (`<scheme>://<host>/api`). */
+  apiUrl: pulumi.Output<string>;
   /** Binary -> image reference pinned by digest. */
   imageDigests: Record<string, pulumi.Output<string>>;
   /** Service -> in-cluster URL. */
@@ -79,7 +85,12 @@ export function shopNetwork(cfg: ShopConfig): { ingress: NetworkAllow[]; egress:
   const ingress: NetworkAllow[] = [];
   const egress: NetworkAllow[] = [];
   const binaries = new Set(Object.values(cfg.services).map((s) => s.binary));
-  ingress.push({ name: "ingress-controller-to-gateway", pods: label("gateway"), peer: { namespace: cfg.ingress.controllerNamespace }, ports: [HTTP_PORT] });
+  // The edge reaches the gateway pods (stable and canary) on their port only.
+  ingress.push({ name: "edge-to-gateway", pods: label("gateway"), peer: { namespace: cfg.routing.edgeNamespace }, ports: [HTTP_PORT] });
+  if (cfg.routing.tls.enabled && cfg.routing.tls.clusterIssuer) {
+    // cert-manager runs its ACME HTTP-01 solver pods next to the Gateway (or Ingress) it issues for.
+    ingress.push({ name: "edge-to-acme-solver", pods: { ...ACME_SOLVER_LABELS }, peer: { namespace: cfg.routing.edgeNamespace }, ports: [ACME_SOLVER_PORT] });
+  }
   for (const b of [...binaries].sort()) {
     for (const callee of CATALOG[b].calls) {
       ingress.push({ name: `${b}-to-${callee}`, pods: label(callee), peer: { pods: label(b) }, ports: [HTTP_PORT] });
@@ -111,7 +122,7 @@ export function shopQuota(cfg: ShopConfig) {
     memLim += n * bytes(r.memoryLimit);
   };
   for (const s of Object.values(cfg.services)) add((s.autoscaling?.maxReplicas ?? s.replicas) + 1, s.resources);
-  if (cfg.ingress.canary.enabled) add(2, cfg.services.gateway.resources);
+  if (cfg.routing.canary.enabled) add(2, cfg.services.gateway.resources);
   if (cfg.dataStores.mode === "in-cluster") {
     for (const k of STORE_KINDS) {
       add(1, cfg.dataStores[k].resources ?? STORE_RESOURCES[k]);
@@ -222,11 +233,19 @@ function registryPullSecret(cfg: ShopConfig, namespace: pulumi.Output<string>, p
   );
 }
 
+/** What the routing mode needs of the cluster, for the prerequisites check. */
+function routingRequirements(cfg: ShopConfig): { ingressClass?: string; gatewayApi?: boolean; gatewayClass?: string } {
+  const r = cfg.routing;
+  if (r.mode === "ingress") return r.ingress.className !== undefined ? { ingressClass: r.ingress.className } : {};
+  const shared = r.gateway.name !== undefined && r.gateway.namespace !== undefined;
+  return { gatewayApi: true, ...(shared ? {} : { gatewayClass: r.gateway.className ?? LOCAL_GATEWAY_CLASS }) };
+}
+
 /** Deploys the whole platform described by `cfg`. */
 export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
   const prerequisites = new ClusterPrerequisites("cluster-prerequisites", {
     minMinor: MIN_KUBERNETES_MINOR,
-    ingressClass: cfg.ingress.className,
+    ...routingRequirements(cfg),
     ...(cfg.cluster.kubeconfig ? { kubeconfig: cfg.cluster.kubeconfig } : {}),
     ...(cfg.cluster.context ? { context: cfg.cluster.context } : {}),
   });
@@ -328,11 +347,11 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
   }
 
   let canary: MicroService | undefined;
-  if (cfg.ingress.canary.enabled) {
+  if (cfg.routing.canary.enabled) {
     const base = serviceArgs("gateway", cfg.services.gateway);
     canary = new MicroService("gateway-canary", {
       ...base,
-      image: cfg.ingress.canary.image ?? base.image,
+      image: cfg.routing.canary.image ?? base.image,
       // Prod keeps two so a drain never takes the canary's share of traffic down.
       replicas: cfg.environment === "prod" ? 2 : 1,
       autoscaling: undefined,
@@ -341,21 +360,21 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
     });
   }
 
-  const ingress = new GatewayIngress("shop-gateway", {
-    namespace,
-    provider,
-    className: cfg.ingress.className,
-    host: cfg.ingress.host,
-    serviceName: services.gateway.serviceName,
-    tls: cfg.ingress.tls,
-    ...(canary ? { canary: { serviceName: canary.serviceName, weight: cfg.ingress.canary.weight } } : {}),
-  });
-
   const outputs: PlatformOutputs = {
     namespace,
-    ingressUrl: ingress.url,
+    apiUrl: pulumi.output(""),
     imageDigests: Object.fromEntries(Object.entries(images).map(([b, i]) => [b, i.ref])),
     serviceEndpoints: Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.endpoint])),
+  };
+
+  const routes: Record<string, RouteArgs> = {
+    api: {
+      namespace,
+      path: "/api",
+      backend: { serviceName: services.gateway.serviceName, port: HTTP_PORT },
+      ...(canary ? { canary: { backend: { serviceName: canary.serviceName, port: HTTP_PORT }, weight: cfg.routing.canary.weight } } : {}),
+      requestTimeout: EDGE_REQUEST_TIMEOUT,
+    },
   };
 
   if (observability) {
@@ -369,12 +388,48 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       dns: cfg.network.dns,
     });
     outputs.observabilityNamespace = obs.namespace;
-    wireObservability(cfg, provider, obs.namespace, namespace, binaries, outputs, guards);
+    const consoles = wireObservability(cfg, provider, obs.namespace, namespace, binaries, outputs, guards);
+    if (consoles.grafana) routes.grafana = { namespace: obs.namespace, path: cfg.monitoring.grafanaPath, backend: consoles.grafana };
+    if (consoles.kibana) routes.kibana = { namespace: obs.namespace, path: cfg.logging.kibanaPath, backend: consoles.kibana };
   }
+
+  const routing = new Routing("shop-routing", { ...routingArgs(cfg, provider, namespace), routes });
+  outputs.apiUrl = routing.urls.api;
+  // The consoles' URLs end with "/" (their base path), as Grafana's root_url and Kibana's basePath do.
+  if (routing.urls.grafana) outputs.grafanaUrl = pulumi.interpolate`${routing.urls.grafana}/`;
+  if (routing.urls.kibana) outputs.kibanaUrl = pulumi.interpolate`${routing.urls.kibana}/`;
   return outputs;
 }
 
-/** Monitoring and logging, each when enabled. */
+/** The Routing arguments the stack config decides (everything but the routes). */
+export function routingArgs(cfg: ShopConfig, provider: k8s.Provider, namespace: pulumi.Input<string>): Omit<RoutingArgs, "routes"> {
+  const r = cfg.routing;
+  const g = r.gateway;
+  return {
+    provider,
+    mode: r.mode,
+    host: r.host,
+    namespace,
+    ...(r.mode === "gateway"
+      ? {
+          gateway:
+            g.name !== undefined && g.namespace !== undefined
+              ? { shared: { namespace: g.namespace, name: g.name, httpListener: g.httpListener, httpsListener: g.httpsListener } }
+              : { className: g.className ?? LOCAL_GATEWAY_CLASS },
+        }
+      : r.ingress.className !== undefined
+        ? { ingressClassName: r.ingress.className }
+        : {}),
+    tls: {
+      enabled: r.tls.enabled,
+      secretName: r.tls.secretName,
+      ...(r.tls.secretNamespace !== undefined ? { secretNamespace: r.tls.secretNamespace } : {}),
+      ...(r.tls.clusterIssuer !== undefined ? { clusterIssuer: r.tls.clusterIssuer } : {}),
+    },
+  };
+}
+
+/** Monitoring and logging, each when enabled; returns the consoles' backends for the public routes. */
 function wireObservability(
   cfg: ShopConfig,
   provider: k8s.Provider,
@@ -383,16 +438,17 @@ function wireObservability(
   binaries: string[],
   outputs: PlatformOutputs,
   guards: PlatformGuards,
-): void {
+): { grafana?: Backend; kibana?: Backend } {
   const common = {
     namespace: obsNamespace,
     provider,
     shopNamespace,
     storageClass: cfg.storageClass,
-    edgeNamespace: cfg.ingress.controllerNamespace,
-    publicHost: cfg.ingress.host,
-    publicScheme: cfg.ingress.tls.enabled ? ("https" as const) : ("http" as const),
+    edgeNamespace: cfg.routing.edgeNamespace,
+    publicHost: cfg.routing.host,
+    publicScheme: cfg.routing.tls.enabled ? ("https" as const) : ("http" as const),
   };
+  const consoles: { grafana?: Backend; kibana?: Backend } = {};
   let logging: Logging | undefined;
   if (cfg.logging.enabled) {
     logging = new Logging("logging", {
@@ -405,7 +461,7 @@ function wireObservability(
       kibanaPath: cfg.logging.kibanaPath,
       ...(cfg.secrets.elasticPassword ? { elasticPassword: cfg.secrets.elasticPassword } : {}),
     }, { dependsOn: guards.logging });
-    outputs.kibanaUrl = logging.kibanaUrl;
+    consoles.kibana = logging.kibanaBackend;
     outputs.elasticsearchUrl = logging.elasticsearchUrl;
   }
   if (cfg.monitoring.enabled) {
@@ -423,7 +479,8 @@ function wireObservability(
       ...(cfg.secrets.grafanaAdminPassword ? { grafanaAdminPassword: cfg.secrets.grafanaAdminPassword } : {}),
       ...(cfg.secrets.alertWebhookUrl ? { alertWebhookUrl: cfg.secrets.alertWebhookUrl } : {}),
     }, { dependsOn: guards.monitoring });
-    outputs.grafanaUrl = monitoring.grafanaUrl;
+    consoles.grafana = monitoring.grafanaBackend;
     outputs.prometheusUrl = monitoring.prometheusUrl;
   }
+  return consoles;
 }

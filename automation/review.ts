@@ -1,6 +1,6 @@
 /**
  * Derives the config of a review stack `pr-<n>` from the dev stack's config:
- * its own namespace (suffix `-pr-<n>`) and ingress host, the smallest footprint
+ * its own namespace (suffix `-pr-<n>`) and routing host, the smallest footprint
  * (1 replica, no autoscaling, no monitoring/logging, smallest volumes), then the
  * given overrides. Pure: works on the `config:` map of a stack file.
  */
@@ -86,10 +86,10 @@ export function deriveReviewConfig(dev: StackConfig, pr: number, overrides: Reco
       delete svc.autoscaling;
     }
   }
-  const ingress = cfg[`${PROJECT}:ingress`];
-  if (isObject(ingress)) {
-    if (typeof ingress.host === "string" && ingress.host) ingress.host = `pr-${pr}.${ingress.host}`;
-    if (isObject(ingress.canary)) ingress.canary.enabled = false;
+  const routing = cfg[`${PROJECT}:routing`];
+  if (isObject(routing)) {
+    if (typeof routing.host === "string" && routing.host) routing.host = `pr-${pr}.${routing.host}`;
+    if (isObject(routing.canary)) routing.canary.enabled = false;
   }
   for (const key of ["monitoring", "logging"]) {
     const v = cfg[`${PROJECT}:${key}`];

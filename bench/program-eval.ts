@@ -17,7 +17,7 @@ async function evaluate(stack: string, config: Record<string, unknown>, secretKe
   await h.reset(stack, config, secretKeys);
   const t0 = process.hrtime.bigint();
   const out = deployPlatform(loadConfig());
-  const all = [out.namespace, out.ingressUrl, ...Object.values(out.imageDigests), ...Object.values(out.serviceEndpoints)];
+  const all = [out.namespace, out.apiUrl, ...Object.values(out.imageDigests), ...Object.values(out.serviceEndpoints)];
   await h.promiseOf(pulumi.all(all));
   await h.settle();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;

@@ -2,8 +2,9 @@
  * ClusterPrerequisites: checks, at preview and `up` before anything changes, what the program needs of the
  * cluster and can ask its API server (docs/cluster-prerequisites.md lists the rest):
  * - Kubernetes >= 1.30 (the services' preStop `sleep` hook);
- * - the IngressClass the shop's Ingress names (without a controller behind it the Ingress never gets an
- *   address and `up` waits for it until it times out).
+ * - in `gateway` routing mode: the Gateway API (its standard-channel CRDs) and, when the program creates
+ *   the Gateway, its GatewayClass (without an implementation behind it the routes are never served);
+ * - in `ingress` routing mode with a class named: that IngressClass.
  * A dynamic resource whose provider's `check` asks the API server (the engine runs it in
  * `pulumi-resource-pulumi-nodejs`); the platform's parts take {@link guardedBy} of it, so a failure
  * stops them before they are registered. Under unit-test mocks the engine runs no `check`.
@@ -33,8 +34,12 @@ export interface ClusterEndpoint {
 export interface Requirements {
   /** Lowest Kubernetes minor version (1.x). */
   minMinor: number;
-  /** The IngressClass the Ingress names. */
-  ingressClass: string;
+  /** The IngressClass the Ingress names (ingress mode, when a class is named). */
+  ingressClass?: string;
+  /** The Gateway API must be served (gateway mode). */
+  gatewayApi?: boolean;
+  /** The GatewayClass of the Gateway the program creates (gateway mode, owned Gateway). */
+  gatewayClass?: string;
 }
 
 const b64 = (s: unknown) => (typeof s === "string" ? Buffer.from(s, "base64").toString("utf8") : undefined);
@@ -74,7 +79,7 @@ export function endpointFromKubeconfig(text: string, context: string | undefined
 
 /**
  * The dynamic provider. Self-contained (the SDK serialises it): only Node's built-in modules.
- * Inputs: `endpoint` (JSON of a ClusterEndpoint, or "" to skip), `minMinor`, `ingressClass`.
+ * Inputs: `endpoint` (JSON of a ClusterEndpoint, or "" to skip), `minMinor`, `ingressClass`, `gatewayApi`, `gatewayClass`.
  */
 export const prerequisitesProvider: pulumi.dynamic.ResourceProvider = {
   async check(_olds: any, news: any) {
@@ -137,9 +142,24 @@ export const prerequisitesProvider: pulumi.dynamic.ResourceProvider = {
     } else if (version.status !== 401 && version.status !== 403) {
       fail(`GET /version answered ${version.status}`);
     }
-    const ic = await get(`/apis/networking.k8s.io/v1/ingressclasses/${encodeURIComponent(news.ingressClass)}`);
-    if (ic.status === 404) {
-      fail(`it has no IngressClass ${JSON.stringify(news.ingressClass)} (shop:ingress.className): install an ingress controller that provides it, or name the cluster's class (kubectl get ingressclass)`);
+    if (news.ingressClass) {
+      const ic = await get(`/apis/networking.k8s.io/v1/ingressclasses/${encodeURIComponent(news.ingressClass)}`);
+      if (ic.status === 404) {
+        fail(`it has no IngressClass ${JSON.stringify(news.ingressClass)} (shop:routing.ingress.className): install an ingress controller that provides it, or name the cluster's class (kubectl get ingressclass)`);
+      }
+    }
+    if (news.gatewayApi) {
+      const api = await get("/apis/gateway.networking.k8s.io/v1");
+      const kinds = api.status === 200 ? (api.body?.resources ?? []).map((r: any) => r?.name) : [];
+      if (api.status === 404 || (api.status === 200 && !kinds.includes("httproutes"))) {
+        fail("it does not serve the Gateway API (gateway.networking.k8s.io/v1 httproutes): install the standard-channel CRDs of sigs.k8s.io/gateway-api and an implementation, or set shop:routing.mode to ingress");
+      }
+    }
+    if (news.gatewayClass) {
+      const gc = await get(`/apis/gateway.networking.k8s.io/v1/gatewayclasses/${encodeURIComponent(news.gatewayClass)}`);
+      if (gc.status === 404) {
+        fail(`it has no GatewayClass ${JSON.stringify(news.gatewayClass)} (shop:routing.gateway.className): install a Gateway API implementation that provides it, or name the cluster's class (kubectl get gatewayclass)`);
+      }
     }
     return { inputs: news, failures };
   },
@@ -187,6 +207,13 @@ export class ClusterPrerequisites extends pulumi.dynamic.Resource {
       const ambient = ambientKubeconfig();
       endpoint = pulumi.secret(pulumi.output(ambient ? resolve(ambient.text, ambient.dir) : ""));
     }
-    super(prerequisitesProvider, name, { endpoint, minMinor: args.minMinor, ingressClass: args.ingressClass }, opts, "shop", "ClusterPrerequisites");
+    const inputs = {
+      endpoint,
+      minMinor: args.minMinor,
+      ...(args.ingressClass ? { ingressClass: args.ingressClass } : {}),
+      ...(args.gatewayApi ? { gatewayApi: true } : {}),
+      ...(args.gatewayClass ? { gatewayClass: args.gatewayClass } : {}),
+    };
+    super(prerequisitesProvider, name, inputs, opts, "shop", "ClusterPrerequisites");
   }
 }

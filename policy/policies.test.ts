@@ -10,7 +10,9 @@ import {
   imagesPinnedByDigest,
   looksSecret,
   namespacesHavePodSecurity,
+  httpRoutesHaveParents,
   noExternalServices,
+  noIngressNginxAnnotations,
   noSecretsInConfigMaps,
   probesConfigured,
   prodDeploymentsHighlyAvailable,
@@ -355,6 +357,55 @@ describe("prod-deployments-ha", () => {
   });
   it("leaves non-production stacks alone", () => {
     assert.deepEqual(prodDeploymentsHighlyAvailable.check([deployment({ stack: "dev", replicas: 1 })], cfg), []);
+  });
+});
+
+describe("no-ingress-nginx-annotations", () => {
+  const ingress = (annotations: Record<string, string>): KubeResource => ({
+    type: "kubernetes:networking.k8s.io/v1:Ingress",
+    name: "shop-gateway-canary",
+    urn: "urn:pulumi:dev::shop::kubernetes:networking.k8s.io/v1:Ingress::shop-gateway-canary",
+    props: { metadata: { name: "gateway-canary", annotations }, spec: {} },
+  });
+  it("rejects an Ingress carrying ingress-nginx's canary and redirect annotations, naming them", () => {
+    const msgs = noIngressNginxAnnotations.check(ingress({
+      "nginx.ingress.kubernetes.io/canary": "true",
+      "nginx.ingress.kubernetes.io/canary-weight": "20",
+      "cert-manager.io/cluster-issuer": "letsencrypt-prod",
+    }), cfg);
+    assert.equal(msgs.length, 1);
+    assert.match(msgs[0], /Ingress gateway-canary has ingress-nginx-only annotations "nginx\.ingress\.kubernetes\.io\/canary", "nginx\.ingress\.kubernetes\.io\/canary-weight": ingress-nginx is retired/);
+    assert.doesNotMatch(msgs[0], /cert-manager/);
+  });
+  it("rejects them on any kind of object, and accepts other controllers' and cert-manager's annotations", () => {
+    const svc = { ...ingress({ "nginx.ingress.kubernetes.io/ssl-redirect": "true" }), type: "kubernetes:core/v1:Service" };
+    assert.equal(noIngressNginxAnnotations.check(svc, cfg).length, 1);
+    assert.deepEqual(noIngressNginxAnnotations.check(ingress({ "cert-manager.io/cluster-issuer": "le", "traefik.ingress.kubernetes.io/router.priority": "1" }), cfg), []);
+    assert.deepEqual(noIngressNginxAnnotations.check(ingress({}), cfg), []);
+  });
+});
+
+describe("httproutes-have-parent-refs", () => {
+  const route = (spec: Record<string, any>): KubeResource => ({
+    type: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+    name: "shop-routing-api",
+    urn: "urn:pulumi:dev::shop::kubernetes:gateway.networking.k8s.io/v1:HTTPRoute::shop-routing-api",
+    props: { metadata: { name: "api", namespace: "shop" }, spec },
+  });
+  const rules = [{ backendRefs: [{ name: "gateway", port: 8080 }] }];
+  it("rejects an HTTPRoute without parentRefs, or with an empty list", () => {
+    for (const spec of [{ rules }, { parentRefs: [], rules }]) {
+      const msgs = httpRoutesHaveParents.check(route(spec), cfg);
+      assert.equal(msgs.length, 1);
+      assert.match(msgs[0], /^HTTPRoute api has no spec\.parentRefs/);
+    }
+  });
+  it("rejects a parentRef that names no Gateway", () => {
+    assert.match(httpRoutesHaveParents.check(route({ parentRefs: [{ namespace: "gateway-system" }], rules }), cfg)[0], /1 parentRef\(s\) without a Gateway name/);
+  });
+  it("accepts a route attached to a Gateway, and ignores every other kind", () => {
+    assert.deepEqual(httpRoutesHaveParents.check(route({ parentRefs: [{ namespace: "gateway-system", name: "shared-gateway", sectionName: "https" }], rules }), cfg), []);
+    assert.deepEqual(httpRoutesHaveParents.check({ ...route({}), type: "kubernetes:networking.k8s.io/v1:Ingress" }, cfg), []);
   });
 });
 

@@ -290,6 +290,34 @@ export const prodDeploymentsHighlyAvailable: StackPolicy = {
   },
 };
 
+/** Annotations only the retired ingress-nginx controller reads. */
+const INGRESS_NGINX_PREFIX = "nginx.ingress.kubernetes.io/";
+
+export const noIngressNginxAnnotations: ResourcePolicy = {
+  name: "no-ingress-nginx-annotations",
+  description: "No object carries ingress-nginx-only annotations (nginx.ingress.kubernetes.io/*): that controller is retired and nothing else reads them.",
+  remediation: "Route with the Gateway API: weighted backendRefs for a canary, a RequestRedirect filter for HTTPS, timeouts.request for timeouts (shop:routing, docs/config.md).",
+  check(r) {
+    const keys = Object.keys(r.props?.metadata?.annotations ?? {}).filter((k) => k.startsWith(INGRESS_NGINX_PREFIX));
+    return keys.length
+      ? [`${describe(r)} has ingress-nginx-only annotations ${keys.map((k) => `"${k}"`).join(", ")}: ingress-nginx is retired; use the Gateway API (HTTPRoute) instead`]
+      : [];
+  },
+};
+
+export const httpRoutesHaveParents: ResourcePolicy = {
+  name: "httproutes-have-parent-refs",
+  description: "Every HTTPRoute attaches to a Gateway through spec.parentRefs (each naming the Gateway).",
+  remediation: "Set spec.parentRefs to the Gateway (namespace, name and listener sectionName) the route belongs to.",
+  check(r) {
+    if (!r.type.startsWith("kubernetes:gateway.networking.k8s.io/") || kindOf(r.type) !== "HTTPRoute") return [];
+    const refs = r.props?.spec?.parentRefs;
+    if (!Array.isArray(refs) || refs.length === 0) return [`${describe(r)} has no spec.parentRefs: it attaches to no Gateway and serves nothing`];
+    const unnamed = refs.filter((p: any) => !p || typeof p.name !== "string" || p.name === "").length;
+    return unnamed ? [`${describe(r)} has ${unnamed} parentRef(s) without a Gateway name`] : [];
+  },
+};
+
 /** Every per-resource policy of the pack, in report order. */
 export const resourcePolicies: ResourcePolicy[] = [
   imagesPinnedByDigest,
@@ -300,6 +328,8 @@ export const resourcePolicies: ResourcePolicy[] = [
   noExternalServices,
   noSecretsInConfigMaps,
   namespacesHavePodSecurity,
+  noIngressNginxAnnotations,
+  httpRoutesHaveParents,
 ];
 
 /** Every stack policy of the pack. */

@@ -2,6 +2,7 @@
 # A local Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, and kwok faking nodes and pod status (no kubelet, no container runs).
 #   scripts/cluster.sh start | stop | reset | status | kubeconfig | recycle-volumes
+# `start` also installs the Gateway API CRDs (standard channel) and the local GatewayClass.
 # Processes are tracked by PID files under $SHOP_RUN/cluster; stop only kills those.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -20,6 +21,10 @@ FAKE_NODES="${FAKE_NODES:-3}"
 PV_COUNT="${PV_COUNT:-24}"
 PV_SIZE="${PV_SIZE:-20Gi}"
 SERVICE_CIDR="10.96.0.0/16"   # virtual ClusterIPs only: nothing routes to them without a kube-proxy
+# The Gateway API CRDs (standard channel) the program's routes need; they ship inside the Go module.
+GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.6.3}"
+# The GatewayClass of the Gateway the local stack creates (config.ts LOCAL_GATEWAY_CLASS).
+LOCAL_GATEWAY_CLASS="traefik"
 KC="$KUBECONFIG_LOCAL"
 kc() { kubectl --kubeconfig "$KC" "$@"; }
 
@@ -138,6 +143,7 @@ start() {
 
   wait_for "default service account" 60 kc get serviceaccount default -n default
   apply_objects
+  gateway_api
   wait_for "fake nodes" 60 kc wait --for=condition=Ready node --all --timeout=1s
   log "cluster ready in $((SECONDS - t0))s; KUBECONFIG=$KC"
 }
@@ -276,6 +282,41 @@ YAML
 } 
 
 apply_objects() { cluster_objects | kc apply -f - >/dev/null; }
+
+# gateway_api: installs the Gateway API CRDs of the standard channel (only that channel) from the Go
+# module sigs.k8s.io/gateway-api (downloaded once into the Go module cache), then the local GatewayClass.
+gateway_api() {
+  local dir
+  dir="$(go env GOMODCACHE)/sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION/config/crd/standard"
+  if [[ ! -d "$dir" ]]; then
+    log "fetching the Gateway API $GATEWAY_API_VERSION CRDs (Go module sigs.k8s.io/gateway-api)"
+    (cd "$(mktemp -d)" && go mod download "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION") || die "cannot download sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
+  fi
+  [[ -d "$dir" ]] || die "no $dir in the Go module sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
+  local f crds=() vaps=()
+  for f in "$dir"/*.yaml; do
+    if grep -q '^kind: CustomResourceDefinition' "$f"; then crds+=("$f"); else vaps+=("$f"); fi
+  done
+  local args=()
+  for f in "${crds[@]}"; do args+=(-f "$f"); done
+  kc apply --server-side --force-conflicts --field-manager shop-cluster "${args[@]}" >/dev/null
+  # The bundle's ValidatingAdmissionPolicy (guarding against mixing channels) needs an API server
+  # that serves admissionregistration.k8s.io/v1 policies; without one it is skipped, not fatal.
+  for f in "${vaps[@]}"; do
+    kc apply --server-side --force-conflicts --field-manager shop-cluster -f "$f" >/dev/null 2>&1 \
+      || log "skipping $(basename "$f"): the API server rejects it"
+  done
+  kc wait --for=condition=Established --timeout=60s \
+    crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io \
+    crd/httproutes.gateway.networking.k8s.io crd/referencegrants.gateway.networking.k8s.io >/dev/null
+  # A class, so the local stack's Gateway names one that exists; no controller runs behind it yet.
+  kc apply --server-side --field-manager shop-cluster -f - >/dev/null <<YAML
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: $LOCAL_GATEWAY_CLASS }
+spec: { controllerName: traefik.io/gateway-controller }
+YAML
+}
 
 # recycle-volumes: a Released PV (its claim deleted) gets its claimRef dropped and its data wiped.
 recycle_volumes() {

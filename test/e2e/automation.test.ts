@@ -174,7 +174,7 @@ describe("automation CLI against the local cluster", function () {
     const text = fs.readFileSync(md, "utf8");
     assert.match(text, new RegExp(`^### ❌ Pulumi preview of \`shop/${REVIEW_STACK}\``));
     assert.match(text, /\*\*\d+\*\* to create/);
-    for (const type of ["kubernetes:core/v1:Namespace", "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap", "kubernetes:networking.k8s.io/v1:Ingress"]) {
+    for (const type of ["kubernetes:core/v1:Namespace", "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:core/v1:ConfigMap", "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"]) {
       const row = new RegExp(`^\\| create \\| \`[^\`]+\` \\| \`${type.replace(/[./]/g, "\\$&")}\` \\|`, "m");
       assert.match(text, row, `no ${type} to create in:\n${text}`);
     }

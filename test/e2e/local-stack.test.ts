@@ -54,7 +54,7 @@ describe("the local stack, end to end", function () {
     const { deployment } = await stack.exportStack();
     const objects = k8sResources(deployment);
     const kinds = new Set(objects.map((o) => o.kind));
-    for (const k of ["Namespace", "Deployment", "StatefulSet", "DaemonSet", "Service", "Ingress", "ConfigMap", "Secret",
+    for (const k of ["Namespace", "Deployment", "StatefulSet", "DaemonSet", "Service", "Gateway", "HTTPRoute", "ConfigMap", "Secret",
       "PodDisruptionBudget", "NetworkPolicy", "ServiceAccount"]) {
       assert.ok(kinds.has(k), `the stack declares no ${k}`);
     }

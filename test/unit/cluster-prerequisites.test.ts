@@ -4,14 +4,20 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { ClusterPrerequisites, endpointFromKubeconfig, prerequisitesProvider } from "../../components/cluster-prerequisites";
 
-/** A stand-in API server on loopback answering /version and the IngressClass lookups. */
-async function apiServer(minor: string, ingressClasses: string[]): Promise<{ url: string; close: () => void; seen: string[] }> {
+/**
+ * A stand-in API server on loopback answering /version, the IngressClass and GatewayClass lookups and,
+ * when `gatewayApi` is true, the Gateway API's discovery document.
+ */
+async function apiServer(minor: string, ingressClasses: string[], gatewayApi = false, gatewayClasses: string[] = []): Promise<{ url: string; close: () => void; seen: string[] }> {
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
     seen.push(`${req.url} ${req.headers.authorization ?? ""}`);
     const m = /^\/apis\/networking\.k8s\.io\/v1\/ingressclasses\/(.+)$/.exec(req.url ?? "");
+    const g = /^\/apis\/gateway\.networking\.k8s\.io\/v1\/gatewayclasses\/(.+)$/.exec(req.url ?? "");
     if (req.url === "/version") res.end(JSON.stringify({ major: "1", minor, gitVersion: `v1.${minor}.2` }));
     else if (m && ingressClasses.includes(decodeURIComponent(m[1]))) res.end(JSON.stringify({ kind: "IngressClass" }));
+    else if (gatewayApi && req.url === "/apis/gateway.networking.k8s.io/v1") res.end(JSON.stringify({ kind: "APIResourceList", resources: [{ name: "gateways" }, { name: "httproutes" }, { name: "gatewayclasses" }] }));
+    else if (gatewayApi && g && gatewayClasses.includes(decodeURIComponent(g[1]))) res.end(JSON.stringify({ kind: "GatewayClass" }));
     else {
       res.statusCode = 404;
       res.end(JSON.stringify({ kind: "Status", code: 404 }));
@@ -51,7 +57,31 @@ describe("ClusterPrerequisites", () => {
     try {
       const f = (await check({ server: api.url })).failures!;
       assert.strictEqual(f.length, 1);
-      assert.match(f[0].reason, /no IngressClass "nginx" \(shop:ingress\.className\)/);
+      assert.match(f[0].reason, /no IngressClass "nginx" \(shop:routing\.ingress\.className\)/);
+    } finally {
+      api.close();
+    }
+  });
+
+  it("refuses a cluster that does not serve the Gateway API in gateway mode, naming the way out", async () => {
+    const api = await apiServer("35", []);
+    try {
+      const f = (await prerequisitesProvider.check!({}, { endpoint: JSON.stringify({ server: api.url }), minMinor: 30, gatewayApi: true })).failures!;
+      assert.strictEqual(f.length, 1);
+      assert.match(f[0].reason, /does not serve the Gateway API .*shop:routing\.mode/);
+    } finally {
+      api.close();
+    }
+  });
+
+  it("refuses an owned Gateway whose GatewayClass the cluster lacks, and passes one it has", async () => {
+    const api = await apiServer("35", [], true, ["traefik"]);
+    try {
+      const run = (gatewayClass: string) => prerequisitesProvider.check!({}, { endpoint: JSON.stringify({ server: api.url }), minMinor: 30, gatewayApi: true, gatewayClass });
+      assert.deepStrictEqual((await run("traefik")).failures, []);
+      const f = (await run("envoy")).failures!;
+      assert.strictEqual(f.length, 1);
+      assert.match(f[0].reason, /no GatewayClass "envoy" \(shop:routing\.gateway\.className\)/);
     } finally {
       api.close();
     }
@@ -123,7 +153,9 @@ current-context: one
     await h.settle();
     const p = h.ofType("pulumi-nodejs:dynamic/shop:ClusterPrerequisites");
     assert.strictEqual(p.length, 1);
-    assert.strictEqual(p[0].inputs.ingressClass, "nginx");
+    // dev attaches its routes to a shared Gateway: the Gateway API must be served, no class is named.
+    assert.strictEqual(p[0].inputs.gatewayApi, true);
+    assert.strictEqual(p[0].inputs.gatewayClass, undefined);
     assert.strictEqual(p[0].inputs.minMinor, 30);
     assert.strictEqual(h.named("shop-k8s").inputs.enableServerSideApply, "true");
   });

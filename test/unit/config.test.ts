@@ -55,7 +55,7 @@ describe("config", () => {
     it("returns a deep-frozen object", async () => {
       await h.reset("local", DAEMON);
       const cfg = loadConfig();
-      assert.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.services.gateway.resources) && Object.isFrozen(cfg.ingress.tls));
+      assert.ok(Object.isFrozen(cfg) && Object.isFrozen(cfg.services.gateway.resources) && Object.isFrozen(cfg.routing.tls));
       assert.throws(() => { (cfg.services.gateway as any).replicas = 9; }, TypeError);
     });
 
@@ -101,7 +101,7 @@ describe("config", () => {
       await h.reset("prod", { ...config, "shop:images": { prebuilt } }, secretKeys);
       const cfg = loadConfig();
       assert.strictEqual(cfg.logLevel, "info");
-      assert.ok(cfg.ingress.tls.enabled);
+      assert.ok(cfg.routing.tls.enabled);
       assert.strictEqual(cfg.logging.elasticsearch.replicas, 3);
       for (const s of Object.values(cfg.services)) {
         assert.strictEqual(s.replicas, 3);
@@ -221,7 +221,7 @@ describe("config", () => {
     });
 
     it("rejects a typo in a nested key and suggests the right one", async () => {
-      await rejects({ ingress: { tls: { enable: true } } }, "shop:ingress.tls.enable", /did you mean shop:ingress\.tls\.enabled\?/);
+      await rejects({ routing: { tls: { enable: true } } }, "shop:routing.tls.enable", /did you mean shop:routing\.tls\.enabled\?/);
     });
 
     it("rejects a namespace that is not a DNS label", async () => {
@@ -258,7 +258,7 @@ describe("config", () => {
     });
 
     it("rejects a canary weight above 100", async () => {
-      await rejects({ ingress: { canary: { enabled: true, weight: 150 } } }, "shop:ingress.canary.weight", /<=100/);
+      await rejects({ routing: { canary: { enabled: true, weight: 150 } } }, "shop:routing.canary.weight", /<=100/);
     });
 
     it("rejects a registry server with a scheme", async () => {

@@ -18,7 +18,7 @@ async function build(config: Record<string, unknown> = {}, secretKeys: string[] 
   await h.settle();
   const pods = recordedPods();
   const obsNs = `${cfg.namespace}-observability`;
-  const edge: Party = { id: "edge", namespace: cfg.ingress.controllerNamespace, labels: {}, ports: [] };
+  const edge: Party = { id: "edge", namespace: cfg.routing.edgeNamespace, labels: {}, ports: [] };
   const internet: Party = { id: "internet", labels: {}, ports: [80, 443, 6443, 8443, 9200, 10250] };
   const dns: Party = { id: "dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" }, ports: [53] };
   return {

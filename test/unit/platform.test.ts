@@ -112,9 +112,11 @@ describe("the platform", () => {
       for (const [k, v] of Object.entries(SECRETS)) assert.ok(!plain.includes(v), `${k} appears in plain text`);
     });
 
-    it("exports the namespace, ingress URL, image digests and service endpoints", async () => {
+    it("exports the namespace, API URL, image digests and service endpoints", async () => {
       assert.strictEqual(await h.promiseOf(out.namespace), "shop-local");
-      assert.strictEqual(await h.promiseOf(out.ingressUrl), "http://shop.localhost/api");
+      assert.strictEqual(await h.promiseOf(out.apiUrl), "http://shop.localhost/api");
+      assert.strictEqual(await h.promiseOf(out.grafanaUrl!), "http://shop.localhost/grafana/");
+      assert.strictEqual(await h.promiseOf(out.kibanaUrl!), "http://shop.localhost/kibana/");
       assert.deepStrictEqual(Object.keys(out.imageDigests).sort(), ["gateway", "order", "product", "user"]);
       assert.strictEqual(await h.promiseOf(out.serviceEndpoints.order), "http://order.shop-local.svc:8080");
       assert.ok(out.grafanaUrl && out.kibanaUrl, "monitoring and logging outputs missing");
@@ -230,7 +232,7 @@ describe("the platform", () => {
         assert.ok(names.has(`allow-in-${flow}`) && names.has(`allow-out-${flow}`), flow);
       }
       for (const flow of ["user-to-redis", "gateway-to-mysql", "product-to-rabbitmq"]) assert.ok(!names.has(`allow-in-${flow}`), flow);
-      assert.ok(names.has("allow-in-ingress-controller-to-gateway") && names.has("default-deny"));
+      assert.ok(names.has("allow-in-edge-to-gateway") && names.has("default-deny"));
       const gatewayEnv = h.named("gateway-config").inputs.data;
       assert.strictEqual(gatewayEnv.USER_URL, "http://user:8080");
       assert.strictEqual(h.named("order-config").inputs.data.PRODUCT_URL, "http://product:8080");
@@ -271,8 +273,9 @@ describe("the platform", () => {
         const keys = d.spec.template.spec.topologySpreadConstraints.map((c: any) => c.topologyKey);
         assert.deepStrictEqual(keys, ["topology.kubernetes.io/zone", "kubernetes.io/hostname"], name);
       }
-      assert.strictEqual(h.named("shop-gateway-ingress").inputs.spec.tls[0].secretName, "shop-example-com-tls");
-      assert.strictEqual(await h.promiseOf(out.ingressUrl), "https://shop.example.com/api");
+      const listeners = h.named("shop-routing-gateway").inputs.spec.listeners;
+      assert.deepStrictEqual(listeners.find((l: any) => l.name === "https").tls.certificateRefs, [{ group: "", kind: "Secret", name: "shop-example-com-tls" }]);
+      assert.strictEqual(await h.promiseOf(out.apiUrl), "https://shop.example.com/api");
       assert.strictEqual(h.named("product-config").inputs.data.LOG_LEVEL, "info");
     });
 
@@ -311,16 +314,15 @@ describe("the platform", () => {
       assert.strictEqual(h.named("user-config").inputs.data.TRUSTED_PROXY_HOPS, undefined);
     });
 
-    it("adds a canary gateway and a weighted canary Ingress for a gray release", async () => {
+    it("adds a canary gateway and weighted backendRefs on the API route for a gray release", async () => {
       const canaryImage = `registry.example.com/shop/gateway@sha256:${DIGEST("9")}`;
-      await runLocal({ ...OFF, "shop:ingress": { canary: { enabled: true, weight: 25, image: canaryImage } } });
+      await runLocal({ ...OFF, "shop:routing": { canary: { enabled: true, weight: 25, image: canaryImage } } });
       const d = deployments();
       assert.strictEqual(d["gateway-canary"].spec.template.spec.containers[0].image, canaryImage);
       assert.strictEqual(d["gateway-canary"].spec.template.metadata.labels.track, "canary");
       assert.strictEqual(d.gateway.spec.template.spec.containers[0].image, PREBUILT.gateway);
-      const canary = h.named("shop-gateway-canary").inputs;
-      assert.strictEqual(canary.metadata.annotations["nginx.ingress.kubernetes.io/canary-weight"], "25");
-      assert.strictEqual(canary.spec.rules[0].http.paths[0].backend.service.name, "gateway-canary");
+      const refs = h.named("shop-routing-api").inputs.spec.rules[0].backendRefs;
+      assert.deepStrictEqual(refs.map((r: any) => [r.name, r.weight]), [["gateway", 75], ["gateway-canary", 25]]);
     });
 
     it("uses external data stores without running any, reaching them by port only", async () => {

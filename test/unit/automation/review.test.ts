@@ -20,7 +20,7 @@ function devConfig(): Record<string, any> {
       gateway: { replicas: 2, resources: { cpu: "50m", memory: "64Mi", cpuLimit: "250m", memoryLimit: "128Mi" }, autoscaling: { minReplicas: 2, maxReplicas: 5, cpuPercent: 70 } },
       order: { replicas: 1, resources: { cpu: "50m", memory: "64Mi", cpuLimit: "250m", memoryLimit: "128Mi" } },
     },
-    "shop:ingress": { className: "nginx", host: "shop.dev.example.com", tls: { enabled: false }, canary: { enabled: true, weight: 10 } },
+    "shop:routing": { host: "shop.dev.example.com", gateway: { name: "shared-gateway", namespace: "gateway-system" }, tls: { enabled: false }, canary: { enabled: true, weight: 10 } },
     "shop:dataStores": { mode: "in-cluster", mysql: { storageSize: "2Gi" }, redis: { storageSize: "1Gi" }, rabbitmq: { storageSize: "1Gi" } },
     "shop:monitoring": { enabled: true, retention: "3d", storageSize: "5Gi", grafanaPath: "/grafana" },
     "shop:logging": { enabled: true, retentionDays: 3, elasticsearch: { replicas: 2, storageSize: "5Gi", memory: "2Gi" }, kibanaPath: "/kibana" },
@@ -28,11 +28,11 @@ function devConfig(): Record<string, any> {
 }
 
 describe("review stack config", () => {
-  it("gets its own namespace suffix and ingress host", () => {
+  it("gets its own namespace suffix and routing host", () => {
     const { config } = deriveReviewConfig(devConfig(), 42);
     assert.equal(config["shop:namespace"], "shop-dev-pr-42");
-    assert.equal((config["shop:ingress"] as any).host, "pr-42.shop.dev.example.com");
-    assert.equal((config["shop:ingress"] as any).canary.enabled, false);
+    assert.equal((config["shop:routing"] as any).host, "pr-42.shop.dev.example.com");
+    assert.equal((config["shop:routing"] as any).canary.enabled, false);
   });
 
   it("runs one replica per service and no autoscaler", () => {
@@ -68,12 +68,12 @@ describe("review stack config", () => {
       "shop:cluster": null,
       registry: { server: "127.0.0.1:5000" },
       "shop:images": { prebuilt: { gateway: "127.0.0.1:5000/shop/gateway@sha256:" + "a".repeat(64) } },
-      "shop:ingress": { canary: null },
+      "shop:routing": { canary: null },
     });
     assert.equal(config["shop:cluster"], undefined);
     assert.deepEqual(config["shop:registry"], { server: "127.0.0.1:5000", project: "shop" });
     assert.ok((config["shop:images"] as any).prebuilt.gateway.endsWith("a".repeat(64)));
-    assert.equal((config["shop:ingress"] as any).canary, undefined);
+    assert.equal((config["shop:routing"] as any).canary, undefined);
   });
 
   it("stores shop:secrets and password/kubeconfig-bearing keys as secrets", () => {
