@@ -39,14 +39,15 @@ type Reconciler struct {
 	Now func() time.Time
 }
 
-// RBAC the controller needs (config/rbac/role.yaml is generated from these markers).
-// +kubebuilder:rbac:groups=delivery.shop.dev,resources=canaryreleases,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=delivery.shop.dev,resources=canaryreleases/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=delivery.shop.dev,resources=canaryreleases/finalizers,verbs=update
+// RBAC the controller needs, and no more (config/rbac/role.yaml is generated from these markers):
+// releases are read through the cache and patched (finalizer), their status updated; routes are read
+// through the cache and patched; Deployments only read; events created; the leader Lease kept.
+// +kubebuilder:rbac:groups=delivery.shop.dev,resources=canaryreleases,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=delivery.shop.dev,resources=canaryreleases/status,verbs=update
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
 
 // Reconcile brings one release one step closer to what its spec and analysis say. It is idempotent:
 // called again with nothing new observed it writes nothing.
