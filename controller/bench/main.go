@@ -127,7 +127,11 @@ func run() error {
 
 	// The manager's requests are counted; the setup client above is not.
 	count := &counter{}
-	mcfg := rest.CopyConfig(cfg)
+	userCfg, err := testenv.ControllerUser(ctx, env, setup)
+	if err != nil {
+		return err
+	}
+	mcfg := rest.CopyConfig(userCfg)
 	mcfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { count.next = rt; return count }
 	opts := app.Options{PrometheusURL: prom.URL, AnalysisTimeout: 5 * time.Second, MetricsAddr: "0", ProbeAddr: "0",
 		MaxConcurrent: *workers, LogLevel: "error"}

@@ -56,8 +56,15 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	opts := app.Options{PrometheusURL: prom.URL, AnalysisTimeout: 2 * time.Second, MetricsAddr: "0", ProbeAddr: "0", MaxConcurrent: 4, LogLevel: "warn"}
-	mgr, _, err := app.NewManager(cfg, opts, app.Logger(opts.LogLevel))
+	// The controller runs as a user holding only config/rbac/role.yaml, with leader election on.
+	userCfg, err := testenv.ControllerUser(context.Background(), env, k8s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	opts := app.Options{PrometheusURL: prom.URL, AnalysisTimeout: 2 * time.Second, MetricsAddr: "0", ProbeAddr: "0",
+		MaxConcurrent: 4, LogLevel: "warn", LeaderElect: true, LeaderElectionNS: "default", LeaderElectionID: "canary-controller-test"}
+	mgr, _, err := app.NewManager(userCfg, opts, app.Logger(opts.LogLevel))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

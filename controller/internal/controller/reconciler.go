@@ -41,12 +41,14 @@ type Reconciler struct {
 
 // RBAC the controller needs, and no more (config/rbac/role.yaml is generated from these markers):
 // releases are read through the cache and patched (finalizer), their status updated; routes are read
-// through the cache and patched; Deployments only read; events created; the leader Lease kept.
+// through the cache and patched; Deployments only read; events created (events.k8s.io by the controller,
+// core events by leader election); the leader Lease kept.
 // +kubebuilder:rbac:groups=delivery.shop.dev,resources=canaryreleases,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=delivery.shop.dev,resources=canaryreleases/status,verbs=update
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update
 
 // Reconcile brings one release one step closer to what its spec and analysis say. It is idempotent:
