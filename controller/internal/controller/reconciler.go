@@ -156,6 +156,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		fmt.Sprintf("HTTPRoute %s sends %d%% to %s and %d%% to %s", route.Name, d.State.Weight, cr.Spec.Canary.Name,
 			100-d.State.Weight, cr.Spec.Stable.Name)))
 	if err := r.writeStatus(ctx, cr, status); err != nil {
+		if errors.Is(err, errStatusMoved) {
+			// The newer status reached the cache, so its update event has queued this release again:
+			// it is recomputed from there. Nothing to retry here.
+			logger.V(1).Info("status moved while reconciling; recomputing")
+			return ctrl.Result{}, nil
+		}
 		return ctrl.Result{}, err
 	}
 	for _, e := range d.Events {
