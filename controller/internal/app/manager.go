@@ -44,6 +44,12 @@ func Logger(level string) *slog.Logger {
 // NewManager builds the manager with the CanaryRelease controller, the probes and the metrics.
 func NewManager(cfg *rest.Config, o Options, logger *slog.Logger) (ctrl.Manager, *controller.Reconciler, error) {
 	ctrl.SetLogger(logr.FromSlogHandler(logger.Handler()))
+	// As ctrl.GetConfig does: no client-side rate limit (client-go's default is 5 requests/s), the API
+	// server's priority and fairness limits the controller instead. Tests and the benchmark get the same.
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		cfg.QPS = -1
+	}
 	prom, err := analysis.NewPrometheus(o.PrometheusURL, o.AnalysisTimeout)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--prometheus-url: %w", err)
