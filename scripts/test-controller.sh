@@ -32,7 +32,7 @@ grep -E '^(ok|FAIL|---|panic:|\s+--- FAIL|\s+[a-z_]+_test\.go:[0-9]+:)' "$LOGS/t
 passed=$(grep -cE '^\s*--- PASS' "$LOGS/test.log" || true)
 failed=$(grep -cE '^\s*--- FAIL' "$LOGS/test.log" || true)
 skipped=$(grep -cE '^\s*--- SKIP' "$LOGS/test.log" || true)
-log "go test took $((SECONDS - t0))s"
+log "vet, build and go test took $((SECONDS - t0))s"
 if ((rc != 0)); then
   tail -n 80 "$LOGS/test.log"
   echo "controller: $passed passed, $((failed > 0 ? failed : 1)) failed, $skipped skipped"
