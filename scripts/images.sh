@@ -6,6 +6,8 @@
 #   scripts/images.sh bases      build the Go builder and the static runtime base images
 #   scripts/images.sh build      build and push all four services; writes $SHOP_RUN/images.json
 #   scripts/images.sh up         all of the above
+#   scripts/images.sh controller build and push the CanaryRelease controller (controller/Dockerfile);
+#                                writes $SHOP_RUN/controller-image.json
 #   scripts/images.sh stop       stop the engine and registry this script started
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -149,6 +151,21 @@ stop() {
   stop_pid "$SHOP_RUN/dockerd.pid" dockerd
 }
 
+# controller_image: builds the CanaryRelease controller with controller/Dockerfile (same builder and
+# runtime images as the services), pushes it and records name@digest.
+controller_image() {
+  bases; registry
+  local ref="$REGISTRY/shop/canary-controller"
+  log "building canary-controller"
+  $DOCKER build --network host --quiet -f "$REPO_ROOT/controller/Dockerfile" \
+    --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" \
+    -t "$ref:latest-local" "$REPO_ROOT/controller" >/dev/null
+  $DOCKER push --quiet "$ref:latest-local" >/dev/null
+  local digest; digest="$($DOCKER image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$ref:latest-local" | grep "^$ref@" | head -1)"
+  [[ -n "$digest" ]] || die "no registry digest for canary-controller after push"
+  printf '{\n  "canary-controller": "%s"\n}\n' "$digest" | tee "$SHOP_RUN/controller-image.json"
+}
+
 # Sourced (bench/images.sh does), it only defines the functions above.
 [[ "${BASH_SOURCE[0]}" == "$0" ]] || return 0
 case "${1:-up}" in
@@ -157,6 +174,7 @@ case "${1:-up}" in
   bases) bases ;;
   build) build ;;
   up) engine; registry; bases; build ;;
+  controller) controller_image ;;
   stop) stop ;;
-  *) die "unknown command '${1}' (use engine|registry|bases|build|up|stop)" ;;
+  *) die "unknown command '${1}' (use engine|registry|bases|build|up|controller|stop)" ;;
 esac

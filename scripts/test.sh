@@ -2,8 +2,8 @@
 # Runs every test of the repo on this machine, installing what it needs first:
 #   type check, mocha unit tests (program, components, policy pack, automation), observability config
 #   checks (promtool/amtool), image digests under edits (real builds on the local engine), Go services
-#   against real MariaDB/Redis/RabbitMQ, workflow lint, and the
-#   end-to-end suite (real pulumi up against the local API server and registry).
+#   against real MariaDB/Redis/RabbitMQ, the canary controller against a real API server (envtest),
+#   workflow lint, and the end-to-end suite (real pulumi up against the local API server and registry).
 # SKIP="e2e services" skips steps by name (for quick local loops; CI runs everything).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$REPO_ROOT"
@@ -21,9 +21,10 @@ step() {
   local p f
   p=$( (grep -Eo '^ *[0-9]+ passing' "$out" || true) | awk '{s+=$1} END{print s+0}')
   f=$( (grep -Eo '^ *[0-9]+ failing' "$out" || true) | awk '{s+=$1} END{print s+0}')
-  # The Go suite prints its own total, "services: N passed, M failed" (scripts/test-services.sh).
-  p=$((p + $( (grep -Eo '^services: [0-9]+ passed' "$out" || true) | awk '{s+=$2} END{print s+0}')))
-  f=$((f + $( (grep -Eo '^services: [0-9]+ passed, [0-9]+ failed' "$out" || true) | awk '{s+=$4} END{print s+0}')))
+  # The Go suites print their own totals, "services: N passed, M failed" (scripts/test-services.sh) and
+  # "controller: N passed, M failed" (scripts/test-controller.sh).
+  p=$((p + $( (grep -Eo '^(services|controller): [0-9]+ passed' "$out" || true) | awk '{s+=$2} END{print s+0}')))
+  f=$((f + $( (grep -Eo '^(services|controller): [0-9]+ passed, [0-9]+ failed' "$out" || true) | awk '{s+=$4} END{print s+0}')))
   # A check with no count of its own (type check, promtool/amtool, actionlint) counts as one test.
   if ((rc != 0)) && ((f == 0)); then f=1; fi
   if ((rc == 0)) && ((p == 0)); then p=1; fi
@@ -40,6 +41,7 @@ step unit npx mocha
 step observability scripts/check-observability.sh
 step images scripts/test-images.sh
 step services scripts/test-services.sh
+step controller scripts/test-controller.sh
 step workflows scripts/actionlint.sh
 step e2e scripts/e2e.sh
 
