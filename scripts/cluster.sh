@@ -115,7 +115,8 @@ start() {
   [[ -x "$SHOP_BIN/kubectl" ]] || die "kubectl is not built: run scripts/toolchain.sh"
   if [[ "$REAL_NODE" == 1 ]]; then
     [[ $(id -u) -eq 0 ]] || die "the real node needs root (containerd, the pod bridge, iptables); SHOP_REAL_NODE=0 starts a cluster with simulated nodes only"
-    [[ -f "$SHOP_RUN/third-party-images.json" ]] || "$REPO_ROOT/scripts/images.sh" third-party pause coredns traefik >/dev/null
+    # The node's own images (cached by their inputs) and the registry it pulls them from.
+    "$REPO_ROOT/scripts/images.sh" third-party pause coredns traefik >/dev/null
   fi
   mkdir -p "$C" "$DATA"
   if running etcd && ! tr '\0' '\n' <"/proc/$(cat "$C/etcd.pid")/cmdline" | grep -qxF -- "$DATA/etcd"; then
@@ -182,10 +183,10 @@ start() {
   wait_for "simulated nodes" 60 kc wait --for=condition=Ready node -l "$SIM_LABEL=true" --timeout=1s
   if [[ "$REAL_NODE" == 1 ]]; then
     guard check >/dev/null
-    local t1=$SECONDS
+    local t1=$EPOCHREALTIME
     node_start
     wait_for "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
-    log "node $NODE_NAME Ready $((SECONDS - t1))s after its start"
+    log "node $NODE_NAME Ready $(awk -v a="$EPOCHREALTIME" -v b="$t1" 'BEGIN{printf "%.1f", a-b}')s after containerd/kubelet start"
     node_apply_addons
     node_wait_ready
   fi

@@ -12,7 +12,7 @@
 #   mangle PREROUTING   anything arriving on the uplink for the pod or Service range or for loopback
 #                       addresses is dropped (before nat's DNAT)
 #   filter INPUT        the uplink cannot reach the API server's and kubelet's ports; pods reach only
-#                       the API server and answers to the node's own connections
+#                       those two (both authenticate every client) and answers to the node's connections
 #   filter CNI-ADMIN    pre-created for the CNI firewall plugin (it jumps there before its per-pod
 #                       ACCEPTs) with the same drops
 #   ip6tables           the pod bridge carries no IPv6 in either direction
@@ -57,9 +57,10 @@ up() {
   ensure_chain iptables filter SHOP-GUARD-INPUT
   iptables -A SHOP-GUARD-INPUT -i "$UPLINK" -p tcp -m multiport --dports "$APISERVER_PORT,$KUBELET_PORT" -j DROP
   for r in "$POD_CIDR" "$SERVICE_CIDR"; do iptables -A SHOP-GUARD-INPUT -i "$UPLINK" -d "$r" -j DROP; done
-  # From the pods: the API server (the `kubernetes` Service's endpoint) and answers, nothing else.
+  # From the pods: the API server (the `kubernetes` Service's endpoint), the kubelet (metrics), and
+  # answers to the node's own connections (probes); nothing else listening on the node.
   iptables -A SHOP-GUARD-INPUT -i "$BRIDGE" -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-  iptables -A SHOP-GUARD-INPUT -i "$BRIDGE" -d "$NODE_IP" -p tcp --dport "$APISERVER_PORT" -j ACCEPT
+  iptables -A SHOP-GUARD-INPUT -i "$BRIDGE" -d "$NODE_IP" -p tcp -m multiport --dports "$APISERVER_PORT,$KUBELET_PORT" -j ACCEPT
   iptables -A SHOP-GUARD-INPUT -i "$BRIDGE" -j DROP
   hook iptables filter INPUT SHOP-GUARD-INPUT
 
