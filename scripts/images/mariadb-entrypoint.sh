@@ -66,6 +66,8 @@ init() {
   done
   {
     printf "DELETE FROM mysql.global_priv WHERE User='' OR (User='root' AND Host NOT IN ('localhost'));\n"
+    # Rows for the initialising container's hostname mean nothing in another pod.
+    printf "DELETE FROM mysql.proxies_priv WHERE Host NOT IN ('localhost');\n"
     printf "ALTER USER 'root'@'localhost' IDENTIFIED BY %s;\n" "$(sql_string "$root_pw")"
     printf "CREATE USER 'root'@'%%' IDENTIFIED BY %s;\n" "$(sql_string "$root_pw")"
     printf "GRANT ALL ON *.* TO 'root'@'%%' WITH GRANT OPTION;\n"
