@@ -224,7 +224,7 @@ node_start() {
   wait_for containerd 30 ctr --address "$CTRD_SOCK" version
   PATH="$NODE_PATH" spawn kubelet "$SHOP_BIN/kubelet" --config "$N/kubelet.yaml" --kubeconfig "$N/kubelet.kubeconfig" \
     --root-dir "$KUBELET_ROOT" --node-ip "$NODE_IP" --hostname-override "$NODE_NAME" \
-    --node-labels "$SIM_LABEL=false,topology.kubernetes.io/zone=local-0,node-role.kubernetes.io/real=" --v=1
+    --node-labels "$SIM_LABEL=false,topology.kubernetes.io/zone=local-0" --v=1
   PATH="$NODE_PATH" spawn kube-proxy "$SHOP_BIN/kube-proxy" --config "$N/kube-proxy.yaml" --v=1
 }
 
@@ -523,8 +523,9 @@ node_stop() {
   fi
   echo 0 >/proc/sys/net/ipv4/conf/all/route_localnet 2>/dev/null || true
   # Folders: the node's own, and those the kubelet writes outside its root.
-  rm -rf "${N:?}"
+  # --one-file-system: a mount that could not be undone is never deleted through.
+  rm -rf --one-file-system "${N:?}"
   umount_under /var/lib/kubelet
-  rm -rf /var/lib/kubelet
+  rm -rf --one-file-system /var/lib/kubelet
   [[ -d /var/log/containers ]] && find /var/log/containers -maxdepth 1 -type l -delete && rmdir /var/log/containers 2>/dev/null || true
 }
