@@ -232,6 +232,8 @@ node_apply_addons() {
   local crds="$SHOP_CACHE/gateway-api-crds"
   [[ -d "$crds" ]] || die "the Gateway API CRDs are missing: run scripts/toolchain.sh gateway-crds"
   kc apply --server-side --force-conflicts -f "$crds" >/dev/null
+  kc wait --for=condition=Established --timeout=60s crd/gatewayclasses.gateway.networking.k8s.io \
+    crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io >/dev/null
   addon_objects | kc apply -f - >/dev/null
   # The taint that matches the placement mode (a node re-registering keeps what was set before).
   if [[ "$NODE_PLACEMENT" == simulated ]]; then
