@@ -17,7 +17,7 @@ const NS = "real-node-smoke";
 const NODE = "local-real-node";
 const POD_CIDR = "10.244.0.0/16";
 const SERVICE_CIDR = "10.96.0.0/16";
-const IMAGES = ["mariadb", "redis", "rabbitmq", "prometheus"] as const;
+const IMAGES = ["mariadb", "redis", "rabbitmq", "coredns"] as const;
 const HOST = "smoke.localhost";
 
 const kubectl = (...args: string[]) => sh("kubectl", args);
@@ -63,7 +63,7 @@ function edgeGet(p: string, host: string): Promise<{ status: number; body: strin
   });
 }
 
-/** The smoke test's objects: three stores like the program's, a Prometheus behind an HTTPRoute. */
+/** The smoke test's objects: three stores like the program's, a web backend behind an HTTPRoute. */
 function manifests(img: Record<string, string>): string {
   const placement = {
     nodeSelector: { "shop.example.com/simulated": "false" },
@@ -144,36 +144,37 @@ function manifests(img: Record<string, string>): string {
       readinessProbe: { exec: { command: ["rabbitmq-diagnostics", "-q", "check_running"] }, periodSeconds: 5, timeoutSeconds: 20, failureThreshold: 30 },
       volumeMounts: [{ name: "data", mountPath: "/var/lib/rabbitmq" }, { name: "log", mountPath: "/var/log/rabbitmq" }, { name: "tmp", mountPath: "/tmp" }],
     }, [{ name: "log", emptyDir: { sizeLimit: "64Mi" } }]),
-    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "prometheus", namespace: NS }, data: { "prometheus.yml": "global:\n  scrape_interval: 1m\n" } },
+    // The route's backend: a second CoreDNS whose health endpoint answers HTTP (a static image of its own).
+    { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "web", namespace: NS }, data: { Corefile: ".:1053 {\n    health :8080\n    whoami\n}\n" } },
     {
       apiVersion: "apps/v1",
       kind: "Deployment",
-      metadata: { name: "prometheus", namespace: NS },
+      metadata: { name: "web", namespace: NS },
       spec: {
         replicas: 1,
-        selector: { matchLabels: { app: "prometheus" } },
+        selector: { matchLabels: { app: "web" } },
         template: {
-          metadata: { labels: { app: "prometheus" } },
+          metadata: { labels: { app: "web" } },
           spec: {
             ...placement,
             securityContext: podSec(65534),
             containers: [
               {
-                name: "prometheus",
-                image: img.prometheus,
-                args: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--web.listen-address=:9090"],
-                ports: [{ name: "web", containerPort: 9090 }],
-                readinessProbe: { httpGet: { path: "/-/ready", port: 9090 }, periodSeconds: 2 },
+                name: "web",
+                image: img.coredns,
+                args: ["-conf", "/etc/coredns/Corefile"],
+                ports: [{ name: "http", containerPort: 8080 }],
+                readinessProbe: { httpGet: { path: "/health", port: 8080 }, periodSeconds: 2 },
                 securityContext: ctrSec,
-                volumeMounts: [{ name: "config", mountPath: "/etc/prometheus" }, { name: "data", mountPath: "/prometheus" }],
+                volumeMounts: [{ name: "config", mountPath: "/etc/coredns" }],
               },
             ],
-            volumes: [{ name: "config", configMap: { name: "prometheus" } }, { name: "data", emptyDir: {} }],
+            volumes: [{ name: "config", configMap: { name: "web" } }],
           },
         },
       },
     },
-    { apiVersion: "v1", kind: "Service", metadata: { name: "prometheus", namespace: NS }, spec: { selector: { app: "prometheus" }, ports: [{ name: "web", port: 9090, targetPort: 9090 }] } },
+    { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: NS }, spec: { selector: { app: "web" }, ports: [{ name: "http", port: 8080, targetPort: 8080 }] } },
     {
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "Gateway",
@@ -183,11 +184,11 @@ function manifests(img: Record<string, string>): string {
     {
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "HTTPRoute",
-      metadata: { name: "prometheus", namespace: NS },
+      metadata: { name: "web", namespace: NS },
       spec: {
         parentRefs: [{ name: "smoke" }],
         hostnames: [HOST],
-        rules: [{ matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "prometheus", port: 9090 }] }],
+        rules: [{ matches: [{ path: { type: "PathPrefix", value: "/" } }], backendRefs: [{ name: "web", port: 8080 }] }],
       },
     },
   ];
@@ -277,11 +278,11 @@ describe("the local cluster's real node", function () {
     });
     assert.deepStrictEqual(gw.status.addresses?.map((a: any) => a.value), ["127.0.0.1"]);
     const res = await waitFor("the route answering", 120, async () => {
-      const r = await edgeGet("/-/healthy", HOST);
+      const r = await edgeGet("/health", HOST);
       return r.status === 200 ? r : undefined;
     });
-    assert.match(res.body, /Healthy/);
-    assert.strictEqual((await edgeGet("/-/healthy", "other.localhost")).status, 404);
+    assert.strictEqual(res.body, "OK");
+    assert.strictEqual((await edgeGet("/health", "other.localhost")).status, 404);
   });
 
   it("sent and received nothing of the pod or Service range on the uplink", async () => {
