@@ -116,7 +116,7 @@ start() {
   if [[ "$REAL_NODE" == 1 ]]; then
     [[ $(id -u) -eq 0 ]] || die "the real node needs root (containerd, the pod bridge, iptables); SHOP_REAL_NODE=0 starts a cluster with simulated nodes only"
     # The node's own images (cached by their inputs) and the registry it pulls them from.
-    "$REPO_ROOT/scripts/images.sh" third-party pause coredns traefik >/dev/null
+    "$REPO_ROOT/scripts/images.sh" third-party "${NODE_IMAGES[@]}" >/dev/null
   fi
   mkdir -p "$C" "$DATA"
   if running etcd && ! tr '\0' '\n' <"/proc/$(cat "$C/etcd.pid")/cmdline" | grep -qxF -- "$DATA/etcd"; then

@@ -35,7 +35,11 @@ NODE_CACHE="$SHOP_RUN/node-cache"            # containerd's root: pulled images 
 CTRD_SOCK="$N/containerd/containerd.sock"
 KUBELET_ROOT="$N/kubelet"
 NODE_PATH="$SHOP_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-NODE_BINS=(kubelet kube-proxy coredns traefik)
+# SHOP_EDGE=0 leaves Traefik out (no Gateway API edge on 127.0.0.1).
+EDGE="${SHOP_EDGE:-1}"
+NODE_BINS=(kubelet kube-proxy coredns)
+[[ "$EDGE" == 1 ]] && NODE_BINS+=(traefik)
+NODE_IMAGES=(pause "${NODE_BINS[@]:2}")
 
 node_certs() {
   local p="$C/pki"
@@ -231,7 +235,9 @@ node_start() {
 node_apply_addons() {
   local crds="$SHOP_CACHE/gateway-api-crds"
   [[ -d "$crds" ]] || die "the Gateway API CRDs are missing: run scripts/toolchain.sh gateway-crds"
-  kc apply --server-side --force-conflicts -f "$crds" >/dev/null
+  local f files=()
+  for f in "$crds"/*.yaml; do files+=(-f "$f"); done
+  kc apply --server-side --force-conflicts "${files[@]}" >/dev/null
   kc wait --for=condition=Established --timeout=60s crd/gatewayclasses.gateway.networking.k8s.io \
     crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io >/dev/null
   addon_objects | kc apply -f - >/dev/null
@@ -263,8 +269,8 @@ YAML
 }
 
 addon_objects() {
-  local coredns traefik
-  coredns="$(third_party_ref coredns)"; traefik="$(third_party_ref traefik)"
+  local coredns
+  coredns="$(third_party_ref coredns)"
   cat <<YAML
 apiVersion: v1
 kind: ServiceAccount
@@ -351,6 +357,14 @@ spec:
   - { name: dns, port: 53, protocol: UDP, targetPort: 53 }
   - { name: dns-tcp, port: 53, protocol: TCP, targetPort: 53 }
   - { name: metrics, port: 9153, protocol: TCP, targetPort: 9153 }
+YAML
+  [[ "$EDGE" == 1 ]] && edge_objects
+  true
+}
+
+edge_objects() {
+  local traefik; traefik="$(third_party_ref traefik)"
+  cat <<YAML
 ---
 apiVersion: v1
 kind: Namespace
@@ -432,7 +446,7 @@ YAML
 node_wait_ready() {
   wait_for "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
   wait_for "CoreDNS" 120 kc -n kube-system rollout status deployment/coredns --timeout=1s
-  wait_for "Traefik" 120 kc -n traefik rollout status deployment/traefik --timeout=1s
+  [[ "$EDGE" != 1 ]] || wait_for "Traefik" 120 kc -n traefik rollout status deployment/traefik --timeout=1s
 }
 
 # ---- stop: leaves no process, mount, netns, link, rule, cgroup or folder of the node behind ----
