@@ -495,7 +495,7 @@ iptables_purge() {
   local t rule chain
   for t in filter nat mangle; do
     "$1" -t "$t" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j (KUBE-|CNI-)' | grep -vE '^-A (KUBE-|CNI-)' |
-      while IFS= read -r rule; do eval "$1 -t $t ${rule/-A/-D}" 2>/dev/null || true; done
+      while IFS= read -r rule; do eval "$1 -t $t ${rule/-A/-D}" 2>/dev/null || true; done || true
     for chain in $("$1" -t "$t" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
       "$1" -t "$t" -F "$chain" 2>/dev/null || true
     done
