@@ -176,19 +176,19 @@ recipe_pause() {
 
 # static_binary NAME BIN ENTRY: images of one toolchain binary, run as nobody.
 version_coredns() { echo "$COREDNS_VERSION"; }
-inputs_coredns() { sha256sum "$SHOP_BIN/coredns"; }
+inputs_coredns() { sha256sum <"$SHOP_BIN/coredns"; }
 recipe_coredns() { static_rootfs "$1"; cp "$SHOP_BIN/coredns" "$1/bin/"; printf '%s\n' 'ENTRYPOINT ["/bin/coredns"]' 'USER 65534:65534'; }
 version_traefik() { echo "$TRAEFIK_VERSION"; }
-inputs_traefik() { sha256sum "$SHOP_BIN/traefik"; }
+inputs_traefik() { sha256sum <"$SHOP_BIN/traefik"; }
 recipe_traefik() { static_rootfs "$1"; cp "$SHOP_BIN/traefik" "$1/bin/"; printf '%s\n' 'ENTRYPOINT ["/bin/traefik"]' 'USER 65532:65532'; }
 version_prometheus() { echo "v$PROMETHEUS_VERSION"; }
-inputs_prometheus() { sha256sum "$SHOP_BIN/prometheus"; }
+inputs_prometheus() { sha256sum <"$SHOP_BIN/prometheus"; }
 recipe_prometheus() {
   static_rootfs "$1"; cp "$SHOP_BIN/prometheus" "$1/bin/"; mkdir -p "$1/prometheus"; chown 65534:65534 "$1/prometheus"
   printf '%s\n' 'ENTRYPOINT ["/bin/prometheus"]' 'WORKDIR /prometheus' 'USER 65534:65534'
 }
 version_kube-state-metrics() { echo "$KSM_VERSION"; }
-inputs_kube-state-metrics() { sha256sum "$SHOP_BIN/kube-state-metrics"; }
+inputs_kube-state-metrics() { sha256sum <"$SHOP_BIN/kube-state-metrics"; }
 recipe_kube-state-metrics() {
   static_rootfs "$1"; cp "$SHOP_BIN/kube-state-metrics" "$1/bin/"
   printf '%s\n' 'ENTRYPOINT ["/bin/kube-state-metrics"]' 'USER 65534:65534'
