@@ -185,6 +185,10 @@ start() {
   wait_for "default service account" 60 kc get serviceaccount default -n default
   apply_objects
   wait_for "simulated nodes" 60 kc wait --for=condition=Ready node -l "$SIM_LABEL=true" --timeout=1s
+  if [[ "$REAL_NODE" != 1 ]]; then
+    # A real node left from the other layout would get DaemonSet pods that never start.
+    kc delete node "$NODE_NAME" --ignore-not-found >/dev/null
+  fi
   if [[ "$REAL_NODE" == 1 ]]; then
     guard check >/dev/null
     local t1=$EPOCHREALTIME
@@ -358,8 +362,8 @@ recycle_volumes() {
 
 stop() {
   local n pid
-  # The node's network is the machine's: only a cluster with a real node cleans it.
-  [[ "$REAL_NODE" == 1 ]] && node_stop
+  # The node's network is the machine's: only a cluster that has (or had) a real node cleans it.
+  if [[ "$REAL_NODE" == 1 || -d "$N" || "$(cat "$C/layout" 2>/dev/null)" == *node1 ]]; then node_stop; fi
   for n in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
     if running "$n"; then
       pid="$(cat "$C/$n.pid")"
