@@ -20,13 +20,52 @@ timed() {  # timed LABEL CMD...: runs CMD quietly and prints its wall time
 mkdir -p .tmp
 echo "== cluster"
 # A second, throwaway cluster on other ports and in its own folder, so the measured start is from
-# nothing (new PKI, empty etcd) and the main cluster and its stacks are left alone.
+# nothing (new PKI, empty etcd, no image on the node) and the main cluster's data and stacks are left
+# alone. The real node's network is the machine's (one bridge, one set of rules), so the main cluster
+# is stopped meanwhile and started again after.
+scripts/cluster.sh stop >/dev/null
 scratch_run="$(mktemp -d)"
 scratch() { SHOP_RUN="$scratch_run" SHOP_CLUSTER_DATA="$scratch_run/data" ETCD_PORT=22379 APISERVER_PORT=26443 KCM_PORT=20357 SCHED_PORT=20359 KWOK_PORT=20347 "$@"; }
 timed "cluster start (from nothing)" scratch scripts/cluster.sh start
+ready="$(sed -n 's/.*Ready \([0-9.]*\)s after containerd\/kubelet start.*/\1/p' "$REPO_ROOT/.tmp/bench-cluster start (from nothing).err")"
+[[ -z "$ready" ]] || printf '  %-28s %6.1f s\n' "node Ready after kubelet start" "$ready"
+# Pod start: apply to Ready, image present (the pause image every sandbox already uses).
+if [[ "${SHOP_REAL_NODE:-0}" == 1 ]]; then
+  pause="$(sed -n 's/^  "pause": "\(.*\)@.*",\{0,1\}$/\1/p' "$scratch_run/third-party-images.json")"
+  pod() {
+    scratch kubectl --kubeconfig "$scratch_run/kubeconfig" apply -f - <<YAML
+apiVersion: v1
+kind: Pod
+metadata: { name: bench-pod, namespace: default }
+spec:
+  nodeSelector: { shop.example.com/simulated: "false" }
+  tolerations: [{ key: shop.example.com/real, operator: Exists }]
+  securityContext: { runAsNonRoot: true, runAsUser: 65535 }
+  containers: [{ name: c, image: "$pause", securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false } }]
+YAML
+    scratch kubectl --kubeconfig "$scratch_run/kubeconfig" wait --for=condition=Ready pod/bench-pod --timeout=60s
+  }
+  timed "pod start (image present)" pod
+fi
 scratch scripts/cluster.sh stop
 rm -rf "$scratch_run"
 scripts/cluster.sh start >/dev/null
+echo "== idle RSS of the local cluster (MB)"
+# rss_tree PID: resident memory of a process and its descendants, in kB.
+rss_tree() { local t=0 p; for p in $1 $(pgrep -P "$1"); do [[ "$p" == "$1" ]] && t=$((t + $(ps -o rss= -p "$p" 2>/dev/null || echo 0))) || t=$((t + $(rss_tree "$p"))); done; echo "$t"; }
+total=0
+for f in "$SHOP_RUN"/cluster/*.pid; do
+  n="$(basename "$f" .pid)"; pid="$(cat "$f")"
+  kb="$(ps -o rss= -p "$pid" 2>/dev/null || echo 0)"; total=$((total + kb))
+  printf '  %-28s %6d\n' "$n" $((kb / 1024))
+done
+# The pods' processes (CoreDNS, Traefik, pause) hang off containerd's shims.
+sock="$SHOP_RUN/cluster/node/containerd/containerd.sock"; pods=0
+for p in $(pgrep -f '^/usr/bin/containerd-shim-runc-v2 '); do
+  tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "-address $sock " && pods=$((pods + $(rss_tree "$p")))
+done
+total=$((total + pods))
+printf '  %-28s %6d\n' "pods + shims" $((pods / 1024)) "total" $((total / 1024))
 scripts/cluster.sh recycle-volumes
 export KUBECONFIG="$KUBECONFIG_LOCAL"
 scripts/images.sh up >/dev/null

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# A local Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, and kwok faking nodes and pod status (no kubelet, no container runs).
+# The local Kubernetes cluster: etcd, kube-apiserver, kube-controller-manager, kube-scheduler; a real
+# node (containerd, kubelet, kube-proxy, a pod bridge, CoreDNS, and Traefik serving the Gateway API on
+# 127.0.0.1:80/443), and kwok simulating three more nodes for the workloads that cannot be built here.
 #   scripts/cluster.sh start | stop | reset | status | kubeconfig | recycle-volumes
+# Processes are tracked by PID files under $SHOP_RUN/cluster; stop only kills those, and removes every
+# mount, link, rule, cgroup and folder the node made. The network guards (scripts/netguard.sh) are in
+# place before the first pod starts. Without SHOP_REAL_NODE=1 (the default for now) it starts the control
+# plane and kwok only, on 127.0.0.1.
 # `start` also installs the Gateway API CRDs (standard channel) and the local GatewayClass.
-# Processes are tracked by PID files under $SHOP_RUN/cluster; stop only kills those.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 C="$SHOP_RUN/cluster"
@@ -20,35 +24,55 @@ KWOK_PORT="${KWOK_PORT:-10347}"
 FAKE_NODES="${FAKE_NODES:-3}"
 PV_COUNT="${PV_COUNT:-24}"
 PV_SIZE="${PV_SIZE:-20Gi}"
-SERVICE_CIDR="10.96.0.0/16"   # virtual ClusterIPs only: nothing routes to them without a kube-proxy
+SERVICE_CIDR="10.96.0.0/16"   # ClusterIPs; kube-proxy and the network guards use the same range
+# SHOP_REAL_NODE=1 adds the real node. Off by default until the program places each workload: the
+# logging DaemonSet tolerates every taint, so only its own nodeSelector can keep it off the real node,
+# where its image cannot be pulled (see docs/local.md, "Placement").
+REAL_NODE="${SHOP_REAL_NODE:-0}"
+# The cluster's layout: a cluster started with another one (the earlier loopback-only layout, or the
+# other value of SHOP_REAL_NODE) is restarted, its data kept.
+LAYOUT="2-node$REAL_NODE"
 # The Gateway API CRDs (standard channel) the program's routes need; they ship inside the Go module.
 GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.6.3}"
 # The GatewayClass of the Gateway the local stack creates (config.ts LOCAL_GATEWAY_CLASS).
 LOCAL_GATEWAY_CLASS="traefik"
 KC="$KUBECONFIG_LOCAL"
 kc() { kubectl --kubeconfig "$KC" "$@"; }
+source "$REPO_ROOT/scripts/node.sh"
+if [[ "$REAL_NODE" == 1 ]]; then API_IP="$NODE_IP"; else API_IP=127.0.0.1; fi
+
+# sign_once NAME SUBJ [SAN]: a key and a certificate signed by the local CA, unless it exists with
+# that subject and SAN (a certificate from an earlier layout with fewer SANs is made again).
+sign_once() {
+  local p="$C/pki" want="${3:-}"
+  if [[ -f "$p/$1.crt" ]]; then
+    [[ -z "$want" ]] && return 0
+    [[ "$(cat "$p/$1.san" 2>/dev/null)" == "$want" ]] && return 0
+  fi
+  openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$p/$1.key" -out "$p/$1.csr" 2>/dev/null
+  local ext="$p/$1.ext"; : >"$ext"
+  [[ -n "$want" ]] && printf 'subjectAltName=%s\n' "$want" >"$ext"
+  openssl x509 -req -in "$p/$1.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$ext" -out "$p/$1.crt" 2>/dev/null
+  printf '%s' "$want" >"$p/$1.san"
+}
 
 certs() {
-  [[ -f "$C/pki/admin.crt" ]] && return 0
-  log "creating cluster PKI"
   mkdir -p "$C/pki"; local p="$C/pki"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=shop-local-ca" \
-    -keyout "$p/ca.key" -out "$p/ca.crt" 2>/dev/null
-  # sign NAME SUBJ [SAN]: a key and a certificate signed by the local CA
-  sign() {
-    openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$p/$1.key" -out "$p/$1.csr" 2>/dev/null
-    local ext="$p/$1.ext"; : >"$ext"
-    [[ -n "${3:-}" ]] && printf 'subjectAltName=%s\n' "$3" >"$ext"
-    openssl x509 -req -in "$p/$1.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 \
-      -extfile "$ext" -out "$p/$1.crt" 2>/dev/null
-  }
-  sign apiserver "/CN=kube-apiserver" "IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:10.96.0.1"
-  sign admin "/O=system:masters/CN=shop-admin"
-  sign controller-manager "/CN=system:kube-controller-manager"
-  sign scheduler "/CN=system:kube-scheduler"
-  sign kwok "/O=system:masters/CN=kwok"
-  openssl genrsa -out "$p/sa.key" 2048 2>/dev/null
-  openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
+  if [[ ! -f "$p/ca.crt" ]]; then
+    log "creating cluster PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=shop-local-ca" \
+      -keyout "$p/ca.key" -out "$p/ca.crt" 2>/dev/null
+  fi
+  sign_once apiserver "/CN=kube-apiserver" "IP:127.0.0.1,IP:$NODE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.96.0.1"
+  sign_once admin "/O=system:masters/CN=shop-admin"
+  sign_once controller-manager "/CN=system:kube-controller-manager"
+  sign_once scheduler "/CN=system:kube-scheduler"
+  sign_once kwok "/O=system:masters/CN=kwok"
+  if [[ ! -f "$p/sa.key" ]]; then
+    openssl genrsa -out "$p/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
+  fi
 }
 
 # kubeconfig FILE USER: a kubeconfig for one client certificate
@@ -98,10 +122,27 @@ start() {
     [[ -x "$SHOP_BIN/$b" ]] || die "$b is not built: run scripts/toolchain.sh"
   done
   [[ -x "$SHOP_BIN/kubectl" ]] || die "kubectl is not built: run scripts/toolchain.sh"
-  mkdir -p "$C" "$DATA"; certs
+  if [[ "$REAL_NODE" == 1 ]]; then
+    [[ $(id -u) -eq 0 ]] || die "the real node needs root (containerd, the pod bridge, iptables); SHOP_REAL_NODE=0 starts a cluster with simulated nodes only"
+    # The node's own images (cached by their inputs) and the registry it pulls them from.
+    "$REPO_ROOT/scripts/images.sh" third-party "${NODE_IMAGES[@]}" >/dev/null
+  fi
+  mkdir -p "$C" "$DATA"
   if running etcd && ! tr '\0' '\n' <"/proc/$(cat "$C/etcd.pid")/cmdline" | grep -qxF -- "$DATA/etcd"; then
     log "the running cluster keeps its data in another checkout: stopping it to start this one's"
     stop
+  fi
+  if running kube-apiserver && [[ "$(cat "$C/layout" 2>/dev/null)" != "$LAYOUT" ]]; then
+    log "the running cluster was started with another layout: restarting it (its data is kept)"
+    stop
+  fi
+  certs
+  echo "$LAYOUT" >"$C/layout"
+  if [[ "$REAL_NODE" == 1 ]]; then
+    # Guards first, then the bridge (the API server binds its address), then anything else.
+    guard check >/dev/null 2>&1 || guard up
+    node_bridge
+    node_apiserver_dnat
   fi
   write_kubeconfig "$KC" admin
   write_kubeconfig "$C/controller-manager.kubeconfig" controller-manager
@@ -116,9 +157,14 @@ start() {
     --quota-backend-bytes 2147483648 --unsafe-no-fsync --log-level warn
   wait_for etcd 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 
-  spawn kube-apiserver kube-apiserver --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+  local kubelet_client=()
+  [[ "$REAL_NODE" == 1 ]] && kubelet_client=(--kubelet-client-certificate "$p/apiserver-kubelet-client.crt"
+    --kubelet-client-key "$p/apiserver-kubelet-client.key" --kubelet-certificate-authority "$p/ca.crt"
+    --kubelet-preferred-address-types InternalIP) && node_certs
+  spawn kube-apiserver kube-apiserver --bind-address "$API_IP" --advertise-address "$API_IP" \
     --secure-port "$APISERVER_PORT" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC \
+    --enable-admission-plugins NodeRestriction "${kubelet_client[@]}" \
     --client-ca-file "$p/ca.crt" --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" \
     --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local --api-audiences https://kubernetes.default.svc.cluster.local \
@@ -139,12 +185,25 @@ start() {
   write_kwok_config
   spawn kwok kwok --kubeconfig "$C/kwok.kubeconfig" --config "$C/kwok.yaml" \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --server-address "127.0.0.1:$KWOK_PORT" --node-ip 127.0.0.1 --cidr 10.244.0.0/16
+    --server-address "127.0.0.1:$KWOK_PORT" --node-ip 127.0.0.1 --cidr "$SIM_POD_CIDR"
 
   wait_for "default service account" 60 kc get serviceaccount default -n default
   apply_objects
   gateway_api
-  wait_for "fake nodes" 60 kc wait --for=condition=Ready node --all --timeout=1s
+  wait_for "simulated nodes" 60 kc wait --for=condition=Ready node -l "$SIM_LABEL=true" --timeout=1s
+  if [[ "$REAL_NODE" != 1 ]]; then
+    # A real node left from the other layout would get DaemonSet pods that never start.
+    kc delete node "$NODE_NAME" --ignore-not-found >/dev/null
+  fi
+  if [[ "$REAL_NODE" == 1 ]]; then
+    guard check >/dev/null
+    local t1=$EPOCHREALTIME
+    node_start
+    wait_for "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+    log "node $NODE_NAME Ready $(awk -v a="$EPOCHREALTIME" -v b="$t1" 'BEGIN{printf "%.1f", a-b}')s after containerd/kubelet start"
+    node_apply_addons
+    node_wait_ready
+  fi
   log "cluster ready in $((SECONDS - t0))s; KUBECONFIG=$KC"
 }
 
@@ -223,6 +282,16 @@ YAML
   } >"$C/kwok.yaml"
 }
 
+# The simulated nodes' taints: with a real node in `real` placement, only workloads that tolerate
+# shop.example.com/simulated go to them.
+sim_taints() {
+  if [[ "$REAL_NODE" == 1 && "$NODE_PLACEMENT" == real ]]; then
+    echo "[{ key: $SIM_LABEL, value: \"true\", effect: NoSchedule }]"
+  else
+    echo "[]"
+  fi
+}
+
 cluster_objects() {
   local i
   for i in $(seq 1 "$FAKE_NODES"); do
@@ -240,6 +309,9 @@ metadata:
     node-role.kubernetes.io/agent: ""
     topology.kubernetes.io/zone: local-$i
     type: kwok
+    $SIM_LABEL: "true"
+spec:
+  taints: $(sim_taints)
 status:
   allocatable: { cpu: "16", memory: 64Gi, pods: "110" }
   capacity: { cpu: "16", memory: 64Gi, pods: "110" }
@@ -256,7 +328,8 @@ volumeBindingMode: Immediate
 reclaimPolicy: Retain
 YAML
   for i in $(seq 1 "$PV_COUNT"); do
-    mkdir -p "$DATA/volumes/pv-$i"
+    # World-writable: the stores run as uid 999, Prometheus as 65534, and a hostPath gets no fsGroup.
+    mkdir -p "$DATA/volumes/pv-$i"; chmod 0777 "$DATA/volumes/pv-$i"
     cat <<YAML
 ---
 apiVersion: v1
@@ -323,13 +396,15 @@ recycle_volumes() {
   local pv
   for pv in $(kc get pv -l shop.local/pool=local -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{"\n"}{end}'); do
     local n="${pv#local-pv-}"
-    rm -rf "${DATA:?}/volumes/pv-$n"; mkdir -p "$DATA/volumes/pv-$n"
+    rm -rf "${DATA:?}/volumes/pv-$n"; mkdir -p "$DATA/volumes/pv-$n"; chmod 0777 "$DATA/volumes/pv-$n"
     kc patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
   done
 }
 
 stop() {
   local n pid
+  # The node's network is the machine's: only a cluster that has (or had) a real node cleans it.
+  if [[ "$REAL_NODE" == 1 || -d "$N" || "$(cat "$C/layout" 2>/dev/null)" == *node1 ]]; then node_stop; fi
   for n in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
     if running "$n"; then
       pid="$(cat "$C/$n.pid")"
@@ -342,10 +417,12 @@ stop() {
 }
 
 status() {
-  local n ok=0
-  for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
+  local n ok=0 names=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+  [[ "$REAL_NODE" == 1 ]] && names+=(containerd kubelet kube-proxy)
+  for n in "${names[@]}"; do
     if running "$n"; then echo "$n: running (pid $(cat "$C/$n.pid"))"; else echo "$n: stopped"; ok=1; fi
   done
+  [[ "$REAL_NODE" == 1 ]] && { guard check || ok=1; }
   return $ok
 }
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the repo's jobs and tests use, only when missing.
-#   scripts/deps.sh [docker|stores|observability|bench|lint|all]...
+#   scripts/deps.sh [docker|node|stores|observability|bench|lint|all]...
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 declare -A GROUPS_=(
   [docker]="docker.io docker-registry busybox-static ca-certificates tzdata"
+  # the real node (Debian's containerd and runc come with docker.io) and its images and checks
+  [node]="containerd runc iptables mmdebstrap uidmap tcpdump"
   [stores]="mariadb-server redis-server rabbitmq-server"
   [observability]="prometheus prometheus-alertmanager"
   [bench]="wrk nginx-light"
@@ -13,9 +15,9 @@ declare -A GROUPS_=(
 
 missing=()
 (($#)) || set -- all
-if [[ " $* " == *" all "* ]]; then set -- docker stores observability bench lint; fi
+if [[ " $* " == *" all "* ]]; then set -- docker node stores observability bench lint; fi
 for g in "$@"; do
-  [[ -n "${GROUPS_[$g]:-}" ]] || die "unknown package group '$g' (use docker|stores|observability|bench|lint|all)"
+  [[ -n "${GROUPS_[$g]:-}" ]] || die "unknown package group '$g' (use docker|node|stores|observability|bench|lint|all)"
   for p in ${GROUPS_[$g]}; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done

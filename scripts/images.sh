@@ -8,8 +8,11 @@
 #   scripts/images.sh up         all of the above
 #   scripts/images.sh controller build and push the CanaryRelease controller (controller/Dockerfile);
 #                                writes $SHOP_RUN/controller-image.json
+#   scripts/images.sh third-party [NAME...]  build and push the third-party images (Debian packages or
+#                                the toolchain's binaries); writes $SHOP_RUN/third-party-images.json
 #   scripts/images.sh stop       stop the engine and registry this script started
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/toolchain.sh"   # versions of the binaries the third-party images carry
 
 DOCKER=/usr/bin/docker                      # Debian's client: has BuildKit support for this engine
 export DOCKER_HOST="$LOCAL_DOCKER_HOST"
@@ -136,6 +139,159 @@ build() {
   cat "$out"
 }
 
+# ---- Third-party images: made here from Debian packages or from the toolchain's binaries ----
+# Each is tagged <name>:<version>-<key>, where the key hashes everything its content derives from (the
+# recipe's code, the entrypoint, the package versions apt would install, or the binary): a build is
+# skipped when the registry already holds that tag. References by digest go to third-party-images.json.
+THIRD_PARTY=(pause coredns traefik prometheus kube-state-metrics alertmanager mariadb redis rabbitmq)
+THIRD_PARTY_REPO="$REGISTRY/third-party"
+IMAGE_SRC="$REPO_ROOT/scripts/images"
+STORE_UID=999   # the uid the program runs MariaDB, Redis and RabbitMQ as (components/data-stores.ts)
+
+# registry_digest NAME TAG: the digest of NAME:TAG in the local registry, or nothing.
+registry_digest() {
+  curl -fsS -o /dev/null -D - -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REGISTRY/v2/third-party/$1/manifests/$2" 2>/dev/null | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p'
+}
+
+# apt_versions PKG...: the versions apt would install for the packages (part of an image's key).
+apt_versions() { apt-cache policy "$@" | awk '/^[^ ]/{p=$1} /Candidate:/{print p, $2}'; }
+
+# static_rootfs DIR: /etc/passwd with nobody (65534) and nonroot (65532), a CA bundle and /tmp.
+static_rootfs() {
+  mkdir -p "$1"/{etc/ssl/certs,tmp,bin}
+  chmod 1777 "$1/tmp"
+  cp /etc/ssl/certs/ca-certificates.crt "$1/etc/ssl/certs/"
+  printf 'root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n' >"$1/etc/passwd"
+  printf 'root:x:0:\nnonroot:x:65532:\nnogroup:x:65534:\n' >"$1/etc/group"
+}
+
+# debian_rootfs DIR USER PACKAGE...: a minimal Debian (the machine's own apt sources) with the packages;
+# USER is created first with uid/gid 999, which the packages' maintainer scripts then reuse.
+# Installing never starts a service (mmdebstrap runs no init). Docs, man pages and locales are left out.
+debian_rootfs() {
+  local dir="$1" user="$2"; shift 2
+  local pkgs; pkgs="$(IFS=,; echo "$*")"
+  mmdebstrap --quiet --variant=minbase --include="$pkgs" \
+    --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --essential-hook="echo '$user:x:$STORE_UID:$STORE_UID::/nonexistent:/usr/sbin/nologin' >>\"\$1/etc/passwd\"; echo '$user:x:$STORE_UID:' >>\"\$1/etc/group\"" \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/* "$1"/var/log/*.log "$1"/etc/dpkg/dpkg.cfg.d/99mmdebstrap' \
+    bookworm "$dir" /etc/apt/sources.list.d/debian.sources >&2
+}
+
+# Recipes: recipe_<name> DIR prints the image's `docker import --change` lines after filling DIR.
+# version_<name> prints its version (the tag's first part); inputs_<name> prints what its key hashes.
+version_pause() { echo 1; }
+inputs_pause() { cat "$IMAGE_SRC/pause.go"; go env GOVERSION; }
+recipe_pause() {
+  static_rootfs "$1"
+  CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$1/pause" "$IMAGE_SRC/pause.go"
+  printf '%s\n' 'ENTRYPOINT ["/pause"]' 'USER 65535:65535'
+}
+
+# static_binary NAME BIN ENTRY: images of one toolchain binary, run as nobody.
+version_coredns() { echo "$COREDNS_VERSION"; }
+inputs_coredns() { sha256sum <"$SHOP_BIN/coredns"; }
+recipe_coredns() { static_rootfs "$1"; cp "$SHOP_BIN/coredns" "$1/bin/"; printf '%s\n' 'ENTRYPOINT ["/bin/coredns"]' 'USER 65534:65534'; }
+version_traefik() { echo "$TRAEFIK_VERSION"; }
+inputs_traefik() { sha256sum <"$SHOP_BIN/traefik"; }
+recipe_traefik() { static_rootfs "$1"; cp "$SHOP_BIN/traefik" "$1/bin/"; printf '%s\n' 'ENTRYPOINT ["/bin/traefik"]' 'USER 65532:65532'; }
+version_prometheus() { echo "v$PROMETHEUS_VERSION"; }
+inputs_prometheus() { sha256sum <"$SHOP_BIN/prometheus"; }
+recipe_prometheus() {
+  static_rootfs "$1"; cp "$SHOP_BIN/prometheus" "$1/bin/"; mkdir -p "$1/prometheus"; chown 65534:65534 "$1/prometheus"
+  printf '%s\n' 'ENTRYPOINT ["/bin/prometheus"]' 'WORKDIR /prometheus' 'USER 65534:65534'
+}
+version_kube-state-metrics() { echo "$KSM_VERSION"; }
+inputs_kube-state-metrics() { sha256sum <"$SHOP_BIN/kube-state-metrics"; }
+recipe_kube-state-metrics() {
+  static_rootfs "$1"; cp "$SHOP_BIN/kube-state-metrics" "$1/bin/"
+  printf '%s\n' 'ENTRYPOINT ["/bin/kube-state-metrics"]' 'USER 65534:65534'
+}
+
+# Alertmanager: Debian's binary is dynamically linked, so it keeps its Debian rootfs.
+version_alertmanager() { apt_versions prometheus-alertmanager | awk '{sub(/-.*/, "", $2); print $2}'; }
+inputs_alertmanager() { apt_versions prometheus-alertmanager; }
+recipe_alertmanager() {
+  debian_rootfs "$1" prometheus prometheus-alertmanager
+  rm -rf "$1/var/lib/prometheus/alertmanager"; mkdir -p "$1/alertmanager"; chown 65534:65534 "$1/alertmanager"
+  printf '%s\n' 'ENTRYPOINT ["/usr/bin/prometheus-alertmanager"]' 'WORKDIR /alertmanager' 'USER 65534:65534'
+}
+
+version_mariadb() { apt_versions mariadb-server | awk '{sub(/^[0-9]+:/, "", $2); sub(/-.*/, "", $2); print $2}'; }
+inputs_mariadb() { apt_versions mariadb-server; cat "$IMAGE_SRC/mariadb-entrypoint.sh"; }
+recipe_mariadb() {
+  debian_rootfs "$1" mysql mariadb-server
+  # The package initialises /var/lib/mysql in the image: the entrypoint does it on the volume instead.
+  rm -rf "$1/var/lib/mysql"/* "$1/run/mysqld"; mkdir -p "$1/var/lib/mysql" "$1/run/mysqld"
+  chown "$STORE_UID:$STORE_UID" "$1/var/lib/mysql" "$1/run/mysqld"
+  install -m 0755 "$IMAGE_SRC/mariadb-entrypoint.sh" "$1/usr/local/bin/mariadb-entrypoint"
+  printf '%s\n' 'ENTRYPOINT ["/usr/local/bin/mariadb-entrypoint"]' "USER $STORE_UID:$STORE_UID" 'EXPOSE 3306'
+}
+
+version_redis() { apt_versions redis-server | awk '{sub(/^[0-9]+:/, "", $2); sub(/-.*/, "", $2); print $2}'; }
+inputs_redis() { apt_versions redis-server; }
+recipe_redis() {
+  debian_rootfs "$1" redis redis-server
+  # Arguments replace Debian's redis.conf (it daemonizes and writes log and pid files).
+  mkdir -p "$1/data"; chown "$STORE_UID:$STORE_UID" "$1/data"
+  printf '%s\n' 'ENTRYPOINT ["/usr/bin/redis-server"]' 'WORKDIR /data' "USER $STORE_UID:$STORE_UID" 'EXPOSE 6379'
+}
+
+version_rabbitmq() { apt_versions rabbitmq-server | awk '{sub(/-.*/, "", $2); print $2}'; }
+inputs_rabbitmq() { apt_versions rabbitmq-server; cat "$IMAGE_SRC/rabbitmq-entrypoint.sh"; }
+recipe_rabbitmq() {
+  debian_rootfs "$1" rabbitmq rabbitmq-server
+  rm -f "$1/var/lib/rabbitmq/.erlang.cookie"; rm -rf "$1/var/lib/rabbitmq/mnesia"
+  install -m 0755 "$IMAGE_SRC/rabbitmq-entrypoint.sh" "$1/usr/local/bin/rabbitmq-entrypoint"
+  # /usr/lib/rabbitmq/bin first on PATH: Debian's /usr/sbin wrappers send the server's output to a log
+  # file and switch users. Logs go to stdout; the node name is fixed (its data directory is named after it).
+  printf '%s\n' 'ENTRYPOINT ["/usr/local/bin/rabbitmq-entrypoint"]' "USER $STORE_UID:$STORE_UID" 'EXPOSE 5672' \
+    'ENV PATH=/usr/lib/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    'ENV HOME=/var/lib/rabbitmq' 'ENV RABBITMQ_NODENAME=rabbit@localhost' 'ENV RABBITMQ_LOGS=-' \
+    'ENV RABBITMQ_UPGRADE_LOG=-' 'ENV ERL_CRASH_DUMP=/tmp/erl_crash.dump' \
+    'ENV RABBITMQ_ENABLED_PLUGINS_FILE=/var/lib/rabbitmq/enabled_plugins' 'WORKDIR /var/lib/rabbitmq'
+}
+
+# third_party_image NAME: builds and pushes NAME unless the registry holds its tag; prints ref@digest.
+third_party_image() {
+  local n="$1" version key tag digest
+  declare -F "recipe_$n" >/dev/null || die "unknown third-party image '$n' (use ${THIRD_PARTY[*]})"
+  version="$("version_$n")"
+  key="$({ declare -f "recipe_$n" static_rootfs debian_rootfs; "inputs_$n"; } | sha256sum | cut -c1-12)"
+  tag="$version-$key"
+  digest="$(registry_digest "$n" "$tag")"
+  if [[ -z "$digest" ]]; then
+    engine
+    local t0=$SECONDS root changes=() line
+    log "building image $n:$tag"
+    root="$(mktemp -d)"
+    while IFS= read -r line; do changes+=(--change "$line"); done < <("recipe_$n" "$root")
+    import_rootfs "$root" "$THIRD_PARTY_REPO/$n:$tag" "${changes[@]}"
+    rm -rf "$root"
+    $DOCKER push --quiet "$THIRD_PARTY_REPO/$n:$tag" >/dev/null
+    digest="$(registry_digest "$n" "$tag")"
+    [[ -n "$digest" ]] || die "no registry digest for $n:$tag after push"
+    log "image $n:$tag built in $((SECONDS - t0))s ($($DOCKER image inspect --format '{{.Size}}' "$THIRD_PARTY_REPO/$n:$tag") bytes)"
+  fi
+  echo "$THIRD_PARTY_REPO/$n:$tag@$digest"
+}
+
+# third_party [NAME...]: the named images (default: all); merges their references into the JSON file.
+third_party() {
+  (($#)) || set -- "${THIRD_PARTY[@]}"
+  registry
+  local out="$SHOP_RUN/third-party-images.json" n ref
+  [[ -s "$out" ]] || echo '{}' >"$out"
+  for n in "$@"; do
+    ref="$(third_party_image "$n")"
+    node -e 'const fs=require("fs");const [f,k,v]=process.argv.slice(1);const j=JSON.parse(fs.readFileSync(f,"utf8"));j[k]=v;fs.writeFileSync(f,JSON.stringify(j,null,2)+"\n")' "$out" "$n" "$ref"
+  done
+  cat "$out"
+}
+
 # stop_pid FILE PROGRAM: stops the process of a PID file if it is still that program (PIDs get reused).
 stop_pid() {
   [[ -f "$1" ]] || return 0
@@ -175,6 +331,7 @@ case "${1:-up}" in
   build) build ;;
   up) engine; registry; bases; build ;;
   controller) controller_image ;;
+  third-party) shift; third_party "$@" ;;
   stop) stop ;;
-  *) die "unknown command '${1}' (use engine|registry|bases|build|up|controller|stop)" ;;
+  *) die "unknown command '${1}' (use engine|registry|bases|build|up|controller|third-party|stop)" ;;
 esac

@@ -34,7 +34,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # prepare_local: what every run against the local cluster needs, each step cached or idempotent:
 # Debian's Docker packages, the npm packages, the toolchain, a running cluster with free volumes.
 prepare_local() {
-  "$REPO_ROOT/scripts/deps.sh" docker
+  "$REPO_ROOT/scripts/deps.sh" docker node
   "$REPO_ROOT/scripts/node-deps.sh"
   "$REPO_ROOT/scripts/toolchain.sh" all
   "$REPO_ROOT/scripts/cluster.sh" start

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Builds the offline toolchain from Go modules into $SHOP_CACHE/bin, once:
 #   pulumi CLI, the Node.js language host, the Kubernetes resource provider,
-#   etcd, kube-apiserver/-controller-manager/-scheduler, kubectl and kwok; and the launcher of the
-#   Node.js dynamic provider host the program's ConfigGuard resources run in.
-# Each binary is skipped when its versioned stamp exists. Usage:
-#   scripts/toolchain.sh [all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|dynamic-provider]...
+#   etcd, kube-apiserver/-controller-manager/-scheduler, kubectl and kwok;
+#   for the real node: kubelet, kube-proxy, the CNI plugins, CoreDNS; for the edge and monitoring:
+#   Traefik, the Gateway API CRDs, Prometheus and kube-state-metrics (`node`, not in `all` while the
+#   real node is opt-in); and the launcher of the Node.js dynamic provider host (ConfigGuard resources).
+# Each part is skipped when its versioned stamp exists. Usage:
+#   scripts/toolchain.sh [all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|
+#                         cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|dynamic-provider]...
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PULUMI_VERSION=v3.274.1
@@ -15,6 +18,13 @@ K8S_PROVIDER_SDK_VERSION=v4.24.0
 ETCD_VERSION=v3.6.5
 KUBE_VERSION=v1.35.4
 KWOK_VERSION=v0.8.0
+CNI_PLUGINS_VERSION=v1.10.0
+COREDNS_VERSION=v1.15.0
+TRAEFIK_VERSION=v3.6.12
+GATEWAY_API_VERSION=v1.6.3
+PROMETHEUS_MODULE_VERSION=v0.55.1   # the Go module version of Prometheus release 2.55.1
+PROMETHEUS_VERSION=2.55.1
+KSM_VERSION=v2.18.0                 # client-go v0.34: the newest the Go proxy serves (v2.17.0 is not served)
 
 WORK="$SHOP_CACHE/build"
 mkdir -p "$WORK"
@@ -171,6 +181,120 @@ SH
   mv "$f.tmp" "$f"
 }
 
+# kube_ldflags: stamps the version into a Kubernetes binary (without it the kubelet reports v0.0.0-master).
+kube_ldflags() {
+  local ver_pkg=k8s.io/component-base/version
+  echo "-s -w -X $ver_pkg.gitVersion=$KUBE_VERSION -X $ver_pkg.gitMajor=1 -X $ver_pkg.gitMinor=$(cut -d. -f2 <<<"$KUBE_VERSION")"
+}
+
+# build_kube_cmd NAME: one more command of k8s.io/kubernetes (kubelet, kube-proxy), built in the same
+# wrapper module as the control plane, so every Kubernetes binary comes from one set of versions.
+build_kube_cmd() {
+  local n="$1" d="$WORK/kube"
+  done_already "$n" "$KUBE_VERSION" && return 0
+  build_kube
+  begin "building $n $KUBE_VERSION (same wrapper module as the control plane)"
+  [[ -f "$d/go.mod" ]] || { rm -f "$(stamp kube "$KUBE_VERSION")"; build_kube; }
+  grep -q "cmd/$n\"" "$d/tools.go" || sed -i "s|^)\$|\t_ \"k8s.io/kubernetes/cmd/$n\"\n)|" "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "$(kube_ldflags)" -o "$SHOP_BIN/$n" "k8s.io/kubernetes/cmd/$n")
+  mark "$n" "$KUBE_VERSION"
+}
+
+# CNI plugins the node's pod network uses, into $SHOP_BIN/cni (containerd's bin_dir).
+CNI_PLUGINS=(main/bridge main/loopback ipam/host-local meta/portmap meta/firewall)
+build_cni() {
+  done_already cni "$CNI_PLUGINS_VERSION" && return 0
+  begin "building CNI plugins $CNI_PLUGINS_VERSION: ${CNI_PLUGINS[*]##*/}"
+  mkdir -p "$SHOP_BIN/cni"
+  local p
+  for p in "${CNI_PLUGINS[@]}"; do
+    GOBIN="$SHOP_BIN/cni" go install -trimpath \
+      -ldflags "-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$CNI_PLUGINS_VERSION" \
+      "github.com/containernetworking/plugins/plugins/$p@$CNI_PLUGINS_VERSION"
+  done
+  mark cni "$CNI_PLUGINS_VERSION"
+}
+
+# CoreDNS: its go.mod has no replace directives, so a plain `go install` builds it.
+build_coredns() {
+  done_already coredns "$COREDNS_VERSION" && return 0
+  begin "building CoreDNS $COREDNS_VERSION (about 3.5 min cold)"
+  GOBIN="$SHOP_BIN" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  mark coredns "$COREDNS_VERSION"
+}
+
+# Traefik, the Gateway API implementation of the local edge. Its go.mod replaces three modules and
+# excludes one version: `go install` refuses that, so a wrapper module copies them.
+build_traefik() {
+  done_already traefik "$TRAEFIK_VERSION" && return 0
+  begin "building Traefik $TRAEFIK_VERSION (4.5-5 min cold)"
+  local d="$WORK/traefik"
+  wrapper "$d" \
+    "require github.com/traefik/traefik/v3 $TRAEFIK_VERSION" \
+    "replace (" \
+    "  github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e" \
+    "  github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59" \
+    "  github.com/mailgun/minheap => github.com/containous/minheap v0.0.0-20190809180810-6e71eb837595" \
+    ")" \
+    "exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/traefik/traefik/v3/cmd/traefik"\n' > "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath \
+     -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+     -o "$SHOP_BIN/traefik" github.com/traefik/traefik/v3/cmd/traefik)
+  mark traefik "$TRAEFIK_VERSION"
+}
+
+# The Gateway API's standard-channel CRDs, as shipped in its Go module (Traefik 3.6 speaks the
+# standard channel; its experimental option waits for TCPRoute/TLSRoute versions these CRDs lack).
+build_gateway_crds() {
+  done_already gateway-crds "$GATEWAY_API_VERSION" && return 0
+  begin "copying the Gateway API $GATEWAY_API_VERSION standard CRDs"
+  local src; src="$(cd /tmp && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
+  [[ -d "$src/config/crd/standard" ]] || die "no config/crd/standard in sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
+  rm -rf "$SHOP_CACHE/gateway-api-crds"; mkdir -p "$SHOP_CACHE/gateway-api-crds"
+  cp "$src"/config/crd/standard/gateway.networking.k8s.io_*.yaml "$SHOP_CACHE/gateway-api-crds/"
+  chmod -R u+w "$SHOP_CACHE/gateway-api-crds"
+  mark gateway-crds "$GATEWAY_API_VERSION"
+}
+
+# Prometheus 2.55.1 (module v0.55.1): Debian's 2.42 lacks Kubernetes service discovery. Its go.mod
+# replaces klog with a go-kit shim and excludes three versions: a wrapper module copies them.
+# The module carries no built web UI (only its sources): the API and /metrics work, the UI pages do not.
+build_prometheus() {
+  done_already prometheus "$PROMETHEUS_VERSION" && return 0
+  begin "building Prometheus $PROMETHEUS_VERSION (module $PROMETHEUS_MODULE_VERSION)"
+  local d="$WORK/prometheus" v=github.com/prometheus/common/version
+  wrapper "$d" \
+    "require github.com/prometheus/prometheus $PROMETHEUS_MODULE_VERSION" \
+    "replace (" \
+    "  k8s.io/klog => github.com/simonpasquier/klog-gokit v0.3.0" \
+    "  k8s.io/klog/v2 => github.com/simonpasquier/klog-gokit/v3 v3.5.0" \
+    ")" \
+    "exclude (" \
+    "  github.com/linode/linodego v1.0.0" \
+    "  github.com/grpc-ecosystem/grpc-gateway v1.14.7" \
+    "  google.golang.org/api v0.30.0" \
+    ")"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/prometheus/prometheus/cmd/prometheus"\n' > "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath -tags netgo,stringlabels \
+     -ldflags "-s -w -X $v.Version=$PROMETHEUS_VERSION -X $v.Branch=release -X $v.Revision=$PROMETHEUS_MODULE_VERSION" \
+     -o "$SHOP_BIN/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+  mark prometheus "$PROMETHEUS_VERSION"
+}
+
+build_ksm() {
+  done_already kube-state-metrics "$KSM_VERSION" && return 0
+  begin "building kube-state-metrics $KSM_VERSION"
+  local v=github.com/prometheus/common/version
+  GOBIN="$SHOP_BIN" go install -trimpath -ldflags "-s -w -X $v.Version=$KSM_VERSION -X $v.Branch=release" \
+    "k8s.io/kube-state-metrics/v2@$KSM_VERSION"
+  mark kube-state-metrics "$KSM_VERSION"
+}
+
+# Everything the real node and its in-cluster add-ons need, beside the control plane.
+build_node() { build_cni; build_coredns; build_gateway_crds; build_traefik; build_prometheus; build_ksm
+  build_kube_cmd kubelet; build_kube_cmd kube-proxy; }
+
 install_k8s_plugin() {
   [[ -x "$SHOP_BIN/pulumi" && -x "$SHOP_BIN/pulumi-resource-kubernetes" ]] || return 0
   if ! pulumi plugin ls 2>/dev/null | grep -q "kubernetes.*$K8S_PROVIDER_PLUGIN_VERSION"; then
@@ -191,7 +315,15 @@ main() {
       kubectl) build_kubectl ;;
       kwok) build_kwok ;;
       dynamic-provider) write_dynamic_provider ;;
-      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|dynamic-provider)" ;;
+      node) build_node ;;
+      kubelet|kube-proxy) build_kube_cmd "$w" ;;
+      cni) build_cni ;;
+      coredns) build_coredns ;;
+      traefik) build_traefik ;;
+      gateway-crds) build_gateway_crds ;;
+      prometheus) build_prometheus ;;
+      kube-state-metrics) build_ksm ;;
+      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|dynamic-provider)" ;;
     esac
   done
   install_k8s_plugin
