@@ -17,7 +17,7 @@ import { Logging } from "./components/logging";
 import { Monitoring } from "./components/monitoring";
 import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT, Backend, RouteArgs, Routing, RoutingArgs } from "./components/routing";
 import { dockerProvider, ServiceImage } from "./components/service-image";
-import { budgetEnv } from "./components/request-budgets";
+import { budgetEnv, goDuration, REQUEST_BUDGETS } from "./components/request-budgets";
 
 /** What each binary needs: data stores, the services it calls, whether it signs/reads JWTs, default env. */
 interface BinarySpec {
@@ -52,10 +52,10 @@ export const CATALOG: Record<Binary, BinarySpec> = {
  */
 const PRE_STOP_SECONDS = 5;
 /**
- * The edge's budget for one API request (HTTPRoute `timeouts.request`). Placeholder until the
- * request budgets (edge > gateway > service > its calls) are defined in one place.
+ * The edge's budget for one API request (HTTPRoute `timeouts.request`): the first of the ordered
+ * request budgets (edge > gateway > service > its calls), components/request-budgets.ts.
  */
-const EDGE_REQUEST_TIMEOUT = "30s";
+const EDGE_REQUEST_TIMEOUT = goDuration(REQUEST_BUDGETS.edge);
 const DRAIN_SECONDS = 2;
 const SHUTDOWN_SECONDS = 20;
 

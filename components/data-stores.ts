@@ -295,7 +295,7 @@ export class DataStores extends pulumi.ComponentResource {
       },
       child,
     );
-    return pulumi.interpolate`${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local`;
+    return pulumi.interpolate`${svc.metadata.name}.${svc.metadata.namespace}.svc`;
   }
 
   /**

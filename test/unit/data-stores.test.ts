@@ -167,8 +167,8 @@ describe("DataStores", () => {
     const product = h.named("data-product-connection").inputs;
     assert.ok(h.isSecretInput(product.stringData));
     assert.deepStrictEqual(h.plain(product.stringData), {
-      MYSQL_HOST: "mysql.shop-test.svc.cluster.local", MYSQL_PORT: "3306", MYSQL_USER: "shop", MYSQL_PASSWORD: "given-mysql-pw-123", MYSQL_DATABASE: "shop",
-      REDIS_ADDR: "redis.shop-test.svc.cluster.local:6379", REDIS_PASSWORD: "given-redis-pw-123",
+      MYSQL_HOST: "mysql.shop-test.svc", MYSQL_PORT: "3306", MYSQL_USER: "shop", MYSQL_PASSWORD: "given-mysql-pw-123", MYSQL_DATABASE: "shop",
+      REDIS_ADDR: "redis.shop-test.svc:6379", REDIS_PASSWORD: "given-redis-pw-123",
     });
     const order = h.plain(h.named("data-order-connection").inputs.stringData);
     assert.deepStrictEqual(Object.keys(order).sort(), ["MYSQL_DATABASE", "MYSQL_HOST", "MYSQL_PASSWORD", "MYSQL_PORT", "MYSQL_USER",

@@ -236,10 +236,10 @@ describe("routing from stack config", () => {
   }
   const policies = () => Object.fromEntries(h.ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").map((p) => [p.inputs.metadata.name, p.inputs.spec]));
 
-  it("defaults to the Gateway API: a Gateway of the local class and the API route with a 30s request timeout", async () => {
+  it("defaults to the Gateway API: a Gateway of the local class and the API route with the edge's request budget (15s)", async () => {
     const out = await program({});
     assert.strictEqual(h.ofType(GATEWAY)[0].inputs.spec.gatewayClassName, "traefik");
-    assert.deepStrictEqual(route("api").spec.rules[0].timeouts, { request: "30s" });
+    assert.deepStrictEqual(route("api").spec.rules[0].timeouts, { request: "15s" });
     assert.strictEqual(h.ofType(INGRESS).length, 0);
     assert.strictEqual(await h.promiseOf(out.apiUrl), "http://shop.localhost/api");
   });
