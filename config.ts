@@ -9,6 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { bytes, isSize, milliCpu } from "./units";
 import { DEFAULT_DNS_PEER } from "./components/k8s-defaults";
 
 export const NAMESPACE = "shop";
@@ -61,19 +62,7 @@ const imageRef = (example: string) =>
 const positiveInt = (example: number, max: number) =>
   z.number().int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).max(max, { error: `must be at most ${max}` }).meta({ example });
 
-/** Parses a CPU quantity into millicores. Input must already match `cpu()`. */
-export function milliCpu(q: string): number {
-  return q.endsWith("m") ? Number(q.slice(0, -1)) : Math.round(Number(q) * 1000);
-}
-/** True when `q` is a memory quantity with a binary suffix. */
-const isSize = (q: string): boolean => /^(\d+)(Ki|Mi|Gi|Ti)$/.test(q);
-/** Parses a memory quantity with a binary suffix into bytes. Input must already match `memory()`. */
-export function bytes(q: string): number {
-  const units: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
-  const m = /^(\d+)(Ki|Mi|Gi|Ti)$/.exec(q);
-  if (!m) throw new Error(`not a binary-suffixed size: ${q}`);
-  return Number(m[1]) * units[m[2]];
-}
+export { bytes, milliCpu } from "./units";
 
 /** Milliseconds of a Go duration such as `15m` or `1h30m` (units ms, s, m, h); undefined if malformed. */
 export function goDurationMs(d: string): number | undefined {

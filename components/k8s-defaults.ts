@@ -6,7 +6,7 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { bytes, milliCpu } from "../config";
+import { bytes, milliCpu } from "../units";
 
 /** Quantities: one parser each, defined with the config schema that validates them. */
 export { bytes, milliCpu };

@@ -86,6 +86,12 @@ describe("policy pack", () => {
     "no-secrets-in-configmaps": () => [{ type: "kubernetes:core/v1:ConfigMap", name: "cfg", props: { metadata: { name: "cfg" }, data: { DB_PASSWORD: "x" } } }],
     "namespaces-have-pod-security-labels": () => [{ type: "kubernetes:core/v1:Namespace", name: "ns", props: { metadata: { name: "shop", labels: {} } } }],
     "prod-deployments-ha": () => [deployment({ stack: "prod", replicas: 1 })],
+    "no-ingress-nginx-annotations": () => [
+      { type: "kubernetes:core/v1:Service", name: "gateway", props: { metadata: { name: "gateway", annotations: { "nginx.ingress.kubernetes.io/canary": "true" } }, spec: { type: "ClusterIP" } } },
+    ],
+    "httproutes-have-parent-refs": () => [
+      { type: "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute", name: "api", props: { metadata: { name: "api" }, spec: { hostnames: ["shop.localhost"], rules: [] } } },
+    ],
   };
 
   it("proves every policy it enforces: each one rejects a resource made to break its rule, and only that one", () => {

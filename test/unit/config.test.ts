@@ -46,7 +46,7 @@ describe("config", () => {
     });
 
     it("gives unpaid orders 15 minutes and trusts one proxy hop unless a stack says otherwise", async () => {
-      await h.reset("prod", {});
+      await h.reset("prod", DAEMON);
       const cfg = loadConfig();
       assert.strictEqual(cfg.order.paymentTimeout, "15m");
       assert.strictEqual(cfg.gateway.trustedProxyHops, 1);

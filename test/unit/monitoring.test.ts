@@ -167,7 +167,7 @@ describe("Monitoring", () => {
     it("is served under its path of the public host (root_url, serve_from_sub_path) and hands its backend to the routing", async () => {
       const m = await deploy({ grafanaPath: "/obs/grafana" });
       const env = grafanaEnv();
-      assert.strictEqual(env.GF_SERVER_ROOT_URL, "%(protocol)s://%(domain)s:%(http_port)s/obs/grafana/");
+      assert.strictEqual(env.GF_SERVER_ROOT_URL, "http://shop.example.com/obs/grafana/");
       assert.strictEqual(env.GF_SERVER_SERVE_FROM_SUB_PATH, "true");
       assert.strictEqual(h.ofType(T.ingress).length, 0, "the routing component owns the route");
       assert.strictEqual(await h.promiseOf(m.grafanaBackend.serviceName), "mon-grafana");

@@ -229,7 +229,7 @@ describe("Routing", () => {
 
 describe("routing from stack config", () => {
   async function program(config: Record<string, unknown>, stack = "local") {
-    await h.reset(stack, { "shop:monitoring": { enabled: false }, "shop:logging": { enabled: false }, ...config });
+    await h.reset(stack, { "shop:docker": { host: "unix:///var/run/docker.sock" }, "shop:monitoring": { enabled: false }, "shop:logging": { enabled: false }, ...config });
     const out = deployPlatform(loadConfig());
     await h.settle();
     return out;
@@ -277,7 +277,7 @@ describe("routing from stack config", () => {
   });
 
   it("routes Grafana and Kibana from the observability namespace to the backends Monitoring and Logging expose", async () => {
-    await h.reset("local", {});
+    await h.reset("local", { "shop:docker": { host: "unix:///var/run/docker.sock" } });
     const out = deployPlatform(loadConfig());
     await h.settle();
     assert.deepStrictEqual(route("grafana").spec.rules[0].backendRefs, [{ kind: "Service", name: "monitoring-grafana", port: 3000 }]);
