@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { kget, prepareStack, removeStack, sh } from "./support";
+import { goDuration, REQUEST_BUDGETS } from "../../components/request-budgets";
 
 const STACK = "e2e-routing";
 const NAMESPACE = "shop-e2e-routing";
@@ -52,7 +53,8 @@ describe("routing on the Gateway API, end to end", function () {
     const api = kget(ROUTE, "api", NAMESPACE);
     assert.ok(api, "no HTTPRoute api");
     assert.deepStrictEqual(weights(), [["gateway", 80], ["gateway-canary", 20]]);
-    assert.strictEqual(api.spec.rules[0].timeouts.request, "30s");
+    // The edge's request budget (components/request-budgets.ts).
+    assert.strictEqual(api.spec.rules[0].timeouts.request, goDuration(REQUEST_BUDGETS.edge));
     assert.deepStrictEqual(api.spec.parentRefs.map((p: any) => [p.name, p.sectionName]), [["shop", "https"]]);
     const redirect = kget(ROUTE, "https-redirect", NAMESPACE);
     assert.ok(redirect, "no HTTPRoute https-redirect");
