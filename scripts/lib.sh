@@ -28,6 +28,31 @@ export KUBECONFIG_LOCAL="$SHOP_RUN/kubeconfig"
 # shop:docker.host, so the program's docker provider never depends on DOCKER_HOST being exported.
 LOCAL_DOCKER_HOST="${DOCKER_HOST:-unix://$SHOP_RUN/docker.sock}"
 
+# go_test_suite NAME LOG TIMEOUT: `go test -race -v ./...` of the current module into LOG, its failures
+# and skips shown; sets GO_PASSED. A failure or a skipped test (every test must run here) prints the
+# line "NAME: N passed, M failed" that scripts/test.sh counts, and exits.
+go_test_suite() {
+  local name="$1" out="$2" timeout="$3" rc failed skipped
+  set +e
+  go test -race -count=1 -timeout "$timeout" -v ./... >"$out" 2>&1
+  rc=$?
+  set -e
+  grep -E '^(ok|FAIL|---|panic:|\s+--- FAIL|\s+[a-z_]+_test\.go:[0-9]+:)' "$out" | grep -v -- '--- PASS' || true
+  GO_PASSED=$(grep -cE '^\s*--- PASS' "$out" || true)
+  failed=$(grep -cE '^\s*--- FAIL' "$out" || true)
+  skipped=$(grep -cE '^\s*--- SKIP' "$out" || true)
+  if ((rc != 0)); then
+    tail -n 80 "$out"
+    echo "$name: $GO_PASSED passed, $((failed > 0 ? failed : 1)) failed, $skipped skipped"
+    die "go test failed (full log: $out)"
+  fi
+  if ((skipped > 0)); then
+    grep -E -A2 '^\s*--- SKIP' "$out"
+    echo "$name: $GO_PASSED passed, $skipped failed, $skipped skipped"
+    die "$skipped tests were skipped; every test must run here"
+  fi
+}
+
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -24,23 +24,6 @@ log "CGO_ENABLED=0 go build ./cmd/canary-controller (static binary)"
 CGO_ENABLED=0 go build -trimpath -o "$LOGS/canary-controller" ./cmd/canary-controller
 
 log "go test -race ./... (API server from $KUBEBUILDER_ASSETS; log in $LOGS/test.log)"
-set +e
-go test -race -count=1 -timeout 10m -v ./... >"$LOGS/test.log" 2>&1
-rc=$?
-set -e
-grep -E '^(ok|FAIL|---|panic:|\s+--- FAIL|\s+[a-z_]+_test\.go:[0-9]+:)' "$LOGS/test.log" | grep -v -- '--- PASS' || true
-passed=$(grep -cE '^\s*--- PASS' "$LOGS/test.log" || true)
-failed=$(grep -cE '^\s*--- FAIL' "$LOGS/test.log" || true)
-skipped=$(grep -cE '^\s*--- SKIP' "$LOGS/test.log" || true)
+go_test_suite controller "$LOGS/test.log" 10m
 log "vet, build and go test took $((SECONDS - t0))s"
-if ((rc != 0)); then
-  tail -n 80 "$LOGS/test.log"
-  echo "controller: $passed passed, $((failed > 0 ? failed : 1)) failed, $skipped skipped"
-  die "go test failed (full log: $LOGS/test.log)"
-fi
-if ((skipped > 0)); then
-  grep -E -A2 '^\s*--- SKIP' "$LOGS/test.log"
-  echo "controller: $passed passed, $skipped failed, $skipped skipped"
-  die "$skipped tests were skipped; with the API server binaries present every test must run"
-fi
-echo "controller: $passed passed, 0 failed"
+echo "controller: $GO_PASSED passed, 0 failed"
