@@ -73,6 +73,53 @@ export function goDurationMs(d: string): number | undefined {
   return ms;
 }
 
+// Placement: Kubernetes label keys (an optional DNS-subdomain prefix and "/", then a name of at most
+// 63 characters) and values, and the tolerations a stack may give.
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** True when `k` is a valid label (or taint) key. */
+export function isLabelKey(k: string): boolean {
+  const slash = k.lastIndexOf("/");
+  const [prefix, name] = slash < 0 ? [undefined, k] : [k.slice(0, slash), k.slice(slash + 1)];
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return false;
+  return name.length <= 63 && LABEL_NAME.test(name);
+}
+const LABEL_KEY_RULE = "must be a label key like shop.example.com/pool or kubernetes.io/arch (an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)";
+const labelKey = z.string().refine(isLabelKey, { error: LABEL_KEY_RULE }).meta({ example: "shop.example.com/pool" });
+const labelValue = z
+  .string({ error: "must be a string (quote true, false and numbers)" })
+  .max(63, { error: "must be at most 63 characters" })
+  .regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, { error: "must be a label value: letters, digits, '-', '_' or '.', starting and ending alphanumeric" })
+  .meta({ example: "observability" });
+
+const toleration = z
+  .strictObject({
+    key: labelKey.optional(),
+    operator: z.enum(["Equal", "Exists"], { error: "must be Equal or Exists" }).meta({ example: "Equal" }).optional(),
+    value: labelValue.optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"], { error: "must be NoSchedule, PreferNoSchedule or NoExecute (or left out: every effect)" }).meta({ example: "NoSchedule" }).optional(),
+    tolerationSeconds: z.number().int({ error: "must be a whole number" }).min(0, { error: "must be at least 0" }).meta({ example: 300 }).optional(),
+  })
+  .superRefine((t, ctx) => {
+    const exists = t.operator === "Exists";
+    if (exists && t.value !== undefined) ctx.addIssue({ code: "custom", path: ["value"], message: "must be left out with operator Exists (it matches the key alone); remove it, or use operator Equal" });
+    if (t.key === undefined && !exists) ctx.addIssue({ code: "custom", path: ["key"], message: "is required unless operator is Exists (no key with Exists tolerates every taint)" });
+    if (t.tolerationSeconds !== undefined && t.effect !== "NoExecute") ctx.addIssue({ code: "custom", path: ["tolerationSeconds"], message: "applies to effect NoExecute only; set effect: NoExecute or remove it" });
+  });
+
+/** Where a workload's pods run: `nodeSelector` labels every node must carry, `tolerations` of taints. */
+const scheduling = z.strictObject({
+  nodeSelector: z.record(labelKey, labelValue).optional(),
+  tolerations: z.array(toleration).optional(),
+});
+
+/** The third-party workloads a stack can place (`shop:scheduling.<workload>`): their `app.kubernetes.io/name`. */
+export const THIRD_PARTY_WORKLOADS = ["mysql", "redis", "rabbitmq", "prometheus", "alertmanager", "kube-state-metrics", "grafana", "elasticsearch", "kibana", "fluent-bit"] as const;
+export type ThirdPartyWorkload = (typeof THIRD_PARTY_WORKLOADS)[number];
+/** The third-party images a stack can override (`shop:images.thirdParty.<name>`): the workloads' and the logging setup Jobs' `curl`. */
+export const THIRD_PARTY_IMAGES = [...THIRD_PARTY_WORKLOADS, "curl"] as const;
+export type ThirdPartyImage = (typeof THIRD_PARTY_IMAGES)[number];
+
 const resources = z
   .strictObject({
     cpu: cpu("100m").default("50m"),
@@ -105,6 +152,8 @@ const service = z
     replicas: positiveInt(2, 100).default(1),
     resources: resources.prefault({}),
     autoscaling: autoscaling.optional(),
+    /** Where the service's pods run; default: `shop:scheduling.default`. */
+    scheduling: scheduling.optional(),
     /** PodDisruptionBudget minAvailable; default: replicas - 1 (or maxUnavailable 1 for one replica). */
     minAvailable: z.number().int().min(1).max(100).meta({ example: 2 }).optional(),
     env: z
@@ -209,6 +258,10 @@ const schema = z.strictObject({
       prebuilt: z
         .strictObject({ gateway: digestRef("gateway"), user: digestRef("user"), product: digestRef("product"), order: digestRef("order") })
         .optional(),
+      /** Replacements of the pinned third-party images (e.g. a mirror, or images built locally). */
+      thirdParty: z
+        .strictObject(Object.fromEntries(THIRD_PARTY_IMAGES.map((n) => [n, imageRef(`registry.example.com/mirror/${n}@sha256:${"0123456789abcdef".repeat(4)}`).optional()])) as Record<ThirdPartyImage, z.ZodOptional<ReturnType<typeof imageRef>>>)
+        .prefault({}),
     })
     .prefault({}),
   /** The Docker daemon that builds the images (the explicit docker provider); unused with prebuilt images. */
@@ -331,6 +384,13 @@ const schema = z.strictObject({
         .default("15m"),
     })
     .prefault({}),
+  /**
+   * Where the third-party workloads run (`<workload>`), and `default`: the placement of every workload,
+   * the services included, that has none of its own. A workload's own entry replaces the default whole.
+   */
+  scheduling: z
+    .strictObject(Object.fromEntries(["default", ...THIRD_PARTY_WORKLOADS].map((w) => [w, scheduling.optional()])) as Record<"default" | ThirdPartyWorkload, z.ZodOptional<typeof scheduling>>)
+    .prefault({}),
   storageClass: dnsLabel("standard", 253).default("local-storage"),
   network: z
     .strictObject({
@@ -446,7 +506,7 @@ export class ConfigError extends pulumi.RunError {
 // Reading.
 
 /** Top-level keys whose value is structured (JSON from the engine). */
-const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "routing", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order"]);
+const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "routing", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order", "scheduling"]);
 /** Fields that hold secrets and so must be given as secret config. */
 const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry", "password"], ["cluster", "kubeconfig"]];
 
@@ -669,6 +729,11 @@ export function loadConfig(): ShopConfig {
     if (!p.images.prebuilt && !p.docker.host) {
       problems.push(`${prefix}docker.host: is required when the program builds the images (no ${prefix}images.prebuilt): the address of the Docker daemon that builds them, e.g. unix:///var/run/docker.sock (the local harness writes its engine's address into the generated stack config); or give ${prefix}images.prebuilt`);
     }
+    for (const store of ["mysql", "redis", "rabbitmq"] as const) {
+      if (p.dataStores[store].image !== undefined && p.images.thirdParty[store] !== undefined) {
+        problems.push(`${prefix}dataStores.${store}.image: and ${prefix}images.thirdParty.${store} both set the ${store} image; keep one (${prefix}images.thirdParty.${store} is where every third-party image is set)`);
+      }
+    }
     if (p.routing.canary.enabled && p.services["gateway-canary"]) {
       problems.push(`${prefix}services.gateway-canary: the name is taken by the canary gateway while ${prefix}routing.canary.enabled is true; rename the service (e.g. gateway-2)`);
     }
@@ -682,6 +747,11 @@ export function loadConfig(): ShopConfig {
   const services: Record<string, Omit<ServiceParsed, "binary"> & { binary: Binary }> = {};
   for (const b of BINARIES) services[b] = { ...service.parse({}), binary: b };
   for (const [name, s] of Object.entries(p.services)) services[name] = { ...s, binary: (s.binary ?? name) as Binary };
+  // Placement: a workload without its own takes shop:scheduling.default (replaced whole, never merged).
+  const fallback = p.scheduling.default;
+  for (const s of Object.values(services)) if (s.scheduling === undefined && fallback !== undefined) s.scheduling = fallback;
+  const placed: Parsed["scheduling"] = { ...p.scheduling };
+  for (const w of THIRD_PARTY_WORKLOADS) if (placed[w] === undefined && fallback !== undefined) placed[w] = fallback;
 
   const secrets: Secrets = {};
   for (const [k, v] of Object.entries(p.secrets)) if (v !== undefined) (secrets as any)[k] = pulumi.secret(v);
@@ -700,6 +770,7 @@ export function loadConfig(): ShopConfig {
       ...(p.registry.password !== undefined ? { password: pulumi.secret(p.registry.password) } : {}),
     },
     services,
+    scheduling: placed,
     secrets,
   };
   return deepFreeze(cfg) as ShopConfig;

@@ -299,9 +299,9 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
     provider,
     mode: cfg.dataStores.mode,
     storageClass: cfg.storageClass,
-    mysql: cfg.dataStores.mysql,
-    redis: cfg.dataStores.redis,
-    rabbitmq: cfg.dataStores.rabbitmq,
+    mysql: storeArgs(cfg, "mysql"),
+    redis: storeArgs(cfg, "redis"),
+    rabbitmq: storeArgs(cfg, "rabbitmq"),
     passwords: {
       ...(cfg.secrets.mysqlPassword ? { mysql: cfg.secrets.mysqlPassword } : {}),
       ...(cfg.secrets.redisPassword ? { redis: cfg.secrets.redisPassword } : {}),
@@ -337,6 +337,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       preStopSeconds: PRE_STOP_SECONDS,
       terminationGracePeriodSeconds: PRE_STOP_SECONDS + DRAIN_SECONDS + SHUTDOWN_SECONDS + 3,
       imagePullSecrets,
+      ...(s.scheduling ? { scheduling: s.scheduling } : {}),
     };
   };
 
@@ -429,6 +430,13 @@ export function routingArgs(cfg: ShopConfig, provider: k8s.Provider, namespace: 
   };
 }
 
+/** A data store's config with its image (`shop:images.thirdParty.<store>`, else `dataStores.<store>.image`) and placement. */
+function storeArgs<K extends StoreKind>(cfg: ShopConfig, kind: K) {
+  const image = cfg.images.thirdParty[kind] ?? cfg.dataStores[kind].image;
+  const scheduling = cfg.scheduling[kind];
+  return { ...cfg.dataStores[kind], ...(image !== undefined ? { image } : {}), ...(scheduling ? { scheduling } : {}) };
+}
+
 /** Monitoring and logging, each when enabled; returns the consoles' backends for the public routes. */
 function wireObservability(
   cfg: ShopConfig,
@@ -442,6 +450,8 @@ function wireObservability(
   const common = {
     namespace: obsNamespace,
     provider,
+    // Image overrides and placements, keyed by workload (`prometheus`, `fluent-bit`, ...).
+    workloads: { images: cfg.images.thirdParty, scheduling: cfg.scheduling },
     shopNamespace,
     storageClass: cfg.storageClass,
     edgeNamespace: cfg.routing.edgeNamespace,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { appLabels, containerSecurityContext, podSecurityContext, selectorLabels } from "./k8s-defaults";
+import { appLabels, containerSecurityContext, placement, podSecurityContext, Scheduling, selectorLabels } from "./k8s-defaults";
 
 export type StoreKind = "mysql" | "redis" | "rabbitmq";
 export const STORE_KINDS: readonly StoreKind[] = ["mysql", "redis", "rabbitmq"];
@@ -47,6 +47,8 @@ interface StoreArgs {
   image?: string;
   /** Requests/limits. @default STORE_RESOURCES[kind] */
   resources?: Resources;
+  /** Where the store's pod runs (nodeSelector, tolerations; in-cluster only). @default no placement */
+  scheduling?: Scheduling;
 }
 
 /** Arguments of {@link DataStores}. */
@@ -264,6 +266,7 @@ export class DataStores extends pulumi.ComponentResource {
           template: {
             metadata: { labels: { ...labels, ...selector } },
             spec: {
+              ...placement(s.scheduling),
               automountServiceAccountToken: false,
               enableServiceLinks: false,
               securityContext: podSecurityContext(STORE_USERS[kind].uid, STORE_USERS[kind].gid, STORE_USERS[kind].gid),

@@ -79,6 +79,47 @@ export function resources(cpu: string, memory: string, cpuLimit: string): k8s.ty
   return { requests: { cpu, memory }, limits: { cpu: cpuLimit, memory } };
 }
 
+/** One toleration of a pod: the subset of the Kubernetes `Toleration` a stack can configure. */
+export interface Toleration {
+  /** The taint key; empty with `Exists` tolerates every taint. */
+  key?: string;
+  /** `Equal` (key and value match) or `Exists` (key alone). @default "Equal" */
+  operator?: "Equal" | "Exists";
+  /** The taint value (`Equal` only). */
+  value?: string;
+  /** `NoSchedule`, `PreferNoSchedule` or `NoExecute`; absent tolerates every effect. */
+  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  /** Seconds a `NoExecute` taint is tolerated before eviction; absent: forever. */
+  tolerationSeconds?: number;
+}
+
+/**
+ * Where a workload's pods may run: nodes carrying every label of `nodeSelector`, and tainted nodes
+ * whose taints `tolerations` tolerate. Validated by config.ts (`shop:scheduling`, `shop:services.<name>.scheduling`).
+ */
+export interface Scheduling {
+  nodeSelector?: Readonly<Record<string, string>>;
+  tolerations?: readonly Readonly<Toleration>[];
+}
+
+/**
+ * The pod-spec fields of a placement: `nodeSelector` and `tolerations`, each only when it has entries,
+ * so a workload without a placement renders exactly as before (no diff on existing stacks).
+ * `fallbackTolerations` are used when the placement gives none (Fluent Bit tolerates every taint so it
+ * reads every node's logs; a configured list replaces that).
+ */
+export function placement(
+  scheduling: Scheduling | undefined,
+  fallbackTolerations: readonly Readonly<Toleration>[] = [],
+): Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations"> {
+  const selector = scheduling?.nodeSelector ?? {};
+  const tolerations = scheduling?.tolerations?.length ? scheduling.tolerations : fallbackTolerations;
+  return {
+    ...(Object.keys(selector).length ? { nodeSelector: { ...selector } } : {}),
+    ...(tolerations.length ? { tolerations: tolerations.map((t) => ({ ...t })) } : {}),
+  };
+}
+
 /** JSON with sorted keys, so equal content always hashes the same. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
@@ -223,6 +264,14 @@ export function peer(app: string, port: number): Peer {
   return { app, port, pods: podsOf(app) };
 }
 
+/** Image overrides and placements of a component's workloads, keyed by workload name. */
+export interface WorkloadOverrides {
+  /** Workload (or helper image, e.g. `curl`) -> image reference replacing the pinned default. */
+  images?: Readonly<Record<string, string | undefined>>;
+  /** Workload -> where its pods run. */
+  scheduling?: Readonly<Record<string, Scheduling | undefined>>;
+}
+
 /**
  * What the workloads of one component instance share: the component (parent of every child, so a
  * workload moved into its own file keeps its URN), the explicit provider, the namespace, and the
@@ -238,7 +287,19 @@ export class WorkloadScope {
     readonly parent: pulumi.Resource,
     readonly provider: k8s.Provider,
     readonly namespace: pulumi.Output<string>,
+    /** Per-workload image overrides and placements, keyed by workload (`prometheus`, `fluent-bit`). @default none */
+    readonly workloads: WorkloadOverrides = {},
   ) {}
+
+  /** The image of workload `app`: its override, else the pinned `fallback`. */
+  image(app: string, fallback: string): string {
+    return this.workloads.images?.[app] ?? fallback;
+  }
+
+  /** The pod-spec placement (nodeSelector, tolerations) of workload `app`; see {@link placement}. */
+  placement(app: string, fallbackTolerations: readonly Readonly<Toleration>[] = []) {
+    return placement(this.workloads.scheduling?.[app], fallbackTolerations);
+  }
 
   /** Options of every child: the component as parent, the explicit provider. */
   get opts(): pulumi.CustomResourceOptions {
@@ -267,7 +328,7 @@ export class WorkloadScope {
 
   /**
    * A Deployment `<name>-<app>` of one replica running `pod`, selected by the workload's selector;
-   * `annotations` go on the pod template (checksums that roll it).
+   * `annotations` go on the pod template (checksums that roll it); the workload's placement is added to `pod`.
    */
   deployment(
     app: string,
@@ -281,7 +342,7 @@ export class WorkloadScope {
         spec: {
           replicas: 1,
           selector: { matchLabels: this.selector(app) },
-          template: { metadata: { labels: this.labels(app), ...(extra.annotations ? { annotations: extra.annotations } : {}) }, spec: pod },
+          template: { metadata: { labels: this.labels(app), ...(extra.annotations ? { annotations: extra.annotations } : {}) }, spec: { ...this.placement(app), ...pod } },
         },
       },
       { ...this.opts, ...(extra.dependsOn ? { dependsOn: extra.dependsOn } : {}) },

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { appLabels, checksum, containerSecurityContext, HTTP_PORT, podSecurityContext, selectorLabels } from "./k8s-defaults";
+import { appLabels, checksum, containerSecurityContext, HTTP_PORT, placement, podSecurityContext, Scheduling, selectorLabels } from "./k8s-defaults";
 
 /** Share of the container memory limit given to Go's soft memory limit (GOMEMLIMIT): the rest is headroom
  * for what the Go heap limit does not count (stacks, the binary, cgroup page cache) before the OOM killer. */
@@ -59,6 +59,8 @@ export interface MicroServiceArgs {
   terminationGracePeriodSeconds?: number;
   /** Names of image pull Secrets put on the service's ServiceAccount (a private registry). @default [] */
   imagePullSecrets?: pulumi.Input<string>[];
+  /** Where the pods run (nodeSelector, tolerations). @default no placement: any untainted node */
+  scheduling?: Scheduling;
 }
 
 /**
@@ -123,6 +125,7 @@ export class MicroService extends pulumi.ComponentResource {
     for (const s of args.envFromSecrets ?? []) envFrom.push({ secretRef: { name: s } });
 
     const podSpec: k8s.types.input.core.v1.PodSpec = {
+      ...placement(args.scheduling),
       serviceAccountName: sa.metadata.name,
       automountServiceAccountToken: false,
       enableServiceLinks: false,

@@ -9,6 +9,8 @@
 # Usage: scripts/stack-config.sh <stack> [images.json]   (prints the generated file's path)
 # Env: BASE_STACK=<name> takes the committed Pulumi.<name>.yaml as the base (default: the stack itself);
 #      OVERRIDES=<file.yaml> deep-merges a map of config keys over the base (e.g. cluster, namespace).
+#      THIRD_PARTY_IMAGES=1 (or a file) sets shop:images.thirdParty.<name> to the images built here, by digest,
+#      from $SHOP_RUN/third-party-images.json (scripts/images.sh third-party); keys the config sets win.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 STACK="${1:?usage: stack-config.sh <stack> [images.json]}"
@@ -19,6 +21,9 @@ GEN="$STACK_CONFIG_DIR/Pulumi.$STACK.yaml"
 [[ -z "${OVERRIDES:-}" || -f "$OVERRIDES" ]] || die "overrides file $OVERRIDES not found"
 [[ -f "$COMMITTED" ]] || die "no Pulumi.${BASE_STACK:-$STACK}.yaml in the repo (stacks: $(cd "$REPO_ROOT" && ls Pulumi.*.yaml | sed 's/Pulumi\.\(.*\)\.yaml/\1/' | tr '\n' ' '))"
 [[ -z "$IMAGES" || -f "$IMAGES" ]] || die "images file $IMAGES not found"
+THIRD_PARTY="${THIRD_PARTY_IMAGES:-}"
+[[ "$THIRD_PARTY" != 1 ]] || THIRD_PARTY="$SHOP_RUN/third-party-images.json"
+[[ -z "$THIRD_PARTY" || -f "$THIRD_PARTY" ]] || die "third-party images file $THIRD_PARTY not found; run scripts/images.sh third-party first"
 mkdir -p "$STACK_CONFIG_DIR"
 cd "$REPO_ROOT"
 
@@ -40,10 +45,10 @@ fi
 
 # Committed config + overrides + the image digests (as `shop:images.prebuilt`) + the secrets kept from the
 # last generation + the salt.
-node - "$COMMITTED" "$GEN" "$salt" "${OVERRIDES:-}" "$IMAGES" "$LOCAL_DOCKER_HOST" <<'JS'
+node - "$COMMITTED" "$GEN" "$salt" "${OVERRIDES:-}" "$IMAGES" "$LOCAL_DOCKER_HOST" "$THIRD_PARTY" <<'JS'
 const fs = require("fs");
 const yaml = require("js-yaml");
-const [committed, gen, salt, overridesFile, imagesFile, dockerHost] = process.argv.slice(2);
+const [committed, gen, salt, overridesFile, imagesFile, dockerHost, thirdPartyFile] = process.argv.slice(2);
 const base = yaml.load(fs.readFileSync(committed, "utf8")) || {};
 const old = fs.existsSync(gen) ? yaml.load(fs.readFileSync(gen, "utf8")) || {} : {};
 const overrides = overridesFile ? yaml.load(fs.readFileSync(overridesFile, "utf8")) || {} : {};
@@ -60,11 +65,22 @@ const merge = (a, b) => {
 const images = imagesFile ? { "shop:images": { prebuilt: JSON.parse(fs.readFileSync(imagesFile, "utf8")) } } : {};
 const config = merge(merge({ ...(base.config || {}) }, overrides), images);
 for (const [k, v] of Object.entries(config)) if (v === null) delete config[k];
+// The images built here, under the program's names (the MariaDB image stands in for mysql); the cluster's
+// own (pause, coredns, traefik) are not the program's.
+if (thirdPartyFile) {
+  const built = JSON.parse(fs.readFileSync(thirdPartyFile, "utf8"));
+  const names = { mariadb: "mysql", redis: "redis", rabbitmq: "rabbitmq", prometheus: "prometheus", alertmanager: "alertmanager", "kube-state-metrics": "kube-state-metrics" };
+  const images = config["shop:images"] || {};
+  const set = { ...(images.thirdParty || {}) };
+  const stores = config["shop:dataStores"] || {};
+  for (const [from, to] of Object.entries(names)) if (built[from] && set[to] === undefined && !(stores[to] || {}).image) set[to] = built[from];
+  config["shop:images"] = { ...images, thirdParty: set };
+}
 // The daemon the program's docker provider builds with, when it builds (no prebuilt images).
 if (!(config["shop:docker"] || {}).host) config["shop:docker"] = { ...(config["shop:docker"] || {}), host: dockerHost };
 const kept = (old.config || {})["shop:secrets"];
 if (kept && !config["shop:secrets"]) config["shop:secrets"] = kept;
-fs.writeFileSync(gen, yaml.dump({ config, encryptionsalt: salt }, { lineWidth: -1 }));
+fs.writeFileSync(gen, yaml.dump({ config, encryptionsalt: salt }, { lineWidth: -1, noRefs: true }));
 JS
 
 cfg() { pulumi config --config-file "$GEN" -s "$STACK" "$@"; }

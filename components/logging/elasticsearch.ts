@@ -68,6 +68,7 @@ export function createElasticsearch(s: WorkloadScope, input: ElasticsearchInput)
         template: {
           metadata: { labels: s.labels(app), annotations: { "shop.io/config-checksum": checksum(ymlText) } },
           spec: {
+            ...s.placement(app),
             automountServiceAccountToken: false,
             securityContext: podSecurityContext(ELASTIC_UID, ELASTIC_UID),
             terminationGracePeriodSeconds: 120,
@@ -87,7 +88,7 @@ export function createElasticsearch(s: WorkloadScope, input: ElasticsearchInput)
                 // The image's config directory must be writable (keystore) while the root fs stays read-only:
                 // copy it to an emptyDir and lay our elasticsearch.yml over it.
                 name: "config",
-                image: IMAGES.elasticsearch,
+                image: s.image(app, IMAGES.elasticsearch),
                 command: ["bash", "-c", `cp -a ${ES_HOME}/config/. /config/ && cp /custom/elasticsearch.yml /config/elasticsearch.yml`],
                 resources: resources("50m", "64Mi", "200m"),
                 securityContext: containerSecurityContext(),
@@ -100,7 +101,7 @@ export function createElasticsearch(s: WorkloadScope, input: ElasticsearchInput)
             containers: [
               {
                 name: "elasticsearch",
-                image: IMAGES.elasticsearch,
+                image: s.image(app, IMAGES.elasticsearch),
                 env: [
                   { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
                   { name: "ES_JAVA_OPTS", value: `-Xms${heapMb}m -Xmx${heapMb}m` },
@@ -169,6 +170,7 @@ export function createElasticsearch(s: WorkloadScope, input: ElasticsearchInput)
   const setup = curlJob(
     s,
     "es-setup",
+    app,
     setupFiles,
     "setup.sh",
     [

@@ -64,13 +64,14 @@ export function createFluentBit(
             // Container logs on the host are root-owned (0640): the one workload that runs as uid 0,
             // still without capabilities, privilege escalation or a writable root fs.
             securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, seccompProfile: { type: "RuntimeDefault" } },
-            // Every node's logs, including tainted nodes'.
-            tolerations: [{ operator: "Exists" }],
+            // Every node's logs, including tainted nodes' (a configured placement narrows it: its
+            // nodeSelector picks the nodes, its tolerations, when given, replace tolerating every taint).
+            ...s.placement(app, [{ operator: "Exists" }]),
             terminationGracePeriodSeconds: 30,
             containers: [
               {
                 name: "fluent-bit",
-                image: IMAGES.fluentBit,
+                image: s.image(app, IMAGES.fluentBit),
                 command: ["/fluent-bit/bin/fluent-bit", "-c", "/fluent-bit/etc/shop/fluent-bit.conf"],
                 env: [
                   { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { WorkloadScope } from "../k8s-defaults";
+import { WorkloadOverrides, WorkloadScope } from "../k8s-defaults";
 import { createCredentials } from "./credentials";
 import { ES_USERS } from "./elasticsearch-config";
 import { createElasticsearch } from "./elasticsearch";
@@ -49,6 +49,12 @@ export interface LoggingArgs {
   fluentBitBufferLimit?: string;
   /** Memory request and limit of Kibana. @default "1Gi" */
   kibanaMemory?: string;
+  /**
+   * Image overrides (`elasticsearch`, `kibana`, `fluent-bit`, `curl` for the setup Jobs) and placements
+   * (`elasticsearch`, `kibana`, `fluent-bit`; each setup Job follows the workload it sets up).
+   * @default the pinned images of `images.ts`, no placement (Fluent Bit on every node)
+   */
+  workloads?: WorkloadOverrides;
 }
 
 /**
@@ -74,7 +80,7 @@ export class Logging extends pulumi.ComponentResource {
 
   constructor(name: string, args: LoggingArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shop:platform:Logging", name, {}, opts);
-    const s = new WorkloadScope(name, "logging", this, args.provider, pulumi.output(args.namespace));
+    const s = new WorkloadScope(name, "logging", this, args.provider, pulumi.output(args.namespace), args.workloads ?? {});
     const publicBaseUrl = args.publicHost ? `${args.publicScheme ?? "http"}://${args.publicHost}${args.kibanaPath}` : undefined;
 
     const credentials = createCredentials(s, args.elasticPassword);

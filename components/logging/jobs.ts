@@ -12,10 +12,12 @@ const CURL_UID = 100;
 /**
  * A Job `<name>-<app>` that runs `/config/<script>` of `files` with `env`, after `dependsOn`. Auto-named,
  * so a changed ConfigMap (new name) gives a new pod template and Pulumi replaces (reruns) the Job.
+ * It runs where workload `placedWith` (the one it sets up) is placed.
  */
 export function curlJob(
   s: WorkloadScope,
   app: string,
+  placedWith: string,
   files: k8s.core.v1.ConfigMap,
   script: string,
   env: k8s.types.input.core.v1.EnvVar[],
@@ -31,13 +33,14 @@ export function curlJob(
         template: {
           metadata: { labels: s.labels(app) },
           spec: {
+            ...s.placement(placedWith),
             restartPolicy: "OnFailure",
             automountServiceAccountToken: false,
             securityContext: podSecurityContext(CURL_UID, CURL_UID),
             containers: [
               {
                 name: app,
-                image: IMAGES.curl,
+                image: s.image("curl", IMAGES.curl),
                 command: ["sh", `/config/${script}`],
                 env,
                 resources: resources("10m", "32Mi", "100m"),

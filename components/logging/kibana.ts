@@ -49,7 +49,7 @@ export function createKibana(s: WorkloadScope, input: KibanaInput): { backend: {
     containers: [
       {
         name: "kibana",
-        image: IMAGES.kibana,
+        image: s.image(app, IMAGES.kibana),
         env: [
           env("KIBANA_PASSWORD", KEYS.kibana),
           env("KIBANA_ENCRYPTION_KEY", KEYS.kibanaKey),
@@ -81,6 +81,7 @@ export function createKibana(s: WorkloadScope, input: KibanaInput): { backend: {
   curlJob(
     s,
     "data-view",
+    app,
     dataView,
     "data-view.sh",
     [{ name: "KIBANA_URL", value: pulumi.interpolate`http://${objName}.${s.namespace}.svc:${KIBANA.port}${input.path}` }, env("ELASTIC_PASSWORD", KEYS.elastic)],

@@ -8,7 +8,7 @@ import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, podSecurityContex
 import { ES_HOME, TRANSPORT_KEYSTORE } from "./elasticsearch-config";
 import { IMAGES } from "./images";
 import { JOB_DEADLINE_SECONDS } from "./jobs";
-import { ELASTIC_UID } from "./peers";
+import { ELASTIC_UID, ELASTICSEARCH } from "./peers";
 
 const APP = "transport-cert";
 
@@ -77,13 +77,15 @@ export function createTransportTls(s: WorkloadScope): { secretName: string; job:
         template: {
           metadata: { labels: s.labels(APP) },
           spec: {
+            // Runs the Elasticsearch image: placed where Elasticsearch runs (where that image is).
+            ...s.placement(ELASTICSEARCH.app),
             restartPolicy: "OnFailure",
             serviceAccountName: sa.metadata.name,
             securityContext: podSecurityContext(ELASTIC_UID, ELASTIC_UID),
             containers: [
               {
                 name: APP,
-                image: IMAGES.elasticsearch,
+                image: s.image(ELASTICSEARCH.app, IMAGES.elasticsearch),
                 command: ["bash", "/scripts/transport-cert.sh"],
                 env: [
                   { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },

@@ -27,7 +27,7 @@ export function createAlertmanager(s: WorkloadScope, webhookUrl?: pulumi.Input<s
     containers: [
       {
         name: "alertmanager",
-        image: IMAGES.alertmanager,
+        image: s.image(app, IMAGES.alertmanager),
         args: [
           "--config.file=/etc/alertmanager/alertmanager.yml",
           "--storage.path=/alertmanager",

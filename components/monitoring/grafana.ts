@@ -105,7 +105,7 @@ export function createGrafana(s: WorkloadScope, input: GrafanaInput): GrafanaPar
     containers: [
       {
         name: "grafana",
-        image: IMAGES.grafana,
+        image: s.image(app, IMAGES.grafana),
         env,
         ports: [{ name: "http", containerPort: GRAFANA.port }],
         readinessProbe: { ...health, periodSeconds: 10 },

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { WorkloadScope } from "../k8s-defaults";
+import { WorkloadOverrides, WorkloadScope } from "../k8s-defaults";
 import { createAlertmanager } from "./alertmanager";
 import { createGrafana } from "./grafana";
 import { createKubeStateMetrics } from "./kube-state-metrics";
@@ -56,6 +56,11 @@ export interface MonitoringArgs {
   thresholds?: AlertThresholds;
   /** `external_labels.cluster` of Prometheus. @default the stack name */
   clusterLabel?: string;
+  /**
+   * Image overrides (`prometheus`, `alertmanager`, `kube-state-metrics`, `grafana`) and placements
+   * (same keys) of the workloads. @default the pinned images of `images.ts`, no placement
+   */
+  workloads?: WorkloadOverrides;
 }
 
 /**
@@ -78,7 +83,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shop:platform:Monitoring", name, {}, opts);
-    const s = new WorkloadScope(name, "monitoring", this, args.provider, pulumi.output(args.namespace));
+    const s = new WorkloadScope(name, "monitoring", this, args.provider, pulumi.output(args.namespace), args.workloads ?? {});
 
     // ---- invariants of the arguments (config values are validated by config.ts) ----
     if (args.services.length === 0) throw s.fail("services", "is empty; pass the microservice names to monitor");

@@ -41,7 +41,7 @@ export function createKubeStateMetrics(s: WorkloadScope, shopNamespace: pulumi.O
     containers: [
       {
         name: "kube-state-metrics",
-        image: IMAGES.kubeStateMetrics,
+        image: s.image(app, IMAGES.kubeStateMetrics),
         args: [
           "--resources=pods",
           pulumi.interpolate`--namespaces=${shopNamespace},${s.namespace}`,

@@ -113,12 +113,13 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
             annotations: { "shop.io/config-checksum": pulumi.all([promYaml, rulesYaml, logRulesYaml]).apply((files) => checksum(files)) },
           },
           spec: {
+            ...s.placement(app),
             serviceAccountName: sa.metadata.name,
             securityContext: podSecurityContext(NOBODY, NOBODY),
             containers: [
               {
                 name: "prometheus",
-                image: IMAGES.prometheus,
+                image: s.image(app, IMAGES.prometheus),
                 args: [
                   "--config.file=/etc/prometheus/prometheus.yml",
                   "--storage.tsdb.path=/prometheus",
