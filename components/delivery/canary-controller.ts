@@ -10,8 +10,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, peer, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
-import { PROMETHEUS } from "../monitoring/peers";
+// First: it loads config.ts, which the kit imports back (config.ts must finish loading first).
 import {
   CANARY_RELEASE_API_VERSION,
   CANARY_RELEASE_KIND,
@@ -20,6 +19,8 @@ import {
   releaseTimeoutMinutes,
   WAIT_FOR_PROMOTED,
 } from "./canary-release";
+import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, peer, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { PROMETHEUS } from "../monitoring/peers";
 
 /** The controller's pods and metrics port, for NetworkPolicies elsewhere (Prometheus'). */
 export const CANARY_CONTROLLER = peer("canary-controller", 8080);
