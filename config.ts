@@ -221,6 +221,31 @@ export const imageBuildSchema = z.strictObject({
     .optional(),
 });
 
+/** `shop:routing.canary.analysis`: the steps, interval and checks of an automated gray release. */
+const canaryAnalysis = z
+  .strictObject({
+    /** Canary weights in percent, strictly ascending, 1..100. */
+    steps: z
+      .array(z.number().int({ error: "must be whole numbers" }).min(1, { error: "must be at least 1" }).max(100, { error: "must be at most 100" }), { error: "must be a list of percentages" })
+      .min(1, { error: "must list at least one step" })
+      .max(20, { error: "must list at most 20 steps" })
+      .refine((a) => a.every((w, i) => i === 0 || w > a[i - 1]), { error: "must be strictly ascending (e.g. [5, 25, 50, 100])" })
+      .meta({ example: [5, 25, 50, 100] })
+      .default([5, 25, 50, 100]),
+    /** How long each step runs before its analysis (a Go duration, at least 1s). */
+    interval: z
+      .string()
+      .refine((d) => (goDurationMs(d) ?? 0) >= 1000, { error: "must be a duration of at least 1s like 30s, 1m or 1m30s" })
+      .meta({ example: "1m" })
+      .default("1m"),
+    /** Failed checks tolerated; the next one aborts. */
+    failureLimit: z.number().int({ error: "must be a whole number" }).min(0).max(100).meta({ example: 1 }).default(1),
+    /** Lowest share of non-5xx responses of the canary that passes. */
+    minSuccessRate: z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(1, { error: "must be at most 1" }).meta({ example: 0.99 }).default(0.99),
+    /** Highest p99 latency (seconds) of the canary that passes. */
+    maxP99Seconds: z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(60, { error: "must be at most 60" }).meta({ example: 0.5 }).default(0.5),
+  });
+
 const schema = z.strictObject({
   environment: z.enum(["local", "dev", "prod"], { error: "must be one of local, dev, prod" }).meta({ example: "dev" }).default("local"),
   // <namespace>-observability must also fit in 63 characters.
@@ -334,6 +359,14 @@ const schema = z.strictObject({
           weight: z.number().int({ error: "must be a whole number" }).min(0).max(100).meta({ example: 10 }).default(10),
           /** The gateway image to send `weight`% of requests to; default: the current gateway image. */
           image: digestRef("gateway").optional(),
+          /**
+           * Automated analysis by the CanaryRelease controller instead of the fixed `weight`: the
+           * controller (deployed whenever this is set) moves the weight step by step while the
+           * canary's success rate and p99 latency hold, and sets it to 0 when they do not.
+           */
+          analysis: canaryAnalysis.optional(),
+          /** The CanaryRelease controller's image (`scripts/images.sh controller`); required with `analysis`. */
+          controller: z.strictObject({ image: digestRef("canary-controller").optional() }).prefault({}),
         })
         .prefault({}),
     })
@@ -681,6 +714,25 @@ function routingProblems(p: Parsed): string[] {
   return out;
 }
 
+/** Cross-key checks of the automated gray release (`shop:routing.canary.analysis`). */
+function canaryProblems(p: Parsed, raw: Record<string, unknown>): string[] {
+  const c = p.routing.canary;
+  const k = (path: string) => `${NAMESPACE}:routing.canary.${path}`;
+  const out: string[] = [];
+  if (!c.analysis) {
+    if (c.controller.image !== undefined) out.push(`${k("controller.image")}: the controller runs only with ${k("analysis")}; set the analysis or remove the image`);
+    return out;
+  }
+  if (p.routing.mode !== "gateway") out.push(`${k("analysis")}: the controller moves HTTPRoute weights, which only ${NAMESPACE}:routing.mode gateway has; remove it or set the mode to gateway`);
+  if (c.controller.image === undefined) {
+    out.push(`${k("controller.image")}: is required with ${k("analysis")}: the canary controller's image pinned by digest, as scripts/images.sh controller writes it to controller-image.json (e.g. 127.0.0.1:5000/shop/canary-controller@sha256:<64 hex digits>)`);
+  }
+  if (!p.monitoring.enabled) out.push(`${k("analysis")}: the analysis queries the stack's Prometheus; set ${NAMESPACE}:monitoring.enabled to true, or remove the analysis`);
+  const given = (raw.routing as any)?.canary?.weight;
+  if (given !== undefined) out.push(`${k("weight")}: the controller owns the weights when ${k("analysis")} is set (its steps say them); remove the weight`);
+  return out;
+}
+
 /**
  * Reads, validates and freezes the stack config. Throws a `ConfigError` listing every problem.
  * Nothing else in the program reads config.
@@ -738,6 +790,7 @@ export function loadConfig(): ShopConfig {
       problems.push(`${prefix}services.gateway-canary: the name is taken by the canary gateway while ${prefix}routing.canary.enabled is true; rename the service (e.g. gateway-2)`);
     }
     problems.push(...routingProblems(p));
+    problems.push(...canaryProblems(p, raw));
   }
 
   if (problems.length) throw new ConfigError(problems);

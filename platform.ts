@@ -18,6 +18,7 @@ import { Monitoring } from "./components/monitoring";
 import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT, Backend, RouteArgs, Routing, RoutingArgs } from "./components/routing";
 import { dockerProvider, ServiceImage } from "./components/service-image";
 import { budgetEnv, goDuration, REQUEST_BUDGETS } from "./components/request-budgets";
+import { CANARY_CONTROLLER, CANARY_CONTROLLER_RESOURCES, CanaryController } from "./components/delivery/canary-controller";
 
 /** What each binary needs: data stores, the services it calls, whether it signs/reads JWTs, default env. */
 interface BinarySpec {
@@ -58,6 +59,9 @@ const PRE_STOP_SECONDS = 5;
 const EDGE_REQUEST_TIMEOUT = goDuration(REQUEST_BUDGETS.edge);
 const DRAIN_SECONDS = 2;
 const SHUTDOWN_SECONDS = 20;
+
+/** The public entry (and HTTPRoute name) of the shop's API: the route a gray release shifts. */
+export const API_ROUTE = "api";
 
 /** The oldest Kubernetes minor version (1.x) the platform runs on: the preStop `sleep` hook is GA in 1.30. */
 export const MIN_KUBERNETES_MINOR = 30;
@@ -123,6 +127,8 @@ export function shopQuota(cfg: ShopConfig) {
   };
   for (const s of Object.values(cfg.services)) add((s.autoscaling?.maxReplicas ?? s.replicas) + 1, s.resources);
   if (cfg.routing.canary.enabled) add(2, cfg.services.gateway.resources);
+  // The canary controller: one pod, plus the new one of a rolling update.
+  if (cfg.routing.canary.analysis) add(2, CANARY_CONTROLLER_RESOURCES);
   if (cfg.dataStores.mode === "in-cluster") {
     for (const k of STORE_KINDS) {
       add(1, cfg.dataStores[k].resources ?? STORE_RESOURCES[k]);
@@ -369,11 +375,19 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
   };
 
   const routes: Record<string, RouteArgs> = {
-    api: {
+    [API_ROUTE]: {
       namespace,
       path: "/api",
       backend: { serviceName: services.gateway.serviceName, port: HTTP_PORT },
-      ...(canary ? { canary: { backend: { serviceName: canary.serviceName, port: HTTP_PORT }, weight: cfg.routing.canary.weight } } : {}),
+      ...(canary
+        ? {
+            canary: {
+              backend: { serviceName: canary.serviceName, port: HTTP_PORT },
+              // With an analysis the CanaryRelease controller owns the weights and starts the canary at 0.
+              ...(cfg.routing.canary.analysis ? { weight: 0, controlled: true } : { weight: cfg.routing.canary.weight }),
+            },
+          }
+        : {}),
       requestTimeout: EDGE_REQUEST_TIMEOUT,
     },
   };
@@ -396,6 +410,34 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
 
   const routing = new Routing("shop-routing", { ...routingArgs(cfg, provider, namespace), routes });
   outputs.apiUrl = routing.urls.api;
+  const analysis = cfg.routing.canary.analysis;
+  if (analysis) {
+    const c = cfg.routing.canary;
+    // loadConfig guarantees the image, gateway mode and monitoring (hence Prometheus) with an analysis.
+    new CanaryController("delivery", {
+      provider,
+      namespace,
+      image: c.controller.image!,
+      prometheusUrl: outputs.prometheusUrl!,
+      prometheusNamespace: outputs.observabilityNamespace!,
+      logLevel: cfg.logLevel,
+      imagePullSecrets,
+      ...(canary
+        ? {
+            release: {
+              name: "gateway",
+              route: API_ROUTE,
+              stable: { name: services.gateway.serviceName, port: HTTP_PORT },
+              canary: { name: canary.serviceName, port: HTTP_PORT },
+              canaryDeployment: canary.deploymentName,
+              canaryImage: c.image ?? images.gateway.ref,
+              analysis,
+              dependsOn: [routing.routes[API_ROUTE], canary],
+            },
+          }
+        : {}),
+    });
+  }
   // The consoles' URLs end with "/" (their base path), as Grafana's root_url and Kibana's basePath do.
   if (routing.urls.grafana) outputs.grafanaUrl = pulumi.interpolate`${routing.urls.grafana}/`;
   if (routing.urls.kibana) outputs.kibanaUrl = pulumi.interpolate`${routing.urls.kibana}/`;
@@ -483,6 +525,7 @@ function wireObservability(
       storageSize: cfg.monitoring.storageSize,
       grafanaPath: cfg.monitoring.grafanaPath,
       clusterLabel: cfg.stack,
+      ...(cfg.routing.canary.analysis ? { queriers: [{ name: CANARY_CONTROLLER.app, namespace: shopNamespace, pods: CANARY_CONTROLLER.pods }] } : {}),
       ...(logging
         ? { elasticsearchUrl: logging.elasticsearchUrl, elasticsearchUsername: logging.readerUsername, elasticsearchPassword: logging.readerPassword }
         : {}),

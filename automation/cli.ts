@@ -5,11 +5,13 @@
  *   npx ts-node automation/cli.ts preview <stack> [--markdown FILE] [--policy-pack PATH]
  *   npx ts-node automation/cli.ts review <up|destroy> <pr-number> [--overrides FILE]
  *   npx ts-node automation/cli.ts destroy <stack>
+ *   npx ts-node automation/cli.ts promote <stack> [--policy-pack PATH]
+ *   npx ts-node automation/cli.ts status <stack>
  * Exit codes: 0 success, 1 the operation failed, 2 bad input (nothing was changed).
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { UsageError } from "./errors";
-import { deploy, destroy, preview, reviewDestroy, reviewUp } from "./commands";
+import { deploy, destroy, preview, promote, reviewDestroy, reviewUp, status } from "./commands";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -55,6 +57,19 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .description("destroy a stack's resources (review stacks are removed with their generated config)")
     .argument("<stack>", "stack name")
     .action((stack: string) => run(destroy(stack)));
+
+  program
+    .command("promote")
+    .description("make the gray release's canary the stable gateway: its image becomes shop:images.prebuilt.gateway, the canary is turned off, then up")
+    .argument("<stack>", "stack name")
+    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
+    .action((stack: string, opts) => run(promote(stack, opts)));
+
+  program
+    .command("status")
+    .description("show the gray release's progress: each CanaryRelease's phase, step, weight and last analysis")
+    .argument("<stack>", "stack name")
+    .action((stack: string) => run(status(stack)));
 
   return program;
 }

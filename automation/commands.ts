@@ -2,6 +2,7 @@
  * The CLI's commands. Each validates its input first (UsageError, exit 2,
  * nothing touched), then drives the Automation API with readable progress.
  */
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { CommandError, LocalWorkspace } from "@pulumi/pulumi/automation";
@@ -10,7 +11,8 @@ import { ProgressPrinter, summaryLine } from "./progress";
 import { renderPreviewMarkdown } from "./markdown";
 import { PROJECT, deriveReviewConfig, readOverrides, readStackConfig } from "./review";
 import { Settings, checkStackName, generatedConfigFile, parsePrNumber, resolveSettings } from "./settings";
-import { ensureStack, openWorkspace, selectStack, setSecretConfig, stackExists } from "./stacks";
+import { ensureStack, openWorkspace, readStackFileConfig, selectStack, setSecretConfig, stackExists, writeStackFileConfig } from "./stacks";
+import { promotion, releaseLines } from "./canary";
 
 /** Where a command writes: progress lines and the final summary. */
 export interface Output {
@@ -188,4 +190,63 @@ export async function reviewDestroy(prRaw: string, o: Output = consoleOutput): P
     return 0;
   }
   return destroyStack(ws, s, stackName, true, o);
+}
+
+/**
+ * `promote <stack>`: the canary becomes the stable gateway through a normal `up`. The stack's config
+ * gets the canary's image as `shop:images.prebuilt.gateway` and the gray release off; then `up`
+ * rolls the stable gateway to that image and removes the canary (and its CanaryRelease, whose
+ * finalizer restores the route to all-stable). Refused, nothing changed, when there is nothing to promote.
+ */
+export async function promote(stackName: string, opts: DeployOptions, o: Output = consoleOutput): Promise<number> {
+  const s = resolveSettings(process.env);
+  checkStackName(s, stackName, true);
+  const packs = checkPolicyPacks(opts.policyPack);
+  const ws = await openWorkspace(s);
+  if (!(await stackExists(ws, stackName))) throw new UsageError(`stack '${stackName}' has not been created in ${s.backendUrl}: deploy it first`);
+  const configFile = await ensureStack(ws, s, stackName, undefined, o.out);
+  const plan = promotion(readStackFileConfig(configFile), stackName);
+  writeStackFileConfig(configFile, plan.config);
+  o.out(`promoting the canary of ${PROJECT}/${stackName} (${plan.image}):`);
+  for (const c of plan.changes) o.out(`  ${c}`);
+  return up(ws, s, stackName, configFile, { ...opts, policyPack: packs }, o);
+}
+
+/** Runs kubectl (the offline toolchain's first on PATH) and resolves to its stdout. */
+function kubectl(s: Settings, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile("kubectl", args, { env: { ...process.env, ...s.env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`kubectl ${args.slice(0, 3).join(" ")} failed: ${(stderr || err.message).trim()}`)) : resolve(stdout),
+    ),
+  );
+}
+
+/**
+ * `status <stack>`: the gray release's progress, read from the cluster: each CanaryRelease of the
+ * stack's namespace with phase, step, weight, failed checks, message and last analysis.
+ */
+export async function status(stackName: string, o: Output = consoleOutput): Promise<number> {
+  const s = resolveSettings(process.env);
+  checkStackName(s, stackName, true);
+  const ws = await openWorkspace(s);
+  if (!(await stackExists(ws, stackName))) throw new UsageError(`stack '${stackName}' has not been created in ${s.backendUrl}: nothing to show`);
+  const stack = await selectStack(ws, stackName);
+  const outputs = await stack.outputs();
+  const namespace = outputs.namespace?.value;
+  if (typeof namespace !== "string" || !namespace) {
+    o.err(`stack ${stackName} has no namespace output: deploy it first`);
+    return 1;
+  }
+  const config = readStackFileConfig(await ensureStack(ws, s, stackName, undefined, o.out));
+  const cluster = config[`${PROJECT}:cluster`] as { context?: string } | undefined;
+  const args = [...(cluster?.context ? ["--context", cluster.context] : []), "-n", namespace, "get", "canaryreleases.delivery.shop.dev", "-o", "json"];
+  let list: unknown;
+  try {
+    list = JSON.parse(await kubectl(s, args));
+  } catch (e) {
+    o.err(`reading the releases of ${stackName} failed: ${firstLine(e)}`);
+    return 1;
+  }
+  for (const line of releaseLines(list)) o.out(line);
+  return 0;
 }

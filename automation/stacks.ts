@@ -147,3 +147,15 @@ export async function setSecretConfig(ws: LocalWorkspace, s: Settings, stack: st
 export async function selectStack(ws: LocalWorkspace, stack: string): Promise<Stack> {
   return Stack.select(stack, ws);
 }
+
+/** The `config:` map of a generated stack file (encrypted values stay as they are). */
+export function readStackFileConfig(file: string): Record<string, unknown> {
+  return (readYaml(file).config as Record<string, unknown>) ?? {};
+}
+
+/** Replaces the `config:` map of a generated stack file, keeping its secrets-provider keys. */
+export function writeStackFileConfig(file: string, config: Record<string, unknown>): void {
+  const doc = readYaml(file);
+  delete doc.config;
+  writeStackFile(file, config, doc);
+}

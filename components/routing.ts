@@ -39,7 +39,16 @@ export interface RouteArgs {
   /** Where requests go (all of them, or `100 - canary.weight` percent). */
   backend: Backend;
   /** Gray release: `weight` percent (0..100, whole) of requests to `backend`. Gateway mode only. @default none */
-  canary?: { backend: Backend; weight: number };
+  canary?: {
+    backend: Backend;
+    /** The canary's percent; with `controlled`, only the weight the route is created with. */
+    weight: number;
+    /**
+     * The weights belong to a CanaryRelease controller (components/delivery): the route is created with
+     * `weight` and later updates leave the backendRefs' weights alone. @default false
+     */
+    controlled?: boolean;
+  };
   /** HTTPRoute rule `timeouts.request` (e.g. `30s`); ingress mode has no portable field for it. @default the implementation's */
   requestTimeout?: string;
 }
@@ -76,6 +85,9 @@ export interface RoutingArgs {
   tls?: { enabled: boolean; secretName: string; secretNamespace?: string; clusterIssuer?: string };
 }
 
+/** The backendRefs' weights of a route's one rule (stable, canary): the controller's, not the program's. */
+export const CONTROLLED_WEIGHTS = ["spec.rules[0].backendRefs[0].weight", "spec.rules[0].backendRefs[1].weight"];
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Gateway API Duration (GEP-2257). */
 const DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
@@ -88,6 +100,8 @@ const DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
 export class Routing extends pulumi.ComponentResource {
   /** Entry name -> public URL (`<scheme>://<host><path>`). */
   readonly urls: Record<string, pulumi.Output<string>>;
+  /** Entry name -> its HTTPRoute (gateway mode). */
+  readonly routes: Record<string, k8s.apiextensions.CustomResource> = {};
   /** The Gateway the routes attach to (gateway mode). */
   readonly gateway?: pulumi.Output<{ namespace: string; name: string }>;
 
@@ -204,7 +218,7 @@ export class Routing extends pulumi.ComponentResource {
     const appListener = tls ? listeners.https : listeners.http;
     for (const [key, r] of entries) {
       // The name is the entry's: stable, so a weight change is an update of this route, never a replacement.
-      new k8s.apiextensions.CustomResource(
+      const route = new k8s.apiextensions.CustomResource(
         `${name}-${key}`,
         {
           apiVersion: GATEWAY_API_VERSION,
@@ -218,8 +232,15 @@ export class Routing extends pulumi.ComponentResource {
             ...(r.requestTimeout ? { requestTimeout: r.requestTimeout } : {}),
           }),
         },
-        { ...child, dependsOn },
+        {
+          ...child,
+          dependsOn,
+          // With a controller the weights move step by step at run time; an `up` resetting them to the
+          // program's value would undo the analysis (or put an aborted canary back into traffic).
+          ...(r.canary?.controlled ? { ignoreChanges: CONTROLLED_WEIGHTS } : {}),
+        },
       );
+      this.routes[key] = route;
     }
     if (tls) {
       new k8s.apiextensions.CustomResource(

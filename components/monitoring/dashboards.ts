@@ -167,6 +167,14 @@ export function overviewDashboard(services: string[], shopNamespace: string): Da
     .add("timeseries", "CPU by pod (cores)", "none", [
       [`sum by (pod) (rate(container_cpu_usage_seconds_total{${ns}, container!="", container!="POD"}${RATE}))`, "{{pod}}"],
     ])
+    // The canary controller (shop:routing.canary.analysis): where each gray release stands.
+    .add("timeseries", "Canary releases: weight (%) and releases by phase", "none", [
+      [`max by (release) (${METRICS.canaryWeight}{${ns}})`, "{{release}} weight %"],
+      [`max by (phase) (${METRICS.canaryReleases}{${ns}})`, "{{phase}}"],
+    ])
+    .add("timeseries", "Canary analysis: checks / s by result", "none", [
+      [`sum by (release, query, result) (rate(${METRICS.canaryChecks}{${ns}}${RATE}))`, "{{release}} {{query}} {{result}}"],
+    ])
     .build();
   return dashboard("shop-overview", "Shop / Platform overview", ["overview"], panels);
 }

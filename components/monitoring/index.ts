@@ -10,10 +10,10 @@ import { WorkloadOverrides, WorkloadScope } from "../k8s-defaults";
 import { createAlertmanager } from "./alertmanager";
 import { createGrafana } from "./grafana";
 import { createKubeStateMetrics } from "./kube-state-metrics";
-import { createPrometheus } from "./prometheus";
+import { createPrometheus, PrometheusQuerier } from "./prometheus";
 import { AlertThresholds } from "./rules";
 
-export type { AlertThresholds };
+export type { AlertThresholds, PrometheusQuerier };
 
 /**
  * Arguments of {@link Monitoring}. Values from the stack config arrive validated by `config.ts`;
@@ -61,6 +61,11 @@ export interface MonitoringArgs {
    * (same keys) of the workloads. @default the pinned images of `images.ts`, no placement
    */
   workloads?: WorkloadOverrides;
+  /**
+   * Workloads of other namespaces that query Prometheus' API (the canary controller's analysis):
+   * Prometheus' own policy admits each to its port. @default none
+   */
+  queriers?: PrometheusQuerier[];
 }
 
 /**
@@ -105,6 +110,7 @@ export class Monitoring extends pulumi.ComponentResource {
       storageClass: args.storageClass,
       cluster: args.clusterLabel ?? pulumi.getStack(),
       thresholds: args.thresholds,
+      queriers: args.queriers ?? [],
     });
     createKubeStateMetrics(s, shopNamespace);
     const alertmanager = createAlertmanager(s, args.alertWebhookUrl);

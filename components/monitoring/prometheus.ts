@@ -26,6 +26,14 @@ import { AlertThresholds, logPipelineRules, shopAlertRules } from "./rules";
 
 const RULES_DIR = "/etc/prometheus/rules";
 
+/** A workload (pods of another namespace) allowed to query Prometheus' API. */
+export interface PrometheusQuerier {
+  /** DNS label naming the flow: the policy is `<monitoring>-prometheus-in-<name>`. */
+  name: string;
+  namespace: pulumi.Input<string>;
+  pods: Record<string, string>;
+}
+
 /** What Prometheus needs from the composer. */
 export interface PrometheusInput {
   services: string[];
@@ -35,6 +43,8 @@ export interface PrometheusInput {
   storageClass: string;
   cluster: string;
   thresholds?: AlertThresholds;
+  /** Other namespaces' workloads admitted to the API port. @default none */
+  queriers?: PrometheusQuerier[];
 }
 
 /** Prometheus of one Monitoring; returns its in-cluster URL. */
@@ -155,7 +165,10 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
   // ---- NetworkPolicies ----
   const pods = selector;
   s.allow(app, {
-    ingress: [{ name: "grafana", pods, peer: { pods: s.selector(GRAFANA.app) }, ports: [PROMETHEUS.port] }],
+    ingress: [
+      { name: "grafana", pods, peer: { pods: s.selector(GRAFANA.app) }, ports: [PROMETHEUS.port] },
+      ...(input.queriers ?? []).map((q) => ({ name: q.name, pods, peer: { namespace: q.namespace, pods: q.pods }, ports: [PROMETHEUS.port] })),
+    ],
     egress: [
       // The scrape targets: the services' metrics port, Fluent Bit, kube-state-metrics, kubelets, the API server.
       { name: "shop-metrics", pods, peer: { namespace: input.shopNamespace }, ports: [HTTP_PORT] },

@@ -58,6 +58,10 @@ export const METRICS = {
   orderBacklog: "order_outbox_pending",
   ordersCreated: "orders_created_total",
   orderEventsPublished: "order_events_published_total",
+  /** The canary controller's gauges (controller/, docs/canary.md): releases by `phase`, each release's weight. */
+  canaryReleases: "shop_canary_releases",
+  canaryWeight: "shop_canary_release_weight",
+  canaryChecks: "shop_canary_analysis_checks_total",
 } as const;
 
 /** Fluent Bit's counter of records dropped after their retries ran out (or rejected for good). */
@@ -177,6 +181,23 @@ export function shopAlertRules(input: RulesInput): RuleFile {
             annotations: {
               summary: "{{ $labels.pod }} is close to its memory limit",
               description: `Container {{ $labels.container }} of {{ $labels.pod }} uses {{ $value | humanizePercentage }} of its memory limit (threshold ${percent(t.memoryLimitRatio)}).`,
+            },
+          },
+        ],
+      },
+      {
+        name: "shop-delivery",
+        rules: [
+          {
+            // No `for`: the controller aborts only after the failure limit, so one sample already means it.
+            alert: "ShopCanaryReleaseAborted",
+            expr: `max by (namespace) (${METRICS.canaryReleases}{${ns}, phase="Aborted"}) > 0`,
+            labels: { severity: "warning", service: "canary-controller" },
+            annotations: {
+              summary: "A canary release was aborted",
+              description:
+                "{{ $value | printf \"%.0f\" }} CanaryRelease(s) in {{ $labels.namespace }} are Aborted: the canary failed its analysis and gets no traffic. " +
+                "kubectl -n {{ $labels.namespace }} get canaryreleases -o wide shows the failing query, its value and the threshold.",
             },
           },
         ],

@@ -36,6 +36,8 @@ const CASES: Case[] = [
   { what: "autoscaling min above max", config: { services: { gateway: { autoscaling: { minReplicas: 5, maxReplicas: 2, cpuPercent: 70 } } } }, key: /shop:services\.gateway\.autoscaling/ },
   { what: "a canary weight above 100", config: { routing: { canary: { enabled: true, weight: 150 } } }, key: /shop:routing\.canary\.weight/ },
   { what: "a canary weight of 101", config: { routing: { canary: { enabled: true, weight: 101 } } }, key: /shop:routing\.canary\.weight/ },
+  { what: "gray-release steps that go down", config: { routing: { canary: { analysis: { steps: [50, 25] } } } }, key: /shop:routing\.canary\.analysis\.steps: must be strictly ascending/ },
+  { what: "a gray-release interval that is not a duration", config: { routing: { canary: { analysis: { interval: "soon" } } } }, key: /shop:routing\.canary\.analysis\.interval/ },
   { what: "a gray release in ingress mode", config: { routing: { mode: "ingress", canary: { enabled: true, weight: 10 } } }, key: /shop:routing\.canary\.enabled: a gray release needs weighted backendRefs/, alone: true },
   { what: "a shared Gateway's namespace without its name", config: { routing: { gateway: { namespace: "gateway-system" } } }, key: /shop:routing\.gateway\.name: is required/, alone: true },
   { what: "no Gateway at all outside the local stack", config: { environment: "dev", routing: { host: "shop.dev.example.com" } }, key: /shop:routing\.gateway\.name: is required in dev/, alone: true },

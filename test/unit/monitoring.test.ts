@@ -100,7 +100,7 @@ describe("Monitoring", () => {
       assert.deepStrictEqual(down.map((r: any) => r.labels.service), ["gateway", "order"]);
       assert.deepStrictEqual(
         [...new Set(all.map((r: any) => r.alert))].sort(),
-        ["ShopHighErrorRatio", "ShopHighLatencyP99", "ShopMemoryNearLimit", "ShopOrderEventsStalled", "ShopOrderQueueBacklog", "ShopPodRestarting", "ShopServiceDown"],
+        ["ShopCanaryReleaseAborted", "ShopHighErrorRatio", "ShopHighLatencyP99", "ShopMemoryNearLimit", "ShopOrderEventsStalled", "ShopOrderQueueBacklog", "ShopPodRestarting", "ShopServiceDown"],
       );
       for (const r of all) assert.match(r.expr, /namespace="shop-test"/, `${r.alert} is not scoped to the shop namespace`);
       const p99 = all.find((r: any) => r.alert === "ShopHighLatencyP99");

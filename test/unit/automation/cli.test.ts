@@ -73,8 +73,13 @@ describe("automation CLI input checks", function () {
     assertRefused(run(["preview", "local", "--policy-pack", "/nonexistent/pack"]), /policy pack \/nonexistent\/pack does not exist/);
   });
 
+  it("refuses to promote or show the release of an unknown stack", () => {
+    assertRefused(run(["promote", "staging"]), /^error: unknown stack 'staging': this project's stacks are dev, local, prod$/);
+    assertRefused(run(["status", "staging"]), /^error: unknown stack 'staging'/);
+  });
+
   it("refuses unknown commands and review actions", () => {
-    assertRefused(run(["promote", "dev"]), /unknown command 'promote'/);
+    assertRefused(run(["rollout", "dev"]), /unknown command 'rollout'/);
     assertRefused(run(["review", "merge", "5"]), /use 'up' or 'destroy'/);
   });
 });
