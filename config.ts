@@ -9,13 +9,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { BINARIES, Binary } from "./catalog";
 import { DEFAULT_DNS_PEER } from "./components/k8s-defaults";
 
 export const NAMESPACE = "shop";
 
-/** The Go binaries built from `services/cmd/<binary>`; each needs an image. */
-export const BINARIES = ["gateway", "user", "product", "order"] as const;
-export type Binary = (typeof BINARIES)[number];
+// The service list lives in catalog.ts; re-exported here for the callers that read it with the config.
+export { BINARIES };
+export type { Binary };
 
 /** How the public entries are routed: Gateway API HTTPRoutes, or plain Ingresses. */
 export const ROUTING_MODES = ["gateway", "ingress"] as const;

@@ -12,7 +12,7 @@ import { bytes, milliCpu } from "../config";
 export { bytes, milliCpu };
 
 /** Every shop service listens here and serves /healthz, /readyz and /metrics on it. */
-export const HTTP_PORT = 8080;
+export { HTTP_PORT } from "../catalog";
 export const PART_OF = "shop";
 export const MANAGED_BY = "pulumi";
 /** Label keys the selectors and NetworkPolicies use. */
