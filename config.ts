@@ -35,7 +35,8 @@ const PROGRAM_ENV: Record<string, string> = {
   ORDER_PAYMENT_TIMEOUT: "set shop:order.paymentTimeout",
   TRUSTED_PROXY_HOPS: "set shop:gateway.trustedProxyHops",
 };
-const RESERVED_ENV = [...Object.keys(PROGRAM_ENV), ...SECRET_ENV];
+/** Env names no `shop:services.<name>.env` may set: the program or the secrets own them. */
+export const RESERVED_ENV = [...Object.keys(PROGRAM_ENV), ...SECRET_ENV];
 
 // ---------------------------------------------------------------------------------------------
 // Schema building blocks. `.meta({ example })` feeds the "e.g." part of error messages.

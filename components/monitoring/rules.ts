@@ -4,6 +4,7 @@
  * tests (fire and don't-fire cases), run by `scripts/check-observability.sh`.
  */
 import { JOBS } from "./prometheus-config";
+import { METRICS } from "../../contracts";
 
 /** One alerting rule, as in a Prometheus rules file. */
 export interface AlertingRule {
@@ -51,14 +52,8 @@ export function withDefaults(t: AlertThresholds = {}): Required<AlertThresholds>
   };
 }
 
-/** Metric names the services expose (see docs/observability.md). */
-export const METRICS = {
-  requests: "http_requests_total",
-  durationBucket: "http_request_duration_seconds_bucket",
-  orderBacklog: "order_outbox_pending",
-  ordersCreated: "orders_created_total",
-  orderEventsPublished: "order_events_published_total",
-} as const;
+/** Metric names the services expose (see docs/observability.md), shared with the Go side in contracts.ts. */
+export { METRICS };
 
 /** Fluent Bit's counter of records dropped after their retries ran out (or rejected for good). */
 export const FLUENT_BIT_DROPPED = "fluentbit_output_dropped_records_total";
