@@ -1,11 +1,10 @@
 import * as h from "./harness";
 import * as assert from "assert";
 import * as crypto from "crypto";
-import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import "../../config"; // loads the kit and the config schema in their usual order
 import { Monitoring } from "../../components/monitoring";
-import { get, T } from "../observability/helpers";
+import { get, monitoringArgs, T } from "../observability/helpers";
 
 /** The pod-template labels an observability workload was first deployed with (no `component` label). */
 const firstDeployed = (app: string, instance: string) => ({
@@ -25,19 +24,7 @@ describe("observability pods of a stack deployed before the one-kit redesign", (
   before(async () => {
     await h.reset("dev");
     const provider = new k8s.Provider("test-k8s", {});
-    new Monitoring("mon", {
-      namespace: "obs",
-      provider,
-      services: ["gateway", "user", "product", "order"],
-      shopNamespace: "shop-test",
-      retention: "7d",
-      storageSize: "5Gi",
-      storageClass: "fast-ssd",
-      grafanaPath: "/grafana",
-      edgeNamespace: "ingress-nginx",
-      publicHost: "shop.example.com",
-      grafanaAdminPassword: pulumi.secret("given-grafana-password"),
-    });
+    new Monitoring("mon", monitoringArgs(provider));
     await h.settle();
   });
 
