@@ -9,14 +9,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { bytes, isSize, milliCpu } from "./units";
+import { BINARIES, Binary } from "./catalog";
+import { bytes, goDurationMs, isSize, milliCpu } from "./config/units";
 import { DEFAULT_DNS_PEER } from "./components/k8s-defaults";
 
 export const NAMESPACE = "shop";
 
-/** The Go binaries built from `services/cmd/<binary>`; each needs an image. */
-export const BINARIES = ["gateway", "user", "product", "order"] as const;
-export type Binary = (typeof BINARIES)[number];
+// The service list lives in catalog.ts; re-exported here for the callers that read it with the config.
+export { BINARIES };
+export type { Binary };
 
 /** How the public entries are routed: Gateway API HTTPRoutes, or plain Ingresses. */
 export const ROUTING_MODES = ["gateway", "ingress"] as const;
@@ -35,7 +36,8 @@ const PROGRAM_ENV: Record<string, string> = {
   ORDER_PAYMENT_TIMEOUT: "set shop:order.paymentTimeout",
   TRUSTED_PROXY_HOPS: "set shop:gateway.trustedProxyHops",
 };
-const RESERVED_ENV = [...Object.keys(PROGRAM_ENV), ...SECRET_ENV];
+/** Env names no `shop:services.<name>.env` may set: the program or the secrets own them. */
+export const RESERVED_ENV = [...Object.keys(PROGRAM_ENV), ...SECRET_ENV];
 
 // ---------------------------------------------------------------------------------------------
 // Schema building blocks. `.meta({ example })` feeds the "e.g." part of error messages.
@@ -62,16 +64,8 @@ const imageRef = (example: string) =>
 const positiveInt = (example: number, max: number) =>
   z.number().int({ error: "must be a whole number" }).min(1, { error: "must be at least 1" }).max(max, { error: `must be at most ${max}` }).meta({ example });
 
-export { bytes, milliCpu } from "./units";
-
-/** Milliseconds of a Go duration such as `15m` or `1h30m` (units ms, s, m, h); undefined if malformed. */
-export function goDurationMs(d: string): number | undefined {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(d)) return undefined;
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let ms = 0;
-  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]];
-  return ms;
-}
+// Quantities and durations (config/units.ts): the schema validates with them, the components size with them.
+export { bytes, goDurationMs, milliCpu };
 
 // Placement: Kubernetes label keys (an optional DNS-subdomain prefix and "/", then a name of at most
 // 63 characters) and values, and the tolerations a stack may give.

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
+import { CATALOG } from "./catalog";
 import { Binary, bytes, LOCAL_GATEWAY_CLASS, milliCpu, ServiceConfig, ShopConfig } from "./config";
 import { ClusterPrerequisites } from "./components/cluster-prerequisites";
 import { ConfigGuard, fingerprint, guardedBy } from "./components/config-guard";
@@ -20,14 +21,6 @@ import { dockerProvider, ServiceImage } from "./components/service-image";
 import { budgetEnv, goDuration, REQUEST_BUDGETS } from "./components/request-budgets";
 import { CANARY_CONTROLLER, CANARY_CONTROLLER_RESOURCES, CanaryController } from "./components/delivery/canary-controller";
 
-/** What each binary needs: data stores, the services it calls, whether it signs/reads JWTs, default env. */
-interface BinarySpec {
-  stores: readonly StoreKind[];
-  calls: readonly Binary[];
-  jwt: boolean;
-  env: Record<string, string>;
-}
-const url = (svc: Binary) => `http://${svc}:${HTTP_PORT}`;
 /** Env from stack config and the ordered timeout budgets (components/request-budgets.ts), per binary. */
 export function configEnv(cfg: ShopConfig, binary: Binary): Record<string, string> {
   const env = budgetEnv(binary);
@@ -35,17 +28,7 @@ export function configEnv(cfg: ShopConfig, binary: Binary): Record<string, strin
   if (binary === "order") env.ORDER_PAYMENT_TIMEOUT = cfg.order.paymentTimeout;
   return env;
 }
-export const CATALOG: Record<Binary, BinarySpec> = {
-  gateway: {
-    stores: [],
-    calls: ["user", "product", "order"],
-    jwt: true,
-    env: { USER_URL: url("user"), PRODUCT_URL: url("product"), ORDER_URL: url("order"), RATE_LIMIT_RPS: "50", RATE_LIMIT_BURST: "100" },
-  },
-  user: { stores: ["mysql"], calls: [], jwt: true, env: { JWT_TTL: "1h" } },
-  product: { stores: ["mysql", "redis"], calls: [], jwt: false, env: { CACHE_TTL: "60s" } },
-  order: { stores: ["mysql", "rabbitmq"], calls: ["product"], jwt: false, env: { PRODUCT_URL: url("product") } },
-};
+export { CATALOG } from "./catalog";
 
 /**
  * Termination budget: the preStop sleep (endpoints drain), then after SIGTERM the service reports

@@ -6,14 +6,20 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { bytes, milliCpu } from "../units";
+import { bytes, milliCpu } from "../config/units";
 
 /** Quantities: one parser each, defined with the config schema that validates them. */
 export { bytes, milliCpu };
 
 /** Every shop service listens here and serves /healthz, /readyz and /metrics on it. */
-export const HTTP_PORT = 8080;
+export { HTTP_PORT } from "../catalog";
 export const PART_OF = "shop";
+/**
+ * `part-of` of the observability objects (Monitoring, Logging): the value they were first deployed
+ * with. Their labels carry no `component` label either: a changed pod-template label would roll every
+ * observability pod of a deployed stack.
+ */
+export const OBSERVABILITY_PART_OF = "shop-observability";
 export const MANAGED_BY = "pulumi";
 /** Label keys the selectors and NetworkPolicies use. */
 export const NAME_LABEL = "app.kubernetes.io/name";
@@ -135,6 +141,17 @@ function canonical(v: unknown): string {
 /** sha256 of the canonical JSON of `v` (for checksum annotations; never feed it secret values). */
 export function checksum(v: unknown): string {
   return crypto.createHash("sha256").update(canonical(v)).digest("hex");
+}
+
+/**
+ * Checksum of an observability pod template's config files (`shop.io/config-checksum`): sha256 over
+ * each part followed by a NUL, first 16 hex digits. The format those pods were first deployed with:
+ * another format would roll them on an unchanged config.
+ */
+export function filesChecksum(...parts: string[]): string {
+  const h = crypto.createHash("sha256");
+  for (const p of parts) h.update(p).update("\0");
+  return h.digest("hex").slice(0, 16);
 }
 
 /** `kubernetes.io/metadata.name` is set by the API server on every namespace (1.21+). */
@@ -282,13 +299,15 @@ export class WorkloadScope {
   constructor(
     /** The component's name: prefix of every child and the `instance` label. */
     readonly name: string,
-    /** What the component is (`monitoring`, `logging`): the `component` label. */
+    /** What the component is (`monitoring`, `logging`). */
     readonly component: string,
     readonly parent: pulumi.Resource,
     readonly provider: k8s.Provider,
     readonly namespace: pulumi.Output<string>,
     /** Per-workload image overrides and placements, keyed by workload (`prometheus`, `fluent-bit`). @default none */
     readonly workloads: WorkloadOverrides = {},
+    /** The `part-of` label the component's objects were first deployed with. */
+    readonly partOf: string = OBSERVABILITY_PART_OF,
   ) {}
 
   /** The image of workload `app`: its override, else the pinned `fallback`. */
@@ -306,9 +325,13 @@ export class WorkloadScope {
     return { parent: this.parent, provider: this.provider };
   }
 
-  /** The labels of every object of workload `app`. */
+  /**
+   * The labels of every object of workload `app`: its selector, `part-of` and `managed-by`. No
+   * `component` label: these are the labels the objects were first deployed with, and a changed
+   * pod-template label rolls the pods.
+   */
   labels(app: string): Record<string, string> {
-    return appLabels(app, this.name, this.component);
+    return { ...this.selector(app), "app.kubernetes.io/part-of": this.partOf, "app.kubernetes.io/managed-by": MANAGED_BY };
   }
 
   /** The (immutable) selector of workload `app`. */

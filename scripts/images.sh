@@ -4,7 +4,7 @@
 #   scripts/images.sh engine     start dockerd (no bridge, no iptables) if not running
 #   scripts/images.sh registry   start a registry on 127.0.0.1:$REGISTRY_PORT
 #   scripts/images.sh bases      build the Go builder and the static runtime base images
-#   scripts/images.sh build      build and push all four services; writes $SHOP_RUN/images.json
+#   scripts/images.sh build      build and push every service of catalog.ts; writes $SHOP_RUN/images.json
 #   scripts/images.sh up         all of the above
 #   scripts/images.sh controller build and push the CanaryRelease controller (controller/Dockerfile);
 #                                writes $SHOP_RUN/controller-image.json
@@ -22,7 +22,10 @@ REGISTRY="127.0.0.1:$REGISTRY_PORT"
 GO_VERSION="$(go env GOVERSION)"
 BUILDER_IMAGE="shop/go-builder:${GO_VERSION#go}"
 RUNTIME_IMAGE="shop/static:1"
-SERVICES=(gateway user product order)
+# The binaries come from the one service list (catalog.ts), never a copy here.
+services() {
+  TS_NODE_TRANSPILE_ONLY=1 node -r "$REPO_ROOT/node_modules/ts-node/register" "$REPO_ROOT/catalog.ts" binaries
+}
 
 engine() {
   if $DOCKER info >/dev/null 2>&1; then return 0; fi
@@ -120,8 +123,9 @@ build_image() {
 # build: builds every service with services/Dockerfile, pushes it and records name@digest.
 build() {
   bases; registry
-  local out="$SHOP_RUN/images.json" entries=() svc
-  for svc in "${SERVICES[@]}"; do
+  local out="$SHOP_RUN/images.json" entries=() svc list
+  list="$(services)" || die "could not read the service list from catalog.ts"
+  for svc in $list; do
     local ref="$REGISTRY/shop/$svc"
     log "building $svc"
     build_image "$REPO_ROOT/services" "$svc" "$ref:latest-local"

@@ -19,7 +19,7 @@ import {
   releaseTimeoutMinutes,
   WAIT_FOR_PROMOTED,
 } from "./canary-release";
-import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, peer, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, PART_OF, peer, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
 import { PROMETHEUS } from "../monitoring/peers";
 
 /** The controller's pods and metrics port, for NetworkPolicies elsewhere (Prometheus'). */
@@ -105,7 +105,7 @@ export class CanaryController extends pulumi.ComponentResource {
 
   constructor(name: string, args: CanaryControllerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("shop:platform:CanaryController", name, {}, opts);
-    const s = new WorkloadScope(name, "delivery", this, args.provider, args.namespace);
+    const s = new WorkloadScope(name, "delivery", this, args.provider, args.namespace, {}, PART_OF);
 
     // ---- inputs and defaults, in one place ----
     const logLevel = args.logLevel ?? "info";

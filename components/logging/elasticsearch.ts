@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { checksum, containerSecurityContext, podSecurityContext, resources, RETAIN_CLAIMS, WorkloadScope } from "../k8s-defaults";
+import { filesChecksum, containerSecurityContext, podSecurityContext, resources, RETAIN_CLAIMS, WorkloadScope } from "../k8s-defaults";
 import { GRAFANA } from "../monitoring/peers";
 import { Credentials, KEYS } from "./credentials";
 import { elasticsearchSetupFiles, elasticsearchYml, ES_HOME, heapMegabytes, TRANSPORT_KEYSTORE } from "./elasticsearch-config";
@@ -66,7 +66,7 @@ export function createElasticsearch(s: WorkloadScope, input: ElasticsearchInput)
         podManagementPolicy: "Parallel",
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels: s.labels(app), annotations: { "shop.io/config-checksum": checksum(ymlText) } },
+          metadata: { labels: s.labels(app), annotations: { "shop.io/config-checksum": filesChecksum(ymlText) } },
           spec: {
             ...s.placement(app),
             automountServiceAccountToken: false,

@@ -4,7 +4,7 @@
  * query the provisioned Prometheus datasource by its fixed uid.
  */
 import { JOBS } from "./prometheus-config";
-import { METRICS, NOT_PROBES } from "./rules";
+import { CANARY_METRICS, METRICS, NOT_PROBES } from "./rules";
 
 /** Fixed datasource uids, shared with the datasource provisioning file. */
 export const DATASOURCE_UIDS = { prometheus: "shop-prometheus", elasticsearch: "shop-elasticsearch" } as const;
@@ -169,11 +169,11 @@ export function overviewDashboard(services: string[], shopNamespace: string): Da
     ])
     // The canary controller (shop:routing.canary.analysis): where each gray release stands.
     .add("timeseries", "Canary releases: weight (%) and releases by phase", "none", [
-      [`max by (release) (${METRICS.canaryWeight}{${ns}})`, "{{release}} weight %"],
-      [`max by (phase) (${METRICS.canaryReleases}{${ns}})`, "{{phase}}"],
+      [`max by (release) (${CANARY_METRICS.canaryWeight}{${ns}})`, "{{release}} weight %"],
+      [`max by (phase) (${CANARY_METRICS.canaryReleases}{${ns}})`, "{{phase}}"],
     ])
     .add("timeseries", "Canary analysis: checks / s by result", "none", [
-      [`sum by (release, query, result) (rate(${METRICS.canaryChecks}{${ns}}${RATE}))`, "{{release}} {{query}} {{result}}"],
+      [`sum by (release, query, result) (rate(${CANARY_METRICS.canaryChecks}{${ns}}${RATE}))`, "{{release}} {{query}} {{result}}"],
     ])
     .build();
   return dashboard("shop-overview", "Shop / Platform overview", ["overview"], panels);

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as yaml from "js-yaml";
-import { checksum, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { filesChecksum, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
 import { ELASTICSEARCH } from "../logging/peers";
 import { allDashboards } from "./dashboards";
 import { dashboardProvider, DASHBOARDS_DIR, datasources, GRAFANA_ES_ENV } from "./grafana-config";
@@ -142,7 +142,7 @@ export function createGrafana(s: WorkloadScope, input: GrafanaInput): GrafanaPar
       { name: "data", emptyDir: { sizeLimit: "1Gi" } },
       { name: "tmp", emptyDir: { sizeLimit: "128Mi" } },
     ],
-  }, { annotations: { "shop.io/config-checksum": pulumi.all([dsYaml, dashboardFiles]).apply((parts) => checksum(parts)) } });
+  }, { annotations: { "shop.io/config-checksum": pulumi.all([dsYaml, dashboardFiles]).apply(([ds, files]) => filesChecksum(ds, JSON.stringify(files))) } });
   const service = s.service(app, GRAFANA.port);
   s.allow(app, {
     ingress: [{ name: "edge", pods: selector, peer: { namespace: input.edgeNamespace }, ports: [GRAFANA.port] }],

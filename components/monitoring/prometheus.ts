@@ -9,7 +9,7 @@ import * as yaml from "js-yaml";
 import {
   ANYWHERE,
   API_SERVER_PORTS,
-  checksum,
+  filesChecksum,
   RETAIN_CLAIMS,
   containerSecurityContext,
   HTTP_PORT,
@@ -120,7 +120,7 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
         template: {
           metadata: {
             labels: s.labels(app),
-            annotations: { "shop.io/config-checksum": pulumi.all([promYaml, rulesYaml, logRulesYaml]).apply((files) => checksum(files)) },
+            annotations: { "shop.io/config-checksum": pulumi.all([promYaml, rulesYaml, logRulesYaml]).apply((files) => filesChecksum(...files)) },
           },
           spec: {
             ...s.placement(app),

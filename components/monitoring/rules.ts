@@ -4,6 +4,7 @@
  * tests (fire and don't-fire cases), run by `scripts/check-observability.sh`.
  */
 import { JOBS } from "./prometheus-config";
+import { METRICS } from "../../contracts";
 
 /** One alerting rule, as in a Prometheus rules file. */
 export interface AlertingRule {
@@ -51,14 +52,11 @@ export function withDefaults(t: AlertThresholds = {}): Required<AlertThresholds>
   };
 }
 
-/** Metric names the services expose (see docs/observability.md). */
-export const METRICS = {
-  requests: "http_requests_total",
-  durationBucket: "http_request_duration_seconds_bucket",
-  orderBacklog: "order_outbox_pending",
-  ordersCreated: "orders_created_total",
-  orderEventsPublished: "order_events_published_total",
-  /** The canary controller's gauges (controller/, docs/canary.md): releases by `phase`, each release's weight. */
+/** Metric names the services expose (see docs/observability.md), shared with the Go side in contracts.ts. */
+export { METRICS };
+
+/** The canary controller's metrics (controller/, docs/canary.md): releases by `phase`, each release's weight, its checks. */
+export const CANARY_METRICS = {
   canaryReleases: "shop_canary_releases",
   canaryWeight: "shop_canary_release_weight",
   canaryChecks: "shop_canary_analysis_checks_total",
@@ -191,7 +189,7 @@ export function shopAlertRules(input: RulesInput): RuleFile {
           {
             // No `for`: the controller aborts only after the failure limit, so one sample already means it.
             alert: "ShopCanaryReleaseAborted",
-            expr: `max by (namespace) (${METRICS.canaryReleases}{${ns}, phase="Aborted"}) > 0`,
+            expr: `max by (namespace) (${CANARY_METRICS.canaryReleases}{${ns}, phase="Aborted"}) > 0`,
             labels: { severity: "warning", service: "canary-controller" },
             annotations: {
               summary: "A canary release was aborted",

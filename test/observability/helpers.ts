@@ -5,6 +5,8 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as h from "../unit/harness";
+import type * as k8s from "@pulumi/kubernetes";
+import type { MonitoringArgs } from "../../components/monitoring";
 
 /** Type tokens of the Kubernetes kinds the observability components create. */
 export const T = {
@@ -108,4 +110,22 @@ export function assertUrnsKept(parent: string, children: [type: string, name: st
     const urn = `urn:pulumi:dev::shop::${parent}$${type}::${name}`;
     assert.ok(urns.has(urn), `${urn} is gone; registered as: ${[...urns].filter((u) => u.endsWith(`::${name}`)).join(", ")}`);
   }
+}
+
+/** The arguments of the Monitoring the unit tests create: every service, dev-like sizes, `over` on top. */
+export function monitoringArgs(provider: k8s.Provider, over: Partial<MonitoringArgs> = {}): MonitoringArgs {
+  return {
+    namespace: "obs",
+    provider,
+    services: ["gateway", "user", "product", "order"],
+    shopNamespace: "shop-test",
+    retention: "7d",
+    storageSize: "5Gi",
+    storageClass: "fast-ssd",
+    grafanaPath: "/grafana",
+    edgeNamespace: "ingress-nginx",
+    publicHost: "shop.example.com",
+    grafanaAdminPassword: pulumi.secret("given-grafana-password"),
+    ...over,
+  };
 }

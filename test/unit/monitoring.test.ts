@@ -7,26 +7,11 @@ import { Monitoring, MonitoringArgs } from "../../components/monitoring";
 import { IMAGES } from "../../components/monitoring/images";
 import { loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
-import { assertUrnsKept, containers, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
+import { assertUrnsKept, containers, monitoringArgs, flows, get, plain, policy, T, wasSecret, workloads } from "../observability/helpers";
 
 const WEBHOOK = "https://hooks.example.com/shop-alerts";
 
-function args(provider: k8s.Provider, over: Partial<MonitoringArgs> = {}): MonitoringArgs {
-  return {
-    namespace: "obs",
-    provider,
-    services: ["gateway", "user", "product", "order"],
-    shopNamespace: "shop-test",
-    retention: "7d",
-    storageSize: "5Gi",
-    storageClass: "fast-ssd",
-    grafanaPath: "/grafana",
-    edgeNamespace: "ingress-nginx",
-    publicHost: "shop.example.com",
-    grafanaAdminPassword: pulumi.secret("given-grafana-password"),
-    ...over,
-  };
-}
+const args = monitoringArgs;
 
 /** Creates one Monitoring named "mon" on a fresh mock engine. */
 async function deploy(over: Partial<MonitoringArgs> = {}) {

@@ -1,6 +1,6 @@
 /**
- * Kubernetes quantities as numbers: CPU in millicores, memory in bytes. Shared by the config schema and
- * the Kubernetes kit (components/k8s-defaults.ts), neither of which may import the other at load time.
+ * Units of the stack config: Kubernetes CPU and memory quantities and Go durations. Plain functions,
+ * no Pulumi: the config schema validates with them and the components size with them.
  */
 
 /** Parses a CPU quantity into millicores. Input must already match `cpu()`. */
@@ -17,3 +17,11 @@ export function bytes(q: string): number {
   return Number(m[1]) * units[m[2]];
 }
 
+/** Milliseconds of a Go duration such as `15m` or `1h30m` (units ms, s, m, h); undefined if malformed. */
+export function goDurationMs(d: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(d)) return undefined;
+  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let ms = 0;
+  for (const m of d.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]];
+  return ms;
+}
