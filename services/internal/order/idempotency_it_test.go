@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,32 +16,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"shop/internal/config"
 	"shop/internal/httpx"
-	"shop/internal/migrate"
-	"shop/internal/mysqldb"
+	"shop/internal/ittest"
 	"shop/internal/stock"
 )
 
 // itStore connects to the integration MySQL (SHOP_IT=1, from scripts/test-services.sh) and migrates it.
 func itStore(t *testing.T) *Store {
 	t.Helper()
-	if os.Getenv("SHOP_IT") != "1" {
-		t.Skip("integration test: run scripts/test-services.sh (sets SHOP_IT=1 and starts the servers)")
-	}
-	port, _ := strconv.Atoi(os.Getenv("SHOP_IT_MYSQL_PORT"))
-	db, err := mysqldb.Open(config.MySQL{Host: os.Getenv("SHOP_IT_MYSQL_HOST"), Port: port, User: os.Getenv("SHOP_IT_MYSQL_USER"),
-		Password: os.Getenv("SHOP_IT_MYSQL_PASSWORD"), Database: os.Getenv("SHOP_IT_MYSQL_DATABASE")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := migrate.Run(ctx, db, "order", migrations, "migrations"); err != nil {
-		t.Fatal(err)
-	}
-	return &Store{DB: db}
+	return &Store{DB: ittest.MySQL(t, "order", migrations, "migrations")}
 }
 
 // scriptedStock answers reservations with the next scripted error (nil: reserve), then reserves.

@@ -4,36 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"shop/internal/config"
+	"shop/internal/ittest"
 	"shop/internal/migrate"
-	"shop/internal/mysqldb"
 	"shop/internal/stock"
 )
 
-// itStore connects to the integration MySQL (SHOP_IT=1, from scripts/test-services.sh).
+// itStore connects to the integration MySQL (SHOP_IT=1, from scripts/test-services.sh), migrated.
 func itStore(t *testing.T) *Store {
 	t.Helper()
-	if os.Getenv("SHOP_IT") != "1" {
-		t.Skip("integration test: run scripts/test-services.sh (sets SHOP_IT=1 and starts the servers)")
-	}
-	port, _ := strconv.Atoi(os.Getenv("SHOP_IT_MYSQL_PORT"))
-	db, err := mysqldb.Open(config.MySQL{Host: os.Getenv("SHOP_IT_MYSQL_HOST"), Port: port, User: os.Getenv("SHOP_IT_MYSQL_USER"),
-		Password: os.Getenv("SHOP_IT_MYSQL_PASSWORD"), Database: os.Getenv("SHOP_IT_MYSQL_DATABASE")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := ittest.MySQL(t, "product", migrations, "migrations")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := migrate.Run(ctx, db, "product", migrations, "migrations"); err != nil {
-		t.Fatal(err)
-	}
 	applied, err := migrate.Run(ctx, db, "product", migrations, "migrations")
 	if err != nil || len(applied) != 0 {
 		t.Fatalf("a second migration run applied %v (%v); migrations must run once", applied, err)
