@@ -134,3 +134,21 @@ export function plain<T = any>(v: unknown): T {
 export function namedLike(prefix: string): Recorded[] {
   return recorded.filter((r) => r.name.startsWith(prefix));
 }
+
+/** A sha256 digest made of one repeated hex character. */
+export const DIGEST = (c: string) => c.repeat(64);
+/** Image references pinned by digest, as the local harness passes them (`shop:images.prebuilt`). */
+export const PREBUILT: Record<string, string> = Object.fromEntries(
+  ["gateway", "user", "product", "order"].map((s, i) => [s, `127.0.0.1:5000/shop/${s}@sha256:${DIGEST(String(i + 1))}`]),
+);
+/** Prod deploys digests promoted from dev. */
+export const PROMOTED: Record<string, string> = Object.fromEntries(Object.entries(PREBUILT).map(([s, r]) => [s, r.replace("127.0.0.1:5000", "registry.example.com")]));
+/** The secrets the local harness generates once into the stack config (`shop:secrets`). */
+export const SECRETS = {
+  jwtKey: "jwt-key-0123456789abcdef0123456789abcdef",
+  mysqlPassword: "mysql-pw-0123456789",
+  redisPassword: "redis-pw-0123456789",
+  rabbitmqPassword: "rabbit-pw-0123456789",
+  grafanaAdminPassword: "grafana-pw-0123456789",
+  elasticPassword: "elastic-pw-0123456789",
+};

@@ -10,19 +10,7 @@ import { IMAGES as MONITORING_IMAGES } from "../../components/monitoring/images"
 import { IMAGES as LOGGING_IMAGES } from "../../components/logging/images";
 import { deployPlatform } from "../../platform";
 
-const DIGEST = (c: string) => c.repeat(64);
-const PREBUILT = Object.fromEntries(
-  ["gateway", "user", "product", "order"].map((s, i) => [s, `127.0.0.1:5000/shop/${s}@sha256:${DIGEST(String(i + 1))}`]),
-);
-const PROMOTED = Object.fromEntries(Object.entries(PREBUILT).map(([s, r]) => [s, r.replace("127.0.0.1:5000", "registry.example.com")]));
-const SECRETS = {
-  jwtKey: "jwt-key-0123456789abcdef0123456789abcdef",
-  mysqlPassword: "mysql-pw-0123456789",
-  redisPassword: "redis-pw-0123456789",
-  rabbitmqPassword: "rabbit-pw-0123456789",
-  grafanaAdminPassword: "grafana-pw-0123456789",
-  elasticPassword: "elastic-pw-0123456789",
-};
+const { DIGEST, PREBUILT, PROMOTED, SECRETS } = h;
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
 function merge(a: unknown, b: unknown): unknown {

@@ -4,26 +4,9 @@ import * as path from "path";
 import { loadConfig } from "../../config";
 import { deployPlatform, PlatformOutputs } from "../../platform";
 
-const DIGEST = (c: string) => c.repeat(64);
-const PREBUILT = {
-  gateway: `127.0.0.1:5000/shop/gateway@sha256:${DIGEST("1")}`,
-  user: `127.0.0.1:5000/shop/user@sha256:${DIGEST("2")}`,
-  product: `127.0.0.1:5000/shop/product@sha256:${DIGEST("3")}`,
-  order: `127.0.0.1:5000/shop/order@sha256:${DIGEST("4")}`,
-};
-/** Prod deploys digests promoted from dev. */
-const PROMOTED = Object.fromEntries(Object.entries(PREBUILT).map(([s, r]) => [s, r.replace("127.0.0.1:5000", "registry.example.com")]));
+const { DIGEST, PREBUILT, PROMOTED, SECRETS } = h;
 /** The local engine's address as the harness's generated stack config names it. */
 const LOCAL_DAEMON = "unix:///home/ci/.cache/shop-platform/run/docker.sock";
-/** What the local harness adds to the committed local stack file. */
-const SECRETS = {
-  jwtKey: "jwt-key-0123456789abcdef0123456789abcdef",
-  mysqlPassword: "mysql-pw-0123456789",
-  redisPassword: "redis-pw-0123456789",
-  rabbitmqPassword: "rabbit-pw-0123456789",
-  grafanaAdminPassword: "grafana-pw-0123456789",
-  elasticPassword: "elastic-pw-0123456789",
-};
 const OFF = { "shop:monitoring": { enabled: false }, "shop:logging": { enabled: false } };
 
 const isObj = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
