@@ -51,5 +51,10 @@ echo
 echo "== deployed stack '$STACK' in $((SECONDS - t0))s"
 echo "images:  $image_path"
 echo "secrets: $secret_path"
+if kubectl get nodes -l shop.example.com/simulated=false -o name 2>/dev/null | grep -q .; then
+  echo "pods:    on the real node where placed there; the rest on simulated (kwok) nodes (docs/local.md, Placement)"
+else
+  echo "pods:    simulated: kwok nodes fake every pod's status, no container runs (SHOP_REAL_NODE=1 scripts/cluster.sh start adds a real node, docs/local.md)"
+fi
 echo "kubeconfig: $KUBECONFIG"
 pulumi stack output --stack "$STACK" --json
