@@ -5,8 +5,8 @@
 #   scripts/cluster.sh start | stop | reset | status | kubeconfig | recycle-volumes
 # Processes are tracked by PID files under $SHOP_RUN/cluster; stop only kills those, and removes every
 # mount, link, rule, cgroup and folder the node made. The network guards (scripts/netguard.sh) are in
-# place before the first pod starts. Without SHOP_REAL_NODE=1 (the default for now) it starts the control
-# plane and kwok only, on 127.0.0.1.
+# place before the first pod starts. SHOP_REAL_NODE=0 starts the control plane and kwok only, on
+# 127.0.0.1 (no root needed; every pod simulated).
 # `start` also installs the Gateway API CRDs (standard channel) and the local GatewayClass.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -25,10 +25,9 @@ FAKE_NODES="${FAKE_NODES:-3}"
 PV_COUNT="${PV_COUNT:-24}"
 PV_SIZE="${PV_SIZE:-20Gi}"
 SERVICE_CIDR="10.96.0.0/16"   # ClusterIPs; kube-proxy and the network guards use the same range
-# SHOP_REAL_NODE=1 adds the real node. Off by default until the program places each workload: the
-# logging DaemonSet tolerates every taint, so only its own nodeSelector can keep it off the real node,
-# where its image cannot be pulled (see docs/local.md, "Placement").
-REAL_NODE="${SHOP_REAL_NODE:-0}"
+# The real node is the default; SHOP_REAL_NODE=0 leaves it out (the local stack then needs the overlay
+# stacks/local-simulated.yaml, since its workloads select the real node: docs/local.md, "Placement").
+REAL_NODE="${SHOP_REAL_NODE:-1}"
 # The cluster's layout: a cluster started with another one (the earlier loopback-only layout, or the
 # other value of SHOP_REAL_NODE) is restarted, its data kept.
 LAYOUT="2-node$REAL_NODE"

@@ -58,11 +58,22 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # prepare_local: what every run against the local cluster needs, each step cached or idempotent:
 # Debian's Docker packages, the npm packages, the toolchain, a running cluster with free volumes.
+# With the real node (the default, SHOP_REAL_NODE=1) also its binaries, and the third-party images its
+# workloads run (MariaDB, Redis, RabbitMQ, Prometheus, Alertmanager, kube-state-metrics), which the
+# generated stack config then names by digest (THIRD_PARTY_IMAGES).
 prepare_local() {
   "$REPO_ROOT/scripts/deps.sh" docker node
   "$REPO_ROOT/scripts/node-deps.sh"
-  "$REPO_ROOT/scripts/toolchain.sh" all
+  if [[ "${SHOP_REAL_NODE:-1}" == 1 ]]; then
+    "$REPO_ROOT/scripts/toolchain.sh" all node
+  else
+    "$REPO_ROOT/scripts/toolchain.sh" all
+  fi
   "$REPO_ROOT/scripts/cluster.sh" start
   "$REPO_ROOT/scripts/cluster.sh" recycle-volumes
   export KUBECONFIG="$KUBECONFIG_LOCAL"
+  if [[ "${SHOP_REAL_NODE:-1}" == 1 ]]; then
+    "$REPO_ROOT/scripts/images.sh" third-party >/dev/null
+    export THIRD_PARTY_IMAGES="${THIRD_PARTY_IMAGES:-$SHOP_RUN/third-party-images.json}"
+  fi
 }

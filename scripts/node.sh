@@ -19,14 +19,14 @@ DNS_IP=10.96.0.10
 KUBELET_PORT=10250
 # Placement labels and taints (docs/local.md):
 #   every node carries shop.example.com/simulated: "true" (kwok) or "false" (the real node).
-#   SHOP_NODE_PLACEMENT=real: the simulated nodes are tainted shop.example.com/simulated=true:NoSchedule,
+#   SHOP_NODE_PLACEMENT=real (the default): the simulated nodes are tainted shop.example.com/simulated=true:NoSchedule,
 #     so only workloads that tolerate it (and select it) go there; everything else runs on the real node.
-#   SHOP_NODE_PLACEMENT=simulated (default until the program places each workload): the real node is
-#     tainted shop.example.com/real=true:NoSchedule instead, so only workloads that tolerate it run for
-#     real, and a program without per-workload placement stays on the simulated nodes as before.
+#   SHOP_NODE_PLACEMENT=simulated: the real node is tainted shop.example.com/real=true:NoSchedule
+#     instead, so only workloads that tolerate it run for real, and a program without per-workload
+#     placement stays on the simulated nodes.
 SIM_LABEL=shop.example.com/simulated
 REAL_TAINT_KEY=shop.example.com/real
-NODE_PLACEMENT="${SHOP_NODE_PLACEMENT:-simulated}"
+NODE_PLACEMENT="${SHOP_NODE_PLACEMENT:-real}"
 [[ "$NODE_PLACEMENT" == real || "$NODE_PLACEMENT" == simulated ]] ||
   die "SHOP_NODE_PLACEMENT=$NODE_PLACEMENT: use real (untolerating workloads run on the real node) or simulated"
 

@@ -282,12 +282,16 @@ build_prometheus() {
   mark prometheus "$PROMETHEUS_VERSION"
 }
 
+# kube-state-metrics: `go install k8s.io/kube-state-metrics/v2@v2.18.0` fails here (it reads the module's
+# version list for deprecations, and the proxy answers 403 for it), so a wrapper module requires it.
 build_ksm() {
   done_already kube-state-metrics "$KSM_VERSION" && return 0
   begin "building kube-state-metrics $KSM_VERSION"
-  local v=github.com/prometheus/common/version
-  GOBIN="$SHOP_BIN" go install -trimpath -ldflags "-s -w -X $v.Version=$KSM_VERSION -X $v.Branch=release" \
-    "k8s.io/kube-state-metrics/v2@$KSM_VERSION"
+  local d="$WORK/kube-state-metrics" v=github.com/prometheus/common/version
+  wrapper "$d" "require k8s.io/kube-state-metrics/v2 $KSM_VERSION"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kube-state-metrics/v2"\n' > "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w -X $v.Version=$KSM_VERSION -X $v.Branch=release" \
+     -o "$SHOP_BIN/kube-state-metrics" k8s.io/kube-state-metrics/v2)
   mark kube-state-metrics "$KSM_VERSION"
 }
 
