@@ -51,10 +51,33 @@ echo
 echo "== deployed stack '$STACK' in $((SECONDS - t0))s"
 echo "images:  $image_path"
 echo "secrets: $secret_path"
-if kubectl get nodes -l shop.example.com/simulated=false -o name 2>/dev/null | grep -q .; then
-  echo "pods:    on the real node where placed there; the rest on simulated (kwok) nodes (docs/local.md, Placement)"
-else
-  echo "pods:    simulated: kwok nodes fake every pod's status, no container runs (SHOP_REAL_NODE=1 scripts/cluster.sh start adds a real node, docs/local.md)"
-fi
 echo "kubeconfig: $KUBECONFIG"
 pulumi stack output --stack "$STACK" --json
+echo
+if kubectl get nodes -l shop.example.com/simulated=false -o name 2>/dev/null | grep -q .; then
+  # Proof, not a promise: the shop must answer through the edge (Traefik on 127.0.0.1:80) within a
+  # bounded time, from its pods on the real node.
+  api="$(pulumi stack output --stack "$STACK" apiUrl)"
+  host="${api#http://}"; host="${host%%/*}"
+  deadline=$((SECONDS + 90)); code=""
+  while ((SECONDS < deadline)); do
+    code="$(curl -s -o /dev/null -w '%{http_code}' -m 5 --resolve "$host:80:127.0.0.1" "$api/products" || true)"
+    [[ "$code" == 200 ]] && break
+    sleep 1
+  done
+  [[ "$code" == 200 ]] || die "the shop does not answer through the edge: GET $api/products gave '$code' for 90 s (kubectl get pods -A; the edge's logs: kubectl -n traefik logs deploy/traefik)"
+  obs="$(pulumi stack output --stack "$STACK" observabilityNamespace)"
+  echo "== running for real (on the node local-real-node), at 127.0.0.1:"
+  echo "shop API:         $api/products   (answers now; *.localhost is 127.0.0.1, the edge is Traefik on 127.0.0.1:80)"
+  echo "Prometheus API:   kubectl -n $obs port-forward svc/monitoring-prometheus 9090:9090   then http://127.0.0.1:9090/api/v1/targets"
+  echo "Alertmanager API: kubectl -n $obs port-forward svc/monitoring-alertmanager 9093:9093   then http://127.0.0.1:9093/api/v2/alerts"
+  echo "                  (their web UIs are not in the modules these are built from; the APIs are: docs/local.md)"
+  echo "== simulated (kwok fakes their pods; no image of them can be made on this machine):"
+  kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}{" "}{.metadata.ownerReferences[0].kind}{" "}{.metadata.ownerReferences[0].name}{" "}{.spec.nodeName}{"\n"}{end}' |
+    awk -v sim="$(kubectl get nodes -l shop.example.com/simulated=true -o jsonpath='{.items[*].metadata.name}')" '
+      BEGIN { n = split(sim, s, " "); for (i = 1; i <= n; i++) simulated[s[i]] = 1 }
+      $4 in simulated { name = $3; if ($2 == "ReplicaSet" || $2 == "Job") sub(/-[a-z0-9]+$/, "", name); print $1 "/" name }' |
+    sort -u | sed 's/^/  /'
+else
+  echo "pods:    simulated: kwok nodes fake every pod's status, no container runs (the cluster was started with SHOP_REAL_NODE=0; docs/local.md)"
+fi
