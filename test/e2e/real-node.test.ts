@@ -7,11 +7,10 @@
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { REPO, sh } from "./support";
+import { edgeRequest, REPO, sh, waitFor } from "./support";
 
 const NS = "real-node-smoke";
 const NODE = "local-real-node";
@@ -21,24 +20,6 @@ const IMAGES = ["mariadb", "redis", "rabbitmq", "coredns"] as const;
 const HOST = "smoke.localhost";
 
 const kubectl = (...args: string[]) => sh("kubectl", args);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value, for at most `seconds`; fails with the last thing it saw. */
-async function waitFor<T>(what: string, seconds: number, check: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  let last = "";
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e: any) {
-      last = String(e.stderr || e.message).trim().split("\n").slice(-3).join(" | ");
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not true after ${seconds}s${last ? ` (last: ${last})` : ""}`);
-    await sleep(500);
-  }
-}
-
 /** The images under test, built from Debian packages and the toolchain when missing (cached by inputs). */
 function thirdPartyImages(): Record<string, string> {
   return JSON.parse(sh(path.join(REPO, "scripts", "images.sh"), ["third-party", ...IMAGES]));
@@ -51,17 +32,7 @@ function uplink(): string {
 }
 
 /** GET http://127.0.0.1<path> with a Host header: status and body. */
-function edgeGet(p: string, host: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port: 80, path: p, headers: { Host: host }, timeout: 5000 }, (res) => {
-      let body = "";
-      res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-  });
-}
+const edgeGet = (p: string, host: string) => edgeRequest(host, "GET", p);
 
 /** The smoke test's objects: three stores like the program's, a web backend behind an HTTPRoute. */
 function manifests(img: Record<string, string>): string {

@@ -5,6 +5,7 @@
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -100,4 +101,56 @@ export function kubectlKind(type: string): string | undefined {
   const [group, version] = m[1].includes("/") ? m[1].split("/") : ["core", m[1]];
   const kind = m[2].toLowerCase();
   return group === "core" ? kind : `${kind}.${version}.${group}`;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a value, for at most `seconds`; fails with the last thing it saw. */
+export async function waitFor<T>(what: string, seconds: number, check: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  let last = "";
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v as T;
+    } catch (e: any) {
+      last = String(e.stderr || e.message).trim().split("\n").slice(-3).join(" | ");
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not true after ${seconds}s${last ? ` (last: ${last})` : ""}`);
+    await sleep(500);
+  }
+}
+
+/** The local cluster's real node, if it has one (scripts/cluster.sh starts it unless SHOP_REAL_NODE=0). */
+export function realNode(): string | undefined {
+  const nodes = kget("nodes")?.items ?? [];
+  return nodes.find((n: any) => n.metadata.labels?.["shop.example.com/simulated"] === "false")?.metadata.name;
+}
+
+export interface EdgeResponse { status: number; headers: http.IncomingHttpHeaders; body: string; json?: any }
+
+/**
+ * One HTTP request to the edge at 127.0.0.1:80 (Traefik, serving the Gateway API routes) with the given
+ * Host header, so no name is resolved. The body is sent as JSON; a JSON answer is parsed into `json`.
+ */
+export function edgeRequest(host: string, method: string, p: string, opts: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {}): Promise<EdgeResponse> {
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  const headers: Record<string, string> = { Host: host, ...(opts.headers ?? {}) };
+  if (payload !== undefined) Object.assign(headers, { "Content-Type": "application/json", "Content-Length": String(Buffer.byteLength(payload)) });
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port: 80, method, path: p, headers, timeout: opts.timeoutMs ?? 5000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c) => (body += c));
+      res.on("end", () => {
+        let json: any;
+        try { json = body ? JSON.parse(body) : undefined; } catch { json = undefined; }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json });
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`${method} http://${host}${p}: no answer in ${opts.timeoutMs ?? 5000} ms`)));
+    req.on("error", reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
 }
