@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Local platform benchmark: the toolchain's cold build times (recorded when each part was first built),
-# cluster start from nothing (a throwaway second cluster), and on a throwaway stack `bench` on the main
-# cluster: up from empty, a no-op up, destroy.
+# Local platform benchmark, on one run: the toolchain's cold build times (recorded when each part was
+# first built); cluster start from nothing (a throwaway second cluster); the idle RSS and CPU of the
+# whole local platform; on a throwaway stack `bench` (the local config, namespace shop-bench, route
+# host bench.localhost): up from empty until the journey succeeds through the edge, a no-op up,
+# destroy; and edit-to-serving on the `local` stack: one Go file of one service changed ->
+# scripts/local-up.sh -> the new pod answers (then the edit is reverted the same way).
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$REPO_ROOT"
 scripts/toolchain.sh all
@@ -30,7 +33,7 @@ timed "cluster start (from nothing)" scratch scripts/cluster.sh start
 ready="$(sed -n 's/.*Ready \([0-9.]*\)s after containerd\/kubelet start.*/\1/p' "$REPO_ROOT/.tmp/bench-cluster start (from nothing).err")"
 [[ -z "$ready" ]] || printf '  %-28s %6.1f s\n' "node Ready after kubelet start" "$ready"
 # Pod start: apply to Ready, image present (the pause image every sandbox already uses).
-if [[ "${SHOP_REAL_NODE:-0}" == 1 ]]; then
+if [[ "${SHOP_REAL_NODE:-1}" == 1 ]]; then
   pause="$(sed -n 's/^  "pause": "\(.*\)@.*",\{0,1\}$/\1/p' "$scratch_run/third-party-images.json")"
   pod() {
     scratch kubectl --kubeconfig "$scratch_run/kubeconfig" apply -f - <<YAML
@@ -50,34 +53,77 @@ fi
 scratch scripts/cluster.sh stop
 rm -rf "$scratch_run"
 scripts/cluster.sh start >/dev/null
-echo "== idle RSS of the local cluster (MB)"
-# rss_tree PID: resident memory of a process and its descendants, in kB.
-rss_tree() { local t=0 p; for p in $1 $(pgrep -P "$1"); do [[ "$p" == "$1" ]] && t=$((t + $(ps -o rss= -p "$p" 2>/dev/null || echo 0))) || t=$((t + $(rss_tree "$p"))); done; echo "$t"; }
-total=0
+# The local stack runs while the platform is measured idle (scripts/local-up.sh deploys it).
+scripts/local-up.sh >/dev/null 2>"$REPO_ROOT/.tmp/bench-local-up.err" || { cat "$REPO_ROOT/.tmp/bench-local-up.err" >&2; die "local-up failed"; }
+echo "== idle RSS (MB) and CPU (% of one core, over 30 s) of the local platform with the local stack up"
+# tree PID: a process and its descendants.
+tree() { local p; echo "$1"; for p in $(pgrep -P "$1"); do tree "$p"; done; }
+# ticks PID...: user+system CPU ticks of the processes.
+ticks() { local t=0 p; for p in "$@"; do [[ -r "/proc/$p/stat" ]] && t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+rss() { local t=0 p; for p in "$@"; do t=$((t + $(ps -o rss= -p "$p" 2>/dev/null || echo 0))); done; echo "$t"; }
+declare -A group
 for f in "$SHOP_RUN"/cluster/*.pid; do
-  n="$(basename "$f" .pid)"; pid="$(cat "$f")"
-  kb="$(ps -o rss= -p "$pid" 2>/dev/null || echo 0)"; total=$((total + kb))
-  printf '  %-28s %6d\n' "$n" $((kb / 1024))
+  pid="$(cat "$f")"; kill -0 "$pid" 2>/dev/null && group["$(basename "$f" .pid)"]="$pid"
 done
-# The pods' processes (CoreDNS, Traefik, pause) hang off containerd's shims.
-sock="$SHOP_RUN/cluster/node/containerd/containerd.sock"; pods=0
+# The pods' processes hang off the shims of the node's containerd.
+sock="$SHOP_RUN/cluster/node/containerd/containerd.sock"; pods=()
 for p in $(pgrep -f '^/usr/bin/containerd-shim-runc-v2 '); do
-  tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "-address $sock " && pods=$((pods + $(rss_tree "$p")))
+  tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "-address $sock " && pods+=($(tree "$p"))
 done
-total=$((total + pods))
-printf '  %-28s %6d\n' "pods + shims" $((pods / 1024)) "total" $((total / 1024))
+group["pods + shims"]="${pods[*]}"
+declare -A t0; hz="$(getconf CLK_TCK)"
+for n in "${!group[@]}"; do t0[$n]="$(ticks ${group[$n]})"; done
+sleep 30
+total_kb=0; total_t=0
+for n in $(printf '%s\n' "${!group[@]}" | sort); do
+  kb="$(rss ${group[$n]})"; dt=$(( $(ticks ${group[$n]}) - ${t0[$n]} ))
+  total_kb=$((total_kb + kb)); total_t=$((total_t + dt))
+  printf '  %-28s %6d MB %6.1f %%\n' "$n" $((kb / 1024)) "$(awk -v t="$dt" -v hz="$hz" 'BEGIN{print 100*t/hz/30}')"
+done
+printf '  %-28s %6d MB %6.1f %%\n' "total" $((total_kb / 1024)) "$(awk -v t="$total_t" -v hz="$hz" 'BEGIN{print 100*t/hz/30}')"
 scripts/cluster.sh recycle-volumes
 export KUBECONFIG="$KUBECONFIG_LOCAL"
 scripts/images.sh up >/dev/null
-ov="$(mktemp)"; printf 'shop:namespace: shop-bench\n' >"$ov"
+ov="$(mktemp)"; printf 'shop:namespace: shop-bench\nshop:routing:\n  host: bench.localhost\n' >"$ov"
 pulumi stack rm bench --yes --force >/dev/null 2>&1 || true
 rm -f "$STACK_CONFIG_DIR/Pulumi.bench.yaml"
 gen="$(BASE_STACK=local OVERRIDES="$ov" scripts/stack-config.sh bench "$SHOP_RUN/images.json")"
 echo "== pulumi (stack bench = local config, namespace shop-bench)"
 up() { pulumi up --stack bench --config-file "$gen" --yes --skip-preview --suppress-progress --color never; }
+journey() { node -r ts-node/register test/e2e/journey.ts "$1" 180; }
+t_up=$(date +%s.%N)
 timed "up from empty" up
+timed "then the journey succeeds" journey bench.localhost
+printf '  %-28s %6.1f s\n' "up from empty to journey" "$(awk -v a="$(date +%s.%N)" -v b="$t_up" 'BEGIN{print a-b}')"
 timed "no-op up" up
 timed "destroy" pulumi destroy --stack bench --config-file "$gen" --yes --skip-preview --suppress-progress --color never
 pulumi stack rm bench --yes --force >/dev/null
 rm -f "$gen"
 scripts/cluster.sh recycle-volumes
+
+echo "== edit-to-serving (stack local): one Go file of the product service changed -> scripts/local-up.sh -> its new pod answers"
+# An added file with an init() changes the binary (an unused constant would be dropped by the linker,
+# and a comment changes nothing: the build ID is emptied). It is removed again at the end.
+edit="services/cmd/product/zz_bench_edit.go"
+[[ ! -e "$edit" ]] || die "$edit exists: remove it first"
+trap 'rm -f "$REPO_ROOT/$edit"' EXIT
+serving() {  # serving DIGEST: every product pod runs DIGEST, none other is left, and the journey succeeds
+  local digest="$1" deadline=$((SECONDS + 120)) imgs
+  while ((SECONDS < deadline)); do
+    imgs="$(kubectl -n shop-local get pods -l app.kubernetes.io/name=product -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' | sort -u)"
+    [[ "$imgs" == *"$digest" && "$(wc -l <<<"$imgs")" == 1 ]] && { journey shop.localhost; return; }
+    sleep 0.5
+  done
+  die "the product pods do not all run $digest after 120 s: $imgs"
+}
+edit_to_serving() {  # edit_to_serving LABEL: local-up.sh, then wait until the new product pod answers
+  local t=$(date +%s.%N) digest
+  timed "$1: local-up.sh" scripts/local-up.sh
+  digest="$(sed -n 's/.*"product": *"[^@]*@\(sha256:[0-9a-f]*\)".*/\1/p' "$SHOP_RUN/images.json")"
+  timed "$1: until the pod answers" serving "$digest"
+  printf '  %-28s %6.1f s\n' "$1: edit to serving" "$(awk -v a="$(date +%s.%N)" -v b="$t" 'BEGIN{print a-b}')"
+}
+printf 'package main\n\nvar benchEdit string\n\nfunc init() { benchEdit = "%s" }\n' "$(date +%s)" >"$edit"
+edit_to_serving "edit"
+rm -f "$edit"
+edit_to_serving "revert"

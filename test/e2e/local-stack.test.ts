@@ -5,7 +5,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import { Stack } from "@pulumi/pulumi/automation";
-import { edgeRequest, kget, kubectlKind, leafStrings, prepareStack, realNode, removeStack, sh, stackConfig, waitFor } from "./support";
+import { runJourney } from "./journey";
+import { kget, kubectlKind, leafStrings, prepareStack, realNode, removeStack, sh, stackConfig } from "./support";
 
 const STACK = "e2e";
 const NAMESPACE = "shop-e2e";
@@ -84,38 +85,7 @@ describe("the local stack, end to end", function () {
       console.log("    (skipped: the cluster has no real node, so no shop container runs; scripts/cluster.sh starts one unless SHOP_REAL_NODE=0)");
       this.skip();
     }
-    const call = (method: string, p: string, body?: unknown, token?: string, headers: Record<string, string> = {}) =>
-      edgeRequest(HOST, method, p, { body, headers: { ...headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) }, timeoutMs: 10000 });
-    const expect = (r: { status: number; body: string }, status: number, what: string) =>
-      assert.strictEqual(r.status, status, `${what}: ${r.status} ${r.body.slice(0, 300)}`);
-    // The edge learns the new routes from the API server: wait until it serves them (bounded).
-    await waitFor(`GET http://${HOST}/api/products through the edge`, 90, async () => {
-      const r = await call("GET", "/api/products");
-      if (r.status !== 200) throw new Error(`${r.status} ${r.body.slice(0, 200)}`);
-      return true;
-    });
-    const email = `journey-${Date.now()}@example.com`;
-    const password = "a-long-journey-9";
-    expect(await call("POST", "/api/users/register", { email, password, name: "Journey" }), 201, "register");
-    const login = await call("POST", "/api/users/login", { email, password });
-    expect(login, 200, "log in");
-    const token: string = login.json.token;
-    assert.ok(token, "login returned no token");
-    const created = await call("POST", "/api/products", { name: "Journey mug", description: "e2e", price_cents: 1250, stock: 5 }, token);
-    expect(created, 201, "add a product");
-    const list = await call("GET", "/api/products");
-    expect(list, 200, "list products");
-    assert.ok(list.json.items.some((p: any) => p.id === created.json.id), `the new product is not listed: ${list.body.slice(0, 300)}`);
-    const order = await call("POST", "/api/orders", { items: [{ product_id: created.json.id, quantity: 2 }] }, token, { "Idempotency-Key": `journey-${Date.now()}` });
-    expect(order, 201, "place an order");
-    assert.strictEqual(order.json.total_cents, 2500);
-    const back = await call("GET", `/api/orders/${order.json.id}`, undefined, token);
-    expect(back, 200, "read the order back");
-    assert.strictEqual(back.json.id, order.json.id);
-    assert.deepStrictEqual(back.json.items.map((i: any) => [i.product_id, i.quantity]), [[created.json.id, 2]]);
-    const stock = await call("GET", `/api/products/${created.json.id}`);
-    expect(stock, 200, "read the product");
-    assert.strictEqual(stock.json.stock, 3, "the order did not reserve its stock");
+    await runJourney(HOST);
   });
 
   it("pins every shop container to the pushed image digest", async () => {
