@@ -243,6 +243,12 @@ func (g *Gateway) proxy(u *Upstream) *httputil.ReverseProxy {
 				pr.Out.Header[reqid.Header] = []string{id}
 			}
 		},
+		// The gateway already answers with the request's ID (the same one it passed upstream): the
+		// upstream's copy would make the header appear twice on the client's response.
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Del(reqid.Header)
+			return nil
+		},
 		Transport:    u,
 		BufferPool:   bufPool,
 		ErrorLog:     slog.NewLogLogger(g.Log.Handler(), slog.LevelDebug),

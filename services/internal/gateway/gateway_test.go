@@ -38,6 +38,7 @@ func echoUpstream(t *testing.T, status int) (*httptest.Server, *atomic.Int64) {
 		hits.Add(1)
 		b, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set(reqid.Header, r.Header.Get(reqid.Header)) // as the services' middleware does
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(seen{r.URL.RequestURI(), r.Header.Get(UserIDHeader), r.Header.Get(UserEmailHeader), r.Header.Get(reqid.Header), string(b), r.Header.Get("Idempotency-Key")})
 	}))
@@ -124,6 +125,9 @@ func TestRoutingAuthAndIdentityHeaders(t *testing.T) {
 			}
 			if s.RequestID == "" || s.RequestID != w.Header().Get(reqid.Header) {
 				t.Errorf("request id upstream %q, response %q", s.RequestID, w.Header().Get(reqid.Header))
+			}
+			if ids := w.Header().Values(reqid.Header); len(ids) != 1 {
+				t.Errorf("the response carries %d request id headers %q, want exactly 1", len(ids), ids)
 			}
 			if s.Path != strings.SplitN(tc.path, "#", 2)[0] {
 				t.Errorf("upstream path %q, want %q", s.Path, tc.path)
