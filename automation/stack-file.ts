@@ -2,7 +2,7 @@
  * The one maker of a stack's generated config file, `.pulumi-state/config/Pulumi.<stack>.yaml`
  * (`stack-file <stack> [images.json]`, and scripts/stack-config.sh which calls it):
  *   the committed `Pulumi.<BASE_STACK or stack>.yaml`'s config
- *   + `OVERRIDES`: a YAML map of config keys deep-merged over it (`null` removes a key)
+ *   + `OVERRIDES`: a YAML map of config keys deep-merged over it (review.ts's `deepMerge`: `null` removes a key)
  *   + `shop:images.prebuilt` from an images.json (scripts/images.sh), when given
  *   + `shop:images.thirdParty.<name>` from the third-party images built here (`THIRD_PARTY_IMAGES`:
  *     1 for `$SHOP_RUN/third-party-images.json`, or a file); a key the config sets itself wins
@@ -21,7 +21,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { UsageError } from "./errors";
-import { PROJECT, StackConfig } from "./review";
+import { PROJECT, StackConfig, deepMerge } from "./review";
 import { Settings, generatedConfigFile } from "./settings";
 
 /** Top-level keys of a stack file other than `config` (encryption salt, secrets provider, encrypted key). */
@@ -80,20 +80,6 @@ export function writeStackFileConfig(file: string, config: StackConfig): void {
 
 // ---------------------------------------------------------------------------------------------
 // The config of a generated stack file.
-
-/**
- * Deep-merges `b` over `a`: mappings key by key, anything else replaced; a `null` in `b` removes the
- * key of `a`. (A mapping of `b` with no mapping under it in `a` is taken as it is.)
- */
-export function deepMerge(a: unknown, b: unknown): unknown {
-  if (!isObject(a) || !isObject(b)) return b;
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    if (v === null) delete out[k];
-    else out[k] = deepMerge(a[k], v);
-  }
-  return out;
-}
 
 /** What a generated stack file's config is made of, read and checked by {@link stackFileRequest}. */
 export interface ConfigParts {
