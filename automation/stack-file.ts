@@ -231,7 +231,7 @@ export interface StackBackend {
   exists(stack: string): Promise<boolean>;
   /** Creates `stack` (from a scratch copy of Pulumi.yaml); returns the secrets-provider keys `stack init` wrote. */
   init(stack: string): Promise<SecretsKeys>;
-  /** The names under `shop:secrets` of the stack file, decrypted; [] when it has none. */
+  /** The names under the stack file's `shop:secrets` (which it has), decrypted. */
   secretNames(stack: string, file: string): Promise<string[]>;
   /** Stores `value` encrypted at config path `key` (e.g. `shop:secrets.jwtKey`) of the stack file. */
   setSecret(stack: string, file: string, key: string, value: string): Promise<void>;
@@ -259,7 +259,10 @@ export async function makeStackFile(backend: StackBackend, req: StackFileRequest
   if (!Object.keys(keys).length) throw new Error(`could not read the encryption salt (secrets-provider keys) of stack '${stack}'`);
   writeStackFile(file, keepSecrets(composeConfig(req.parts), previous), keys);
   if (req.generateSecrets) {
-    for (const k of missingSecrets(await backend.secretNames(stack, file))) {
+    // Pulumi decrypts the names (`shop:secrets` may be one encrypted mapping); a failure stops here
+    // rather than generating over secrets it could not read.
+    const have = readStackFileConfig(file)[key("secrets")] === undefined ? [] : await backend.secretNames(stack, file);
+    for (const k of missingSecrets(have)) {
       await backend.setSecret(stack, file, `${key("secrets")}.${k}`, randomSecret());
     }
   }

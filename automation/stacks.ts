@@ -148,19 +148,10 @@ export function pulumiStackBackend(ws: LocalWorkspace, s: Settings): StackBacken
     exists: (stack) => stackExists(ws, stack),
     init: (stack) => initStack(ws, s, stack),
     async secretNames(stack, file) {
-      let out: string;
-      try {
-        out = await runPulumi(ws, s, ["config", "get", `${PROJECT}:secrets`, "--json", ...on(stack, file)], ws.workDir);
-      } catch {
-        return []; // the stack file has no shop:secrets
-      }
-      try {
-        const v = JSON.parse(out);
-        const o = typeof v.value === "string" ? JSON.parse(v.value) : (v.value ?? {});
-        return Object.keys(o);
-      } catch {
-        return [];
-      }
+      const out = await runPulumi(ws, s, ["config", "get", `${PROJECT}:secrets`, "--json", ...on(stack, file)], ws.workDir);
+      const v = JSON.parse(out);
+      const o = typeof v.value === "string" ? JSON.parse(v.value) : (v.value ?? {});
+      return Object.keys(o);
     },
     async setSecret(stack, file, key, value) {
       await runPulumi(ws, s, ["config", "set", "--secret", "--path", key, ...on(stack, file)], ws.workDir, value);

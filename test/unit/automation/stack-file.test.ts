@@ -70,8 +70,7 @@ class FakeBackend implements StackBackend {
     return { encryptionsalt: `v1:salt-of-${stack}-${this.inits.length}` };
   }
   async secretNames(_stack: string, file: string) {
-    const s = readStackFileConfig(file)["shop:secrets"];
-    return s && typeof s === "object" ? Object.keys(s) : [];
+    return Object.keys(readStackFileConfig(file)["shop:secrets"] as object);
   }
   async setSecret(_stack: string, file: string, key: string, value: string) {
     this.secrets.set(key, value);
@@ -223,6 +222,18 @@ describe("stack-file: making the file", () => {
     assert.equal(second.config["shop:namespace"], "shop-x");
     assert.deepEqual([...backend.secrets.keys()], ["shop:secrets.jwtKey"]);
     for (const k of GENERATED_SECRETS.filter((k) => k !== "jwtKey")) assert.deepEqual(second.config["shop:secrets"][k], first.config["shop:secrets"][k], `${k} changed`);
+  });
+
+  it("stops when the stack's secrets cannot be read, rather than generating over them", async () => {
+    const backend = new FakeBackend();
+    const s = settings(repo);
+    await makeStackFile(backend, stackFileRequest(s, {}, "local"));
+    backend.secrets.clear();
+    backend.secretNames = async () => {
+      throw new Error("pulumi config get shop:secrets failed: incorrect passphrase");
+    };
+    await assert.rejects(makeStackFile(backend, stackFileRequest(s, {}, "local")), /incorrect passphrase/);
+    assert.equal(backend.secrets.size, 0, "a secret was generated");
   });
 
   it("generates no secret with GENERATE_SECRETS=0", async () => {
