@@ -7,11 +7,12 @@
  *   npx ts-node automation/cli.ts destroy <stack>
  *   npx ts-node automation/cli.ts promote <stack> [--policy-pack PATH]
  *   npx ts-node automation/cli.ts status <stack>
+ *   npx ts-node automation/cli.ts stack-file <stack> [images.json]   (env: BASE_STACK, OVERRIDES, THIRD_PARTY_IMAGES, GENERATE_SECRETS)
  * Exit codes: 0 success, 1 the operation failed, 2 bad input (nothing was changed).
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { UsageError } from "./errors";
-import { deploy, destroy, preview, promote, reviewDestroy, reviewUp, status } from "./commands";
+import { deploy, destroy, preview, promote, reviewDestroy, reviewUp, stackFile, status } from "./commands";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -70,6 +71,27 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .description("show the gray release's progress: each CanaryRelease's phase, step, weight and last analysis")
     .argument("<stack>", "stack name")
     .action((stack: string) => run(status(stack)));
+
+  program
+    .command("stack-file")
+    .description("make the stack's generated config file (.pulumi-state/config/Pulumi.<stack>.yaml) and print its path")
+    .argument("<stack>", "stack name (any: BASE_STACK names the committed file it starts from)")
+    .argument("[images]", "images.json of scripts/images.sh: the services' images by digest, as shop:images.prebuilt")
+    .addHelpText(
+      "after",
+      `
+The file: the committed Pulumi.<BASE_STACK or stack>.yaml's config, OVERRIDES merged over it, the
+images, the third-party images, the docker host and the stack's secrets (kept, or generated once and
+stored encrypted), with the stack's encryption salt. A new stack is created in the backend.
+Environment:
+  BASE_STACK=<name>        the committed Pulumi.<name>.yaml to start from (default: the stack itself)
+  OVERRIDES=<file.yaml>    a map of config keys deep-merged over it (null removes a key)
+  THIRD_PARTY_IMAGES=1     shop:images.thirdParty.<name> from $SHOP_RUN/third-party-images.json
+                           (or =<file>); keys the config sets itself win
+  GENERATE_SECRETS=0       do not generate the shop:secrets the stack lacks (default 1)
+  DOCKER_HOST              shop:docker.host unless the config sets it (default: the local engine's socket)`,
+    )
+    .action((stack: string, images: string | undefined) => run(stackFile(stack, images)));
 
   return program;
 }

@@ -11,7 +11,8 @@ import { ProgressPrinter, summaryLine } from "./progress";
 import { renderPreviewMarkdown } from "./markdown";
 import { PROJECT, deriveReviewConfig, readOverrides, readStackConfig } from "./review";
 import { Settings, checkStackName, generatedConfigFile, parsePrNumber, resolveSettings } from "./settings";
-import { ensureStack, openWorkspace, readStackFileConfig, selectStack, setSecretConfig, stackExists, writeStackFileConfig } from "./stacks";
+import { ensureStack, openWorkspace, pulumiStackBackend, selectStack, setSecretConfig, stackExists } from "./stacks";
+import { makeStackFile, readStackFileConfig, stackFileRequest, writeStackFileConfig } from "./stack-file";
 import { promotion, releaseLines } from "./canary";
 
 /** Where a command writes: progress lines and the final summary. */
@@ -248,5 +249,19 @@ export async function status(stackName: string, o: Output = consoleOutput): Prom
     return 1;
   }
   for (const line of releaseLines(list)) o.out(line);
+  return 0;
+}
+
+/**
+ * `stack-file <stack> [images.json]`: makes the stack's generated config file (stack-file.ts: the
+ * committed file + OVERRIDES + digests + third-party images + docker host + generated secrets,
+ * encrypted) and prints its path, the one line on stdout.
+ */
+export async function stackFile(stackName: string, images: string | undefined, o: Output = consoleOutput): Promise<number> {
+  // Making a stack file reads no cluster: a KUBECONFIG that is not there (yet) is no reason to refuse.
+  const s = resolveSettings({ ...process.env, KUBECONFIG: "" });
+  const req = stackFileRequest(s, process.env, stackName, images);
+  const ws = await openWorkspace(s);
+  o.out(await makeStackFile(pulumiStackBackend(ws, s), req));
   return 0;
 }

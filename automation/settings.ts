@@ -21,6 +21,11 @@ export interface Settings {
   configDir: string;
   /** Folder of the offline toolchain (`$SHOP_CACHE/bin`). */
   toolBin: string;
+  /**
+   * Folder of the local harness's run files (`SHOP_RUN`, default `$SHOP_CACHE/run`): the images.json and
+   * third-party-images.json of scripts/images.sh, the local Docker engine's socket.
+   */
+  runDir: string;
   /** Environment handed to every Pulumi command. */
   env: Record<string, string>;
 }
@@ -65,7 +70,8 @@ export function resolveSettings(env: NodeJS.ProcessEnv, repoRoot = REPO_ROOT): S
     // secrets provider from its state instead of minting an unrelated passphrase salt.
     PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: env.PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER || "true",
   };
-  return { repoRoot, backendUrl, secretsProvider, configDir: env.SHOP_STACK_CONFIG_DIR || path.join(repoRoot, ".pulumi-state", "config"), toolBin, env: out };
+  const configDir = env.SHOP_STACK_CONFIG_DIR || path.join(repoRoot, ".pulumi-state", "config");
+  return { repoRoot, backendUrl, secretsProvider, configDir, toolBin, runDir: env.SHOP_RUN || path.join(cache, "run"), env: out };
 }
 
 /** Stacks this project declares: one per committed `Pulumi.<stack>.yaml`. */

@@ -11,7 +11,8 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import { Settings, generatedConfigFile, declaredStacks } from "./settings";
-import { containsSecure } from "./review";
+import { PROJECT, containsSecure } from "./review";
+import { SecretsKeys, StackBackend, readYaml, writeStackFile } from "./stack-file";
 
 /** The Pulumi CLI: the offline toolchain's when built, else the one on PATH. */
 export async function pulumiCommand(s: Settings): Promise<PulumiCommand> {
@@ -62,9 +63,6 @@ export async function stackExists(ws: LocalWorkspace, stack: string): Promise<bo
   return stacks.some((x) => x.name === stack || x.name.endsWith(`/${stack}`));
 }
 
-/** Top-level keys of a stack file other than `config` (encryption salt, secrets provider, encrypted key). */
-type SecretsKeys = Record<string, unknown>;
-
 /** Creates `stack` in the backend from a scratch copy of Pulumi.yaml; returns what `stack init` wrote besides config. */
 async function initStack(ws: LocalWorkspace, s: Settings, stack: string): Promise<SecretsKeys> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "shop-stack-init-"));
@@ -85,15 +83,6 @@ async function saltFromState(ws: LocalWorkspace, stack: string): Promise<Secrets
   const state: any = await ws.exportStack(stack);
   const salt = state?.deployment?.secrets_providers?.state?.salt;
   return typeof salt === "string" ? { encryptionsalt: salt } : {};
-}
-
-function writeStackFile(file: string, config: Record<string, unknown>, keys: SecretsKeys): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, yaml.dump({ ...keys, config }, { lineWidth: -1 }), { mode: 0o600 });
-}
-
-function readYaml(file: string): Record<string, any> {
-  return (yaml.load(fs.readFileSync(file, "utf8")) as Record<string, any>) ?? {};
 }
 
 /**
@@ -148,14 +137,24 @@ export async function selectStack(ws: LocalWorkspace, stack: string): Promise<St
   return Stack.select(stack, ws);
 }
 
-/** The `config:` map of a generated stack file (encrypted values stay as they are). */
-export function readStackFileConfig(file: string): Record<string, unknown> {
-  return (readYaml(file).config as Record<string, unknown>) ?? {};
-}
-
-/** Replaces the `config:` map of a generated stack file, keeping its secrets-provider keys. */
-export function writeStackFileConfig(file: string, config: Record<string, unknown>): void {
-  const doc = readYaml(file);
-  delete doc.config;
-  writeStackFile(file, config, doc);
+/**
+ * The Pulumi CLI as the stack-file maker (stack-file.ts) uses it: the backend's stacks, `stack init`
+ * in a scratch folder, and `config get`/`config set --secret` on the stack file (values through stdin,
+ * so a secret never shows up in a process list).
+ */
+export function pulumiStackBackend(ws: LocalWorkspace, s: Settings): StackBackend {
+  const on = (stack: string, file: string) => ["--stack", stack, "--config-file", file];
+  return {
+    exists: (stack) => stackExists(ws, stack),
+    init: (stack) => initStack(ws, s, stack),
+    async secretNames(stack, file) {
+      const out = await runPulumi(ws, s, ["config", "get", `${PROJECT}:secrets`, "--json", ...on(stack, file)], ws.workDir);
+      const v = JSON.parse(out);
+      const o = typeof v.value === "string" ? JSON.parse(v.value) : (v.value ?? {});
+      return Object.keys(o);
+    },
+    async setSecret(stack, file, key, value) {
+      await runPulumi(ws, s, ["config", "set", "--secret", "--path", key, ...on(stack, file)], ws.workDir, value);
+    },
+  };
 }

@@ -7,7 +7,7 @@
  *   node -r ts-node/register components/image-build.ts <stack file> <service> [<context dir>]
  *
  * prints the `docker build` arguments for `<service>`, one per line, from the `shop:images.build` of a
- * stack file (defaults from config.ts's schema), with the build context replaced by `<context dir>`
+ * stack file (defaults from the config schema, config/fields.ts), with the build context replaced by `<context dir>`
  * when given (a copy of `services/`).
  */
 import * as fs from "fs";
@@ -26,7 +26,7 @@ export const DOCKERFILE = "Dockerfile";
  */
 export const TARGET: string | undefined = undefined;
 
-/** `shop:images.build` as a stack file gives it (every field optional, defaults from config.ts). */
+/** `shop:images.build` as a stack file gives it (every field optional, defaults from config/fields.ts). */
 export type ImageBuildConfig = z.input<typeof imageBuildSchema>;
 /** `shop:images.build` with every default applied. */
 export type ResolvedImageBuild = z.output<typeof imageBuildSchema>;

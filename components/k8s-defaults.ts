@@ -101,7 +101,7 @@ export interface Toleration {
 
 /**
  * Where a workload's pods may run: nodes carrying every label of `nodeSelector`, and tainted nodes
- * whose taints `tolerations` tolerate. Validated by config.ts (`shop:scheduling`, `shop:services.<name>.scheduling`).
+ * whose taints `tolerations` tolerate. Validated by config/ (`shop:scheduling`, `shop:services.<name>.scheduling`).
  */
 export interface Scheduling {
   nodeSelector?: Readonly<Record<string, string>>;

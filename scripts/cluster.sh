@@ -33,7 +33,7 @@ REAL_NODE="${SHOP_REAL_NODE:-1}"
 LAYOUT="2-node$REAL_NODE"
 # The Gateway API CRDs (standard channel) the program's routes need; they ship inside the Go module.
 GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.6.3}"
-# The GatewayClass of the Gateway the local stack creates (config.ts LOCAL_GATEWAY_CLASS).
+# The GatewayClass of the Gateway the local stack creates (config/fields.ts LOCAL_GATEWAY_CLASS).
 LOCAL_GATEWAY_CLASS="traefik"
 KC="$KUBECONFIG_LOCAL"
 kc() { kubectl --kubeconfig "$KC" "$@"; }

@@ -10,7 +10,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-// First: it loads config.ts, which the kit imports back (config.ts must finish loading first).
+// First: it loads config/, which the kit imports back (config/ must finish loading first).
 import {
   CANARY_RELEASE_API_VERSION,
   CANARY_RELEASE_KIND,

@@ -18,7 +18,7 @@ export const PROMOTED = "Promoted";
  */
 export const WAIT_FOR_PROMOTED = { "pulumi.com/waitFor": `jsonpath={.status.phase}=${PROMOTED}` } as const;
 
-/** The gray-release settings (`shop:routing.canary.analysis`, defaults applied by config.ts). */
+/** The gray-release settings (`shop:routing.canary.analysis`, defaults applied by config/). */
 export interface CanaryAnalysis {
   steps: readonly number[];
   interval: string;

@@ -15,7 +15,7 @@ import { createKibana } from "./kibana";
 import { createTransportTls } from "./transport-tls";
 
 /**
- * Arguments of {@link Logging}. Values from the stack config arrive validated by `config.ts`
+ * Arguments of {@link Logging}. Values from the stack config arrive validated by `config/`
  * (replicas 1 or 3+, memory at least 1Gi, sizes, paths); the component checks only its own wiring.
  */
 export interface LoggingArgs {

@@ -16,7 +16,7 @@ import { AlertThresholds } from "./rules";
 export type { AlertThresholds, PrometheusQuerier };
 
 /**
- * Arguments of {@link Monitoring}. Values from the stack config arrive validated by `config.ts`;
+ * Arguments of {@link Monitoring}. Values from the stack config arrive validated by `config/`;
  * the component checks only what the config cannot (its own wiring).
  */
 export interface MonitoringArgs {
@@ -90,7 +90,7 @@ export class Monitoring extends pulumi.ComponentResource {
     super("shop:platform:Monitoring", name, {}, opts);
     const s = new WorkloadScope(name, "monitoring", this, args.provider, pulumi.output(args.namespace), args.workloads ?? {});
 
-    // ---- invariants of the arguments (config values are validated by config.ts) ----
+    // ---- invariants of the arguments (config values are validated by config/) ----
     if (args.services.length === 0) throw s.fail("services", "is empty; pass the microservice names to monitor");
     for (const svc of args.services) {
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(svc)) throw s.fail("services", `entry "${svc}" is not a DNS label (the pods' app.kubernetes.io/name)`);

@@ -72,7 +72,7 @@ describe("names shared by the Go services and the program", () => {
   describe("env the program sets", () => {
     it("reserves only names a service or the Go runtime reads", () => {
       const unread = RESERVED_ENV.filter((n) => !goEnv.has(n) && !(GO_RUNTIME_ENV as readonly string[]).includes(n));
-      assert.deepStrictEqual(unread, [], "reserved env (config.ts) that no Go code reads");
+      assert.deepStrictEqual(unread, [], "reserved env (config/fields.ts) that no Go code reads");
     });
 
     it("sets on every service's pods only names the Go config reads", async () => {

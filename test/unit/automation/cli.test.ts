@@ -78,6 +78,14 @@ describe("automation CLI input checks", function () {
     assertRefused(run(["status", "staging"]), /^error: unknown stack 'staging'/);
   });
 
+  it("refuses a stack file of a stack with no committed base, or with missing input files, naming the variable", () => {
+    assertRefused(run(["stack-file", "staging"]), /^error: no Pulumi\.staging\.yaml in the repo \(stacks: dev local prod\)$/);
+    assertRefused(run(["stack-file", "bench"], { BASE_STACK: "staging" }), /^error: no Pulumi\.staging\.yaml in the repo \(BASE_STACK\)/);
+    assertRefused(run(["stack-file", "local"], { OVERRIDES: "/nonexistent/o.yaml" }), /^error: overrides file \/nonexistent\/o\.yaml not found \(OVERRIDES\)$/);
+    assertRefused(run(["stack-file", "local", "/nonexistent/images.json"]), /^error: images file \/nonexistent\/images\.json not found$/);
+    assertRefused(run(["stack-file", "local"], { THIRD_PARTY_IMAGES: "1" }), /^error: third-party images file .*third-party-images\.json not found \(THIRD_PARTY_IMAGES=1\); run scripts\/images\.sh third-party first$/);
+  });
+
   it("refuses unknown commands and review actions", () => {
     assertRefused(run(["rollout", "dev"]), /unknown command 'rollout'/);
     assertRefused(run(["review", "merge", "5"]), /use 'up' or 'destroy'/);
