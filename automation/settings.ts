@@ -66,6 +66,9 @@ export function resolveSettings(env: NodeJS.ProcessEnv, repoRoot = REPO_ROOT): S
     PULUMI_SKIP_UPDATE_CHECK: env.PULUMI_SKIP_UPDATE_CHECK || "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION || "true",
     PULUMI_IGNORE_AMBIENT_PLUGINS: env.PULUMI_IGNORE_AMBIENT_PLUGINS || "true",
+    // The program is type-checked by `tsc --noEmit` in the test command; the engine only transpiles it
+    // (type-checking on every run cost 26 s of a 42 s no-op preview of the local stack).
+    PULUMI_NODEJS_TRANSPILE_ONLY: env.PULUMI_NODEJS_TRANSPILE_ONLY || "true",
     // Commands that read no --config-file (e.g. `stack history --show-secrets`) take the stack's
     // secrets provider from its state instead of minting an unrelated passphrase salt.
     PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: env.PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER || "true",
