@@ -90,15 +90,20 @@ export function stackFileImageBuild(file: string): ResolvedImageBuild {
 }
 
 if (require.main === module) {
-  const [file, service, contextDir] = process.argv.slice(2);
-  if (!file || !service) {
-    process.stderr.write("usage: image-build.ts <stack file> <service> [<context dir>]\n");
+  // One service: its argv, one argument per line. Several (comma-separated): each service's block,
+  // headed by a line `# <service>`, so the harness starts Node once for all of them.
+  const [file, services, contextDir] = process.argv.slice(2);
+  if (!file || !services) {
+    process.stderr.write("usage: image-build.ts <stack file> <service>[,<service>...] [<context dir>]\n");
     process.exit(2);
   }
   try {
-    const settings = imageBuildSettings(service, stackFileImageBuild(file));
-    const argv = dockerBuildArgv(settings, contextDir ?? path.resolve(path.dirname(file), settings.context));
-    process.stdout.write(argv.join("\n") + "\n");
+    const names = services.split(",");
+    for (const service of names) {
+      const settings = imageBuildSettings(service, stackFileImageBuild(file));
+      const argv = dockerBuildArgv(settings, contextDir ?? path.resolve(path.dirname(file), settings.context));
+      process.stdout.write((names.length > 1 ? `# ${service}\n` : "") + argv.join("\n") + "\n");
+    }
   } catch (e) {
     process.stderr.write(`${file}: ${(e as Error).message}\n`);
     process.exit(1);
