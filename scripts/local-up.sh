@@ -7,7 +7,12 @@ STACK="${1:-local}"
 t0=$SECONDS
 cd "$REPO_ROOT"
 
+# phase NAME: the time since the previous phase, for the breakdown printed at the end.
+phases=(); t_phase=$EPOCHREALTIME
+phase() { phases+=("$1 $(awk -v a="$EPOCHREALTIME" -v b="$t_phase" 'BEGIN{printf "%.1f", a-b}')s"); t_phase=$EPOCHREALTIME; }
+
 prepare_local
+phase "toolchain+cluster"
 
 # Where the docker provider plugin is installed the program builds and pushes the images itself;
 # otherwise the harness builds them with the same Dockerfile and passes digests (the prebuilt path).
@@ -30,7 +35,9 @@ if grep -q '^random ' <<<"$plugins"; then
 else
   secret_path="generated once by the harness, stored as encrypted secret config (random plugin not installed)"
 fi
+phase "images"
 gen="$(scripts/stack-config.sh "$STACK" $images_arg)"
+phase "stack config"
 
 # The state must describe this cluster: after `scripts/cluster.sh reset` (or a first run on a state
 # kept from an older layout) the objects it names are gone, so it is refreshed once before the up.
@@ -45,6 +52,7 @@ fi
 
 log "pulumi up --stack $STACK"
 pulumi up --stack "$STACK" --config-file "$gen" --yes --skip-preview --suppress-progress --color never
+phase "up"
 echo "$cluster_id" >"$mark"
 
 echo
@@ -65,6 +73,7 @@ if kubectl get nodes -l shop.example.com/simulated=false -o name 2>/dev/null | g
     [[ "$code" == 200 ]] && break
     sleep 1
   done
+  phase "serving check"
   [[ "$code" == 200 ]] || die "the shop does not answer through the edge: GET $api/products gave '$code' for 90 s (kubectl get pods -A; the edge's logs: kubectl -n traefik logs deploy/traefik)"
   obs="$(pulumi stack output --stack "$STACK" observabilityNamespace)"
   echo "== running for real (on the node local-real-node), at 127.0.0.1:"
@@ -81,3 +90,4 @@ if kubectl get nodes -l shop.example.com/simulated=false -o name 2>/dev/null | g
 else
   echo "pods:    simulated: kwok nodes fake every pod's status, no container runs (the cluster was started with SHOP_REAL_NODE=0; docs/local.md)"
 fi
+echo "== timings: ${phases[*]}"
