@@ -13,6 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
+import { BUILT_THIRD_PARTY } from "../../automation/stack-file";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const CLI = path.join(REPO, "automation", "cli.ts");
@@ -71,8 +72,10 @@ function localOverrides(extra: Record<string, unknown> = {}): Record<string, unk
   return {
     "shop:cluster": null, // the ambient KUBECONFIG
     "shop:registry": { server: "127.0.0.1:5000", project: "shop" },
-    "shop:images": { build: null, prebuilt: JSON.parse(fs.readFileSync(imagesFile, "utf8")) },
+    "shop:images": { build: null, prebuilt: JSON.parse(fs.readFileSync(imagesFile, "utf8")), thirdParty: builtThirdParty() },
     "shop:storageClass": "local-storage",
+    // The local stack's placement: the workloads whose images cannot be made here go to the simulated nodes.
+    "shop:scheduling": (yaml.load(fs.readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8")) as any).config["shop:scheduling"] ?? null,
     "shop:secrets": {
       jwtKey: secret(),
       mysqlPassword: secret(),
@@ -83,6 +86,14 @@ function localOverrides(extra: Record<string, unknown> = {}): Record<string, unk
     },
     ...extra,
   };
+}
+
+/** The third-party images the harness built (THIRD_PARTY_IMAGES), under the program's names: the cluster pulls from 127.0.0.1:5000 only. */
+function builtThirdParty(): Record<string, string> | null {
+  const built = process.env.THIRD_PARTY_IMAGES;
+  if (!built || built === "0" || !fs.existsSync(built)) return null;
+  const refs = JSON.parse(fs.readFileSync(built, "utf8")) as Record<string, string>;
+  return Object.fromEntries(Object.entries(BUILT_THIRD_PARTY).filter(([from]) => refs[from]).map(([from, to]) => [to, refs[from]]));
 }
 
 async function until<T>(what: string, f: () => T | undefined, seconds = 120): Promise<T> {
