@@ -21,7 +21,8 @@ const overrides = (weight: number) => ({
   "shop:namespace": NAMESPACE,
   "shop:monitoring": { enabled: false },
   "shop:logging": { enabled: false },
-  "shop:routing": { tls: { enabled: true, secretName: "shop-tls" }, canary: { enabled: true, weight } },
+  // Its own host: the local stack's routes (shop.localhost) share the edge.
+  "shop:routing": { host: "e2e-routing.localhost", tls: { enabled: true, secretName: "shop-tls" }, canary: { enabled: true, weight } },
 });
 
 const weights = () => (kget(ROUTE, "api", NAMESPACE)?.spec.rules[0].backendRefs ?? []).map((b: any) => [b.name, b.weight]);
