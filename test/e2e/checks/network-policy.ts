@@ -85,7 +85,7 @@ export interface Verdict {
 }
 
 /** The live objects the analysis reads. */
-interface Live {
+export interface Live {
   policies: any[];
   pods: any[];
   namespaces: Map<string, Labels>;
@@ -93,7 +93,7 @@ interface Live {
   apiServer: { ip: string; port: number }[];
 }
 
-function readLive(namespaces: string[]): Live {
+export function readLive(namespaces: string[]): Live {
   const nsList = kubectl(["namespaces"]).items as any[];
   const nsLabels = new Map(nsList.map((n) => [n.metadata.name as string, (n.metadata.labels ?? {}) as Labels]));
   for (const ns of namespaces) if (!nsLabels.has(ns)) throw new Error(`namespace ${ns} does not exist in the cluster: is the stack deployed?`);
@@ -138,7 +138,7 @@ export interface NetworkPolicyCheckOptions {
  * The truth table of the deployed platform: the flows it needs (allow) and the flows that must not
  * happen (deny), between the live pods that play each part. Throws naming a part no pod plays.
  */
-function expectedFlows(live: Live, opts: NetworkPolicyCheckOptions): Flow[] {
+export function expectedFlows(live: Live, opts: NetworkPolicyCheckOptions): Flow[] {
   const ns = opts.namespace;
   const obs = opts.observabilityNamespace;
   const edgeNs = opts.edgeNamespace ?? "traefik";
@@ -228,7 +228,7 @@ function expectedFlows(live: Live, opts: NetworkPolicyCheckOptions): Flow[] {
 }
 
 /** Writes each live policy to its own file (only the fields cyclonus' strict parser knows). */
-function writePolicies(dir: string, policies: any[]) {
+export function writePolicies(dir: string, policies: any[]) {
   fs.mkdirSync(dir, { recursive: true });
   for (const p of policies) {
     const doc = {
