@@ -17,9 +17,11 @@ import * as os from "os";
 import * as path from "path";
 import { BINARIES, CATALOG, HTTP_PORT } from "../../../catalog";
 import { STORE_KINDS, STORE_PORTS } from "../../../components/data-stores";
-import { API_SERVER_PORTS, DEFAULT_DNS_PEER, DnsPeer, podsOf } from "../../../components/k8s-defaults";
+import { DEFAULT_DNS_PEER, DnsPeer, podsOf } from "../../../components/k8s-defaults";
 import { ALERTMANAGER, GRAFANA, KUBE_STATE_METRICS, KUBELET_PORT, PROMETHEUS } from "../../../components/monitoring/peers";
 import { ELASTICSEARCH, FLUENT_BIT, KIBANA } from "../../../components/logging/peers";
+import { TRANSPORT_CERT_APP } from "../../../components/logging/transport-tls";
+import { CANARY_CONTROLLER } from "../../../components/delivery/canary-controller";
 
 /** Where the toolchain puts its binaries (scripts/lib.sh: `$SHOP_CACHE/bin`). */
 export function shopBin(): string {
@@ -179,9 +181,18 @@ export function expectedFlows(live: Live, opts: NetworkPolicyCheckOptions): Flow
     const ip = (n.status?.addresses ?? []).find((a: any) => a.type === "InternalIP")?.address;
     if (ip) allow(prometheus, { id: `node ${n.metadata.name}`, ip }, KUBELET_PORT, "Prometheus scrapes each kubelet (cAdvisor)");
   }
+  // The API server as its clients reach it: the `kubernetes` Service's 443 is DNATed to the endpoint
+  // (kube-proxy) before any policy applies, so the endpoint's own address and port are what a policy sees.
+  if (!live.apiServer.length) throw new Error("the API server has no endpoint (EndpointSlice default/kubernetes)");
+  const transportCert = podParty(live, obs, podsOf(TRANSPORT_CERT_APP), `${obs}/${TRANSPORT_CERT_APP}`);
+  const canaryController = podParty(live, ns, CANARY_CONTROLLER.pods, `${ns}/${CANARY_CONTROLLER.app}`);
   for (const a of live.apiServer) {
-    const apiPort = API_SERVER_PORTS.includes(a.port) ? a.port : API_SERVER_PORTS[0];
-    allow(prometheus, { id: `API server ${a.ip}`, ip: a.ip }, apiPort, "Prometheus scrapes (and discovers through) the API server");
+    const api: Party = { id: `API server ${a.ip}`, ip: a.ip };
+    allow(prometheus, api, a.port, "Prometheus discovers its targets through, and scrapes, the API server");
+    if (ksm) allow(ksm, api, a.port, "kube-state-metrics watches the API server");
+    if (fluentBit) allow(fluentBit, api, a.port, "Fluent Bit reads pod metadata from the API server");
+    if (transportCert) allow(transportCert, api, a.port, "the transport-cert Job writes its Secret");
+    if (canaryController) allow(canaryController, api, a.port, "the canary controller moves HTTPRoute weights");
   }
   if (grafana) allow(grafana, prometheus, PROMETHEUS.port, "Grafana queries Prometheus");
   if (fluentBit && elasticsearch) allow(fluentBit, elasticsearch, ELASTICSEARCH.port, "Fluent Bit ships logs to Elasticsearch");
