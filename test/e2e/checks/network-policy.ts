@@ -95,6 +95,7 @@ export interface Live {
   apiServer: { ip: string; port: number }[];
 }
 
+/** Reads the cluster (`kubectl get`, nothing else); fails when one of `namespaces` does not exist. */
 export function readLive(namespaces: string[]): Live {
   const nsList = kubectl(["namespaces"]).items as any[];
   const nsLabels = new Map(nsList.map((n) => [n.metadata.name as string, (n.metadata.labels ?? {}) as Labels]));
@@ -199,6 +200,10 @@ export function expectedFlows(live: Live, opts: NetworkPolicyCheckOptions): Flow
     if (fluentBit) allow(fluentBit, api, a.port, "Fluent Bit reads pod metadata from the API server");
     if (transportCert) allow(transportCert, api, a.port, "the transport-cert Job writes its Secret");
     if (canaryController) allow(canaryController, api, a.port, "the canary controller moves HTTPRoute weights");
+  }
+  if (canaryController) {
+    allow(prometheus, canaryController, CANARY_CONTROLLER.port, "Prometheus scrapes the canary controller");
+    allow(canaryController, prometheus, PROMETHEUS.port, "the canary controller queries Prometheus for its analysis");
   }
   if (grafana) allow(grafana, prometheus, PROMETHEUS.port, "Grafana queries Prometheus");
   if (fluentBit && elasticsearch) allow(fluentBit, elasticsearch, ELASTICSEARCH.port, "Fluent Bit ships logs to Elasticsearch");
