@@ -265,10 +265,13 @@ export const RETAIN_CLAIMS = { whenDeleted: "Retain", whenScaled: "Retain" };
 /** Addresses outside the cluster's pods (webhooks, external stores, the API server, kubelets). */
 export const ANYWHERE = "0.0.0.0/0";
 /**
- * The Kubernetes API server is not a pod and its address differs per cluster: a flow to it opens the two
- * usual API ports (443 behind the service DNAT, 6443 on most control planes) to any address, nothing else.
+ * The Kubernetes API server is not a pod and its address differs per cluster: a flow to it opens the usual
+ * API ports to any address, nothing else. Pods reach it through the `kubernetes` Service (443), which
+ * kube-proxy DNATs to the API server's own port before a policy sees the packet, so the policy must name
+ * that port: 443 (managed clusters), 6443 (kubeadm and most control planes), 16443 (MicroK8s, and the
+ * local cluster of scripts/cluster.sh).
  */
-export const API_SERVER_PORTS = [443, 6443];
+export const API_SERVER_PORTS = [443, 6443, 16443];
 
 /** A workload another component's NetworkPolicies name: its `app.kubernetes.io/name` pods and its port. */
 export interface Peer {

@@ -3,11 +3,11 @@
 #   pulumi CLI, the Node.js language host, the Kubernetes resource provider,
 #   etcd, kube-apiserver/-controller-manager/-scheduler, kubectl and kwok;
 #   for the real node: kubelet, kube-proxy, the CNI plugins, CoreDNS; for the edge and monitoring:
-#   Traefik, the Gateway API CRDs, Prometheus and kube-state-metrics (`node`, not in `all` while the
-#   real node is opt-in); and the launcher of the Node.js dynamic provider host (ConfigGuard resources).
+#   Traefik, the Gateway API CRDs, Prometheus, kube-state-metrics and the NetworkPolicy analyzer cyclonus
+#   (`node`, not in `all` while the real node is opt-in); and the launcher of the Node.js dynamic provider host (ConfigGuard resources).
 # Each part is skipped when its versioned stamp exists. Usage:
 #   scripts/toolchain.sh [all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|
-#                         cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|dynamic-provider]...
+#                         cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|cyclonus|dynamic-provider]...
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PULUMI_VERSION=v3.274.1
@@ -25,6 +25,7 @@ GATEWAY_API_VERSION=v1.6.3
 PROMETHEUS_MODULE_VERSION=v0.55.1   # the Go module version of Prometheus release 2.55.1
 PROMETHEUS_VERSION=2.55.1
 KSM_VERSION=v2.18.0                 # client-go v0.34: the newest the Go proxy serves (v2.17.0 is not served)
+CYCLONUS_VERSION=v0.5.6             # NetworkPolicy analyzer: test/e2e/checks/network-policy.ts
 
 WORK="$SHOP_CACHE/build"
 mkdir -p "$WORK"
@@ -295,9 +296,20 @@ build_ksm() {
   mark kube-state-metrics "$KSM_VERSION"
 }
 
-# Everything the real node and its in-cluster add-ons need, beside the control plane.
+# cyclonus, the NetworkPolicy analyzer: no enforcing policy agent runs on the local node's kernel, so the
+# e2e suite proves the deployed policies by analysis (`cyclonus analyze --mode query-traffic`). Its
+# go.mod has no replace directives and the proxy serves its version list, so a plain `go install` builds it.
+build_cyclonus() {
+  done_already cyclonus "$CYCLONUS_VERSION" && return 0
+  begin "building cyclonus $CYCLONUS_VERSION"
+  GOBIN="$SHOP_BIN" go install -trimpath -ldflags "-s -w" "github.com/mattfenwick/cyclonus/cmd/cyclonus@$CYCLONUS_VERSION"
+  mark cyclonus "$CYCLONUS_VERSION"
+}
+
+# Everything the real node and its in-cluster add-ons need, beside the control plane, and the analyzer
+# that proves its NetworkPolicies.
 build_node() { build_cni; build_coredns; build_gateway_crds; build_traefik; build_prometheus; build_ksm
-  build_kube_cmd kubelet; build_kube_cmd kube-proxy; }
+  build_kube_cmd kubelet; build_kube_cmd kube-proxy; build_cyclonus; }
 
 install_k8s_plugin() {
   [[ -x "$SHOP_BIN/pulumi" && -x "$SHOP_BIN/pulumi-resource-kubernetes" ]] || return 0
@@ -327,7 +339,8 @@ main() {
       gateway-crds) build_gateway_crds ;;
       prometheus) build_prometheus ;;
       kube-state-metrics) build_ksm ;;
-      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|dynamic-provider)" ;;
+      cyclonus) build_cyclonus ;;
+      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|cyclonus|dynamic-provider)" ;;
     esac
   done
   install_k8s_plugin

@@ -10,7 +10,9 @@ import { IMAGES } from "./images";
 import { JOB_DEADLINE_SECONDS } from "./jobs";
 import { ELASTIC_UID, ELASTICSEARCH } from "./peers";
 
-const APP = "transport-cert";
+/** The Job that issues the Elasticsearch transport certificate (`app.kubernetes.io/name`); it reads and writes a Secret through the API server. */
+export const TRANSPORT_CERT_APP = "transport-cert";
+const APP = TRANSPORT_CERT_APP;
 
 /**
  * The script of the transport-certificate Job (runs in the Elasticsearch image,

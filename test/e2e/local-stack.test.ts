@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import { Stack } from "@pulumi/pulumi/automation";
+import { checkNetworkPolicies, cyclonusBinary } from "./checks/network-policy";
 import { runJourney } from "./journey";
 import { kget, kubectlKind, leafStrings, prepareStack, realNode, removeStack, sh, stackConfig } from "./support";
 
@@ -86,6 +87,14 @@ describe("the local stack, end to end", function () {
       this.skip();
     }
     await runJourney(HOST);
+  });
+
+  it("allows exactly the flows the platform needs, and denies the rest (cyclonus)", async function () {
+    if (!cyclonusBinary()) {
+      console.log("    (skipped: cyclonus is not built; scripts/toolchain.sh cyclonus builds it, part of `node`)");
+      this.skip();
+    }
+    await checkNetworkPolicies({ namespace: NAMESPACE, observabilityNamespace: `${NAMESPACE}-observability` });
   });
 
   it("pins every shop container to the pushed image digest", async () => {

@@ -164,7 +164,7 @@ describe("CanaryController", () => {
       assert.deepStrictEqual(inProm.ingress, [{ from: [prom], ports: [{ protocol: "TCP", port: 8080 }] }]);
       assert.deepStrictEqual(policies["delivery-canary-controller-out-prometheus"].egress, [{ to: [prom], ports: [{ protocol: "TCP", port: 9090 }] }]);
       assert.deepStrictEqual(policies["delivery-canary-controller-out-api-server"].egress, [
-        { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] },
+        { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }, { protocol: "TCP", port: 16443 }] },
       ]);
     });
   });

@@ -5,6 +5,8 @@
  */
 import * as h from "./harness";
 import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import { loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
 import { openFlows, Party, recordedPods, recordedPolicies } from "../observability/netpol";
@@ -19,7 +21,7 @@ async function build(config: Record<string, unknown> = {}, secretKeys: string[] 
   const pods = recordedPods();
   const obsNs = `${cfg.namespace}-observability`;
   const edge: Party = { id: "edge", namespace: cfg.routing.edgeNamespace, labels: {}, ports: [] };
-  const internet: Party = { id: "internet", labels: {}, ports: [80, 443, 6443, 8443, 9200, 10250] };
+  const internet: Party = { id: "internet", labels: {}, ports: [80, 443, 6443, 8443, 9200, 10250, 16443] };
   const dns: Party = { id: "dns", namespace: "kube-system", labels: { "k8s-app": "kube-dns" }, ports: [53] };
   return {
     policies: recordedPolicies(),
@@ -59,16 +61,36 @@ describe("observability network (whole program, effective policies)", () => {
     assert.deepStrictEqual(openFlows(n.policies, n.obs, n.shop), services.map((s) => `prometheus -> ${s}:8080`));
   });
 
+  it("lets every API client reach the local cluster's API server on the port a policy sees (after the Service DNAT)", async () => {
+    // Pods dial the `kubernetes` Service on 443; kube-proxy rewrites that to the API server's endpoint
+    // (on the local cluster 10.244.0.1:<APISERVER_PORT of scripts/cluster.sh>) before any policy applies.
+    const script = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "cluster.sh"), "utf8");
+    const port = Number(/^APISERVER_PORT="\$\{APISERVER_PORT:-(\d+)\}"/m.exec(script)?.[1]);
+    assert.ok(port > 0, "scripts/cluster.sh sets no default APISERVER_PORT");
+    const n = await build();
+    const apiServer: Party = { id: "api-server", labels: {}, ports: [port] };
+    assert.deepStrictEqual(openFlows(n.policies, n.obs, [apiServer]), [
+      `fluent-bit -> api-server:${port}`,
+      `kube-state-metrics -> api-server:${port}`,
+      `prometheus -> api-server:${port}`,
+      `transport-cert -> api-server:${port}`,
+    ]);
+  });
+
   it("lets out of the cluster's pods only the API server, kubelet and (with one) webhook ports, and DNS for all", async () => {
     let n = await build();
     assert.deepStrictEqual(openFlows(n.policies, n.obs, [n.internet]), [
+      "fluent-bit -> internet:16443",
       "fluent-bit -> internet:443",
       "fluent-bit -> internet:6443",
+      "kube-state-metrics -> internet:16443",
       "kube-state-metrics -> internet:443",
       "kube-state-metrics -> internet:6443",
       "prometheus -> internet:10250",
+      "prometheus -> internet:16443",
       "prometheus -> internet:443",
       "prometheus -> internet:6443",
+      "transport-cert -> internet:16443",
       "transport-cert -> internet:443",
       "transport-cert -> internet:6443",
     ]);
