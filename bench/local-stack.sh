@@ -5,6 +5,7 @@
 # host bench.localhost): up from empty until the journey succeeds through the edge, a no-op up,
 # destroy; and edit-to-serving on the `local` stack: one Go file of one service changed ->
 # scripts/local-up.sh -> the new pod answers (then the edit is reverted the same way).
+# BENCH_CLUSTER=0 skips the cluster start from nothing (it stops the main cluster meanwhile).
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$REPO_ROOT"
 scripts/toolchain.sh all
@@ -21,6 +22,7 @@ timed() {  # timed LABEL CMD...: runs CMD quietly and prints its wall time
   printf '  %-28s %6.1f s\n' "$label" "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{print a-b}')"
 }
 mkdir -p .tmp
+if [[ "${BENCH_CLUSTER:-1}" == 1 ]]; then
 echo "== cluster"
 # A second, throwaway cluster on other ports and in its own folder, so the measured start is from
 # nothing (new PKI, empty etcd, no image on the node) and the main cluster's data and stacks are left
@@ -53,6 +55,9 @@ fi
 scratch scripts/cluster.sh stop
 rm -rf "$scratch_run"
 scripts/cluster.sh start >/dev/null
+else
+  echo "== cluster: skipped (BENCH_CLUSTER=0: the main cluster is left running)"
+fi
 # The local stack runs while the platform is measured idle (scripts/local-up.sh deploys it).
 scripts/local-up.sh >/dev/null 2>"$REPO_ROOT/.tmp/bench-local-up.err" || { cat "$REPO_ROOT/.tmp/bench-local-up.err" >&2; die "local-up failed"; }
 echo "== idle RSS (MB) and CPU (% of one core, over 30 s) of the local platform with the local stack up"
