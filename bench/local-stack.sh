@@ -75,7 +75,7 @@ sock="$SHOP_RUN/cluster/node/containerd/containerd.sock"; pods=()
 for p in $(pgrep -f '^/usr/bin/containerd-shim-runc-v2 '); do
   tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "-address $sock " && pods+=($(tree "$p"))
 done
-group["pods + shims"]="${pods[*]}"
+group["pods+shims"]="${pods[*]}"
 declare -A t0; hz="$(getconf CLK_TCK)"
 for n in "${!group[@]}"; do t0[$n]="$(ticks ${group[$n]})"; done
 sleep 30
