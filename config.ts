@@ -30,6 +30,7 @@ export const SECRET_ENV = ["JWT_SECRET", "MYSQL_PASSWORD", "REDIS_PASSWORD", "RA
 const PROGRAM_ENV: Record<string, string> = {
   HTTP_ADDR: "the program sets it",
   GOMEMLIMIT: "the program derives it from resources.memoryLimit",
+  SERVICE_VERSION: "the program sets it to the digest of the image the service runs",
   UPSTREAM_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
   REQUEST_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
   PRODUCT_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
@@ -240,6 +241,9 @@ const canaryAnalysis = z
     maxP99Seconds: z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(60, { error: "must be at most 60" }).meta({ example: 0.5 }).default(0.5),
   });
 
+/** The default of `shop:delivery.progressDeadlineSeconds` (docs/delivery.md). */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 120;
+
 const schema = z.strictObject({
   environment: z.enum(["local", "dev", "prod"], { error: "must be one of local, dev, prod" }).meta({ example: "dev" }).default("local"),
   // <namespace>-observability must also fit in 63 characters.
@@ -281,6 +285,22 @@ const schema = z.strictObject({
       thirdParty: z
         .strictObject(Object.fromEntries(THIRD_PARTY_IMAGES.map((n) => [n, imageRef(`registry.example.com/mirror/${n}@sha256:${"0123456789abcdef".repeat(4)}`).optional()])) as Record<ThirdPartyImage, z.ZodOptional<ReturnType<typeof imageRef>>>)
         .prefault({}),
+    })
+    .prefault({}),
+  /** How a new version of a service rolls out (docs/delivery.md). */
+  delivery: z
+    .strictObject({
+      /**
+       * Seconds a service's rollout may go without progress (a new pod becoming ready) before its
+       * Deployment reports ProgressDeadlineExceeded; `pulumi up` then fails shortly after, naming it.
+       */
+      progressDeadlineSeconds: z
+        .number({ error: "must be a number of seconds" })
+        .int({ error: "must be a whole number of seconds" })
+        .min(30, { error: "must be at least 30 (below that a slow but healthy start fails the rollout)" })
+        .max(3600, { error: "must be at most 3600 (an hour without progress is a failed rollout)" })
+        .meta({ example: 300 })
+        .default(DEFAULT_PROGRESS_DEADLINE_SECONDS),
     })
     .prefault({}),
   /** The Docker daemon that builds the images (the explicit docker provider); unused with prebuilt images. */
@@ -533,7 +553,7 @@ export class ConfigError extends pulumi.RunError {
 // Reading.
 
 /** Top-level keys whose value is structured (JSON from the engine). */
-const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "routing", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order", "scheduling"]);
+const OBJECT_KEYS = new Set(["cluster", "registry", "images", "delivery", "docker", "services", "routing", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order", "scheduling"]);
 /** Fields that hold secrets and so must be given as secret config. */
 const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry", "password"], ["cluster", "kubeconfig"]];
 
