@@ -7,11 +7,12 @@
  *   npx ts-node automation/cli.ts destroy <stack>
  *   npx ts-node automation/cli.ts promote <stack> [--policy-pack PATH]
  *   npx ts-node automation/cli.ts status <stack>
+ *   npx ts-node automation/cli.ts rollback <stack> [--to <update>] [--policy-pack PATH]
  * Exit codes: 0 success, 1 the operation failed, 2 bad input (nothing was changed).
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { UsageError } from "./errors";
-import { deploy, destroy, preview, promote, reviewDestroy, reviewUp, status } from "./commands";
+import { deploy, destroy, preview, promote, reviewDestroy, reviewUp, rollback, status } from "./commands";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -70,6 +71,14 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .description("show the gray release's progress: each CanaryRelease's phase, step, weight and last analysis")
     .argument("<stack>", "stack name")
     .action((stack: string) => run(status(stack)));
+
+  program
+    .command("rollback")
+    .description("redeploy the configuration (image digests included) of the last successful update before the latest, or of --to <update>, from the stack's history")
+    .argument("<stack>", "stack name")
+    .option("--to <update>", "the update to redeploy: its number in the stack's history (oldest is 1 on the file backend)")
+    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
+    .action((stack: string, opts) => run(rollback(stack, opts)));
 
   return program;
 }
