@@ -15,12 +15,10 @@
 import * as assert from "assert";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
-import * as http from "http";
 import * as os from "os";
 import * as path from "path";
-import * as yaml from "js-yaml";
 import { Stack } from "@pulumi/pulumi/automation";
-import { prepareStack, REPO, removeStack, sh } from "./support";
+import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, waitFor } from "./support";
 import type { LoadResult, LoadSpec } from "./edge-load";
 import { rolloutTimeoutSeconds } from "../../components/microservice";
 import { HEADERS } from "../../contracts";
@@ -45,42 +43,10 @@ const kjson = (...args: string[]): any => JSON.parse(kubectl(...args, "-o", "jso
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secondsSince = (t: number) => Math.round((Date.now() - t) / 100) / 10;
 
-/** Polls `check` until it returns a value, for at most `seconds`; fails with the last thing it saw. */
-async function waitFor<T>(what: string, seconds: number, check: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  let last = "";
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined && v !== false) return v as T;
-    } catch (e: any) {
-      last = String(e.stderr || e.message).trim().split("\n").slice(-3).join(" | ");
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not true after ${seconds}s${last ? ` (last: ${last})` : ""}`);
-    await sleep(500);
-  }
-}
-
 /** One request to the edge at 127.0.0.1 with the stack's route as Host. */
-function edge(method: string, p: string, body?: unknown, token?: string): Promise<{ status: number; body: any; headers: http.IncomingHttpHeaders }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const headers: http.OutgoingHttpHeaders = { Host: HOST };
-    if (data) Object.assign(headers, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(data) });
-    if (token) headers.Authorization = `Bearer ${token}`;
-    const req = http.request({ host: "127.0.0.1", port: 80, method, path: p, headers, timeout: 15_000 }, (res) => {
-      let text = "";
-      res.on("data", (c) => (text += c));
-      res.on("end", () => {
-        let parsed: any = text;
-        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, body: parsed, headers: res.headers });
-      });
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", reject);
-    req.end(data);
-  });
+async function edge(method: string, p: string, body?: unknown, token?: string) {
+  const r = await edgeRequest(HOST, method, p, { body, headers: token ? { Authorization: `Bearer ${token}` } : {}, timeoutMs: 15_000 });
+  return { status: r.status, body: r.json ?? r.body, headers: r.headers };
 }
 
 /** A load running in its own process; `stop()` ends it and resolves to its summary. */
@@ -183,13 +149,11 @@ function buildNewProduct(tmp: string): string {
   return ref.trim();
 }
 
-/** The shop:scheduling of the committed real-node overlay: every workload of this stack on the real node. */
-function realNodePlacement(): Record<string, unknown> {
-  const doc = yaml.load(fs.readFileSync(path.join(REPO, "stacks", "local-real-node.yaml"), "utf8")) as Record<string, unknown>;
-  return { "shop:scheduling": doc["shop:scheduling"] };
-}
-
-/** The stack's config over the local stack: lean (no observability), two pods per service, a short deadline. */
+/**
+ * The stack's config over the local stack (whose shop:scheduling puts every workload of it on the real
+ * node): lean (no observability), two pods per service (one pod of each is deleted under load), a short
+ * progress deadline.
+ */
 function overrides(productEnv: Record<string, string> = {}): Record<string, unknown> {
   const svc = (env: Record<string, string> = {}) => ({ replicas: REPLICAS, env });
   return {
@@ -200,7 +164,6 @@ function overrides(productEnv: Record<string, string> = {}): Record<string, unkn
     "shop:delivery": { progressDeadlineSeconds: DEADLINE },
     // One client sends all of the load: the per-client limit (50/s) would refuse most of it.
     "shop:services": { gateway: svc({ RATE_LIMIT_RPS: "5000", RATE_LIMIT_BURST: "10000" }), user: svc(), product: svc(productEnv), order: svc() },
-    ...realNodePlacement(),
   };
 }
 
@@ -238,17 +201,19 @@ describe("deliveries on the running platform (rolling update, failed rollout, ro
   let stackEnv: NodeJS.ProcessEnv = {};
 
   before(async function () {
-    const real = kjson("get", "nodes", "-l", "shop.example.com/simulated=false").items;
-    if (!real.length) {
+    if (!realNode()) {
       skipped = true;
       console.log("    (skipped: the cluster has no real node (no node labelled shop.example.com/simulated=false): rollouts, probes and traffic through the edge need a real kubelet; start the cluster with its real node, docs/local.md)");
       this.skip();
     }
     const imagesJson = process.env.SHOP_IMAGES_JSON;
     if (!imagesJson) throw new Error("SHOP_IMAGES_JSON is not set: run the suite through scripts/e2e.sh");
-    const thirdParty = path.join(SHOP_RUN, "third-party-images.json");
-    if (!fs.existsSync(thirdParty)) throw new Error(`${thirdParty} does not exist: the stores on the real node need the images of scripts/images.sh third-party`);
-    stackEnv = { THIRD_PARTY_IMAGES: thirdParty };
+    // scripts/e2e.sh exports THIRD_PARTY_IMAGES with the real node (the stores' images built here).
+    if (!process.env.THIRD_PARTY_IMAGES) {
+      const thirdParty = path.join(SHOP_RUN, "third-party-images.json");
+      if (!fs.existsSync(thirdParty)) throw new Error(`${thirdParty} does not exist: the stores on the real node need the images of scripts/images.sh third-party`);
+      stackEnv = { THIRD_PARTY_IMAGES: thirdParty };
+    }
     baseImages = JSON.parse(fs.readFileSync(imagesJson, "utf8"));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-delivery-"));
 
