@@ -9,7 +9,8 @@
  *
  * A request fails when it gets no answer (connection error, timeout) or an answer other than the one
  * its call must give (200 for reads, 201 for an order), and when it cannot be sent because
- * `maxInFlight` requests are already waiting (the platform is not keeping up). Every answer's
+ * `maxInFlight` requests are already waiting (by default as many as the rate sends within the timeout,
+ * so a stall shorter than the timeout shows as latency, not as failures). Every answer's
  * X-Service-Version values are counted, by call.
  */
 import * as http from "http";
@@ -29,7 +30,10 @@ export interface LoadSpec {
   token: string;
   /** A product with ample stock: detail reads and one-unit orders. */
   productId: number;
-  /** @default 500 */
+  /**
+   * At most this many requests wait for their answer; one more is not sent and counts as failed.
+   * @default rate x timeout: only reached when answers take about as long as the timeout anyway
+   */
   maxInFlight?: number;
   /** Per-request timeout, ms. @default 10000 */
   timeoutMs?: number;
@@ -61,9 +65,9 @@ export interface LoadResult {
 const EXPECTED: Record<Call, number> = { list: 200, detail: 200, me: 200, order: 201 };
 
 export function run(spec: LoadSpec, stop: Promise<void>): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: spec.maxInFlight ?? 500 });
-  const maxInFlight = spec.maxInFlight ?? 500;
   const timeoutMs = spec.timeoutMs ?? 10_000;
+  const maxInFlight = spec.maxInFlight ?? Math.ceil((spec.rate * timeoutMs) / 1000);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
   const maxRequests = Math.ceil(spec.rate * spec.maxSeconds);
   const res: LoadResult = { sent: 0, ok: 0, failed: 0, reasons: {}, examples: [], seconds: 0, rps: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, versions: {} };
   const latencies: number[] = [];
