@@ -34,8 +34,13 @@ const DEADLINE = 60;
 const RATE = 200;
 /** The longest any one load runs (each is stopped when its change is done). */
 const MAX_LOAD_SECONDS = 600;
-/** What the engine may add to a Deployment's own wait before `up` gives up (preview, other resources). */
-const ENGINE_SLACK_SECONDS = 60;
+/**
+ * What the engine may add to a Deployment's own wait before `up` gives up: starting the program (ts-node
+ * compiles it) and registering every resource, on 2 shared cores under the test's load.
+ */
+const ENGINE_SLACK_SECONDS = 120;
+/** What the provider may add to a Deployment's wait before it reports the failure. */
+const PROVIDER_SLACK_SECONDS = 30;
 const SHOP_RUN = process.env.SHOP_RUN || path.join(process.env.SHOP_CACHE || path.join(os.homedir(), ".cache", "shop-platform"), "run");
 
 const kubectl = (...args: string[]) => sh("kubectl", args);
@@ -342,6 +347,9 @@ describe("deliveries on the running platform (rolling update, failed rollout, ro
     assert.ok(error, "up succeeded with a product that cannot start");
     assert.match(error, /product/);
     assert.match(error, /ProgressDeadlineExceeded/);
+    const wait = rolloutTimeoutSeconds(DEADLINE, REPLICAS);
+    assert.ok(deploymentStarted > 0, "no update of the product Deployment was seen");
+    assert.ok(waited >= DEADLINE && waited <= wait + PROVIDER_SLACK_SECONDS, `the Deployment's update failed after ${waited}s: want after its deadline (${DEADLINE}s) and within its wait (${wait}s) + ${PROVIDER_SLACK_SECONDS}s`);
     assert.ok(took <= bound, `up failed only after ${took}s (bound ${bound}s)`);
     assert.strictEqual(during!.failed, 0, `failed requests during the failed rollout: ${JSON.stringify(during!.reasons)}`);
     const d = kjson("get", "deployment", "product", "-n", NS);
