@@ -28,7 +28,20 @@ export const HEADERS = {
   /** Set by the gateway from the token; client-sent values are removed. */
   userId: "X-User-ID",
   userEmail: "X-User-Email",
+  /**
+   * Set on every response by every service: one `<service>=<version>` value each (the binary's name and
+   * its {@link VERSION_ENV}); through the gateway the gateway's value comes first, then the upstream's.
+   */
+  serviceVersion: "X-Service-Version",
 } as const;
+
+/**
+ * The env var the program sets on every service container to the digest of the image it runs
+ * (`sha256:<hex>`); the service reports it as `version` in `/healthz` and in
+ * {@link HEADERS}.serviceVersion. Unset (a service run by hand), the service reports `dev`. Passed at
+ * deploy time, never built into the image, so an image's digest depends on its own code only.
+ */
+export const VERSION_ENV = "SERVICE_VERSION";
 
 /** Env the program sets that no service code reads: the Go runtime reads it itself. */
 export const GO_RUNTIME_ENV = ["GOMEMLIMIT"] as const;

@@ -327,6 +327,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
       terminationGracePeriodSeconds: PRE_STOP_SECONDS + DRAIN_SECONDS + SHUTDOWN_SECONDS + 3,
       imagePullSecrets,
       ...(s.scheduling ? { scheduling: s.scheduling } : {}),
+      progressDeadlineSeconds: cfg.delivery.progressDeadlineSeconds,
     };
   };
 

@@ -8,11 +8,12 @@
  *   npx ts-node automation/cli.ts promote <stack> [--policy-pack PATH]
  *   npx ts-node automation/cli.ts status <stack>
  *   npx ts-node automation/cli.ts stack-file <stack> [images.json]   (env: BASE_STACK, OVERRIDES, THIRD_PARTY_IMAGES, GENERATE_SECRETS)
+ *   npx ts-node automation/cli.ts rollback <stack> [--to <update>] [--policy-pack PATH]
  * Exit codes: 0 success, 1 the operation failed, 2 bad input (nothing was changed).
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { UsageError } from "./errors";
-import { deploy, destroy, preview, promote, reviewDestroy, reviewUp, stackFile, status } from "./commands";
+import { deploy, destroy, preview, promote, reviewDestroy, reviewUp, rollback, stackFile, status } from "./commands";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -92,6 +93,14 @@ Environment:
   DOCKER_HOST              shop:docker.host unless the config sets it (default: the local engine's socket)`,
     )
     .action((stack: string, images: string | undefined) => run(stackFile(stack, images)));
+
+  program
+    .command("rollback")
+    .description("redeploy the configuration (image digests included) of the last successful update before the latest, or of --to <update>, from the stack's history")
+    .argument("<stack>", "stack name")
+    .option("--to <update>", "the update to redeploy: its number in the stack's history (oldest is 1 on the file backend)")
+    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
+    .action((stack: string, opts) => run(rollback(stack, opts)));
 
   return program;
 }

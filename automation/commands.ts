@@ -10,9 +10,10 @@ import { UsageError } from "./errors";
 import { ProgressPrinter, summaryLine } from "./progress";
 import { renderPreviewMarkdown } from "./markdown";
 import { PROJECT, deriveReviewConfig, readOverrides, readStackConfig } from "./review";
-import { Settings, checkStackName, generatedConfigFile, parsePrNumber, resolveSettings } from "./settings";
-import { ensureStack, openWorkspace, pulumiStackBackend, selectStack, setSecretConfig, stackExists } from "./stacks";
+import { Settings, checkExistingStackName, checkStackName, generatedConfigFile, parsePrNumber, resolveSettings } from "./settings";
+import { ensureStack, openWorkspace, pulumiStackBackend, runPulumi, selectStack, setSecretConfig, stackExists } from "./stacks";
 import { makeStackFile, readStackFileConfig, stackFileRequest, writeStackFileConfig } from "./stack-file";
+import { describeUpdate, parseUpdateNumber, rollbackConfig, rollbackTarget } from "./rollback";
 import { promotion, releaseLines } from "./canary";
 
 /** Where a command writes: progress lines and the final summary. */
@@ -34,6 +35,11 @@ export interface PreviewOptions {
   markdown?: string;
   policyPack?: string[];
   refresh?: boolean;
+}
+export interface RollbackOptions {
+  /** The update to redeploy (its number in the stack's history); default: the last good one. */
+  to?: string;
+  policyPack?: string[];
 }
 export interface ReviewOptions {
   overrides?: string;
@@ -264,4 +270,36 @@ export async function stackFile(stackName: string, images: string | undefined, o
   const ws = await openWorkspace(s);
   o.out(await makeStackFile(pulumiStackBackend(ws, s), req));
   return 0;
+}
+
+/**
+ * `rollback <stack> [--to <update>]`: redeploys the configuration of an earlier successful update from
+ * the stack's history (automation/rollback.ts chooses it): the stack's generated config file gets that
+ * update's config (image digests and secrets included), then a normal `up` runs. Refused, nothing
+ * changed, when there is no such update or the named one did not succeed. The program's code is not
+ * rolled back (docs/delivery.md).
+ */
+export async function rollback(stackName: string, opts: RollbackOptions, o: Output = consoleOutput): Promise<number> {
+  const started = Date.now();
+  const s = resolveSettings(process.env);
+  checkExistingStackName(s, stackName);
+  const to = opts.to === undefined ? undefined : parseUpdateNumber(opts.to);
+  const packs = checkPolicyPacks(opts.policyPack);
+  const ws = await openWorkspace(s);
+  if (!(await stackExists(ws, stackName))) throw new UsageError(`stack '${stackName}' has not been created in ${s.backendUrl}: nothing to roll back`);
+  const configFile = await ensureStack(ws, s, stackName, undefined, o.out);
+  const stack = await selectStack(ws, stackName);
+  const target = rollbackTarget(await stack.history(undefined, undefined, true), stackName, to);
+  const current = JSON.parse(await runPulumi(ws, s, ["config", "--show-secrets", "--json", "--stack", stackName, "--config-file", configFile], ws.workDir));
+  const plan = rollbackConfig(target.update.config, current, readStackFileConfig(configFile));
+  o.out(`rolling ${PROJECT}/${stackName} back to the configuration of ${describeUpdate(target)}`);
+  for (const c of plan.changes) o.out(`  ${c}`);
+  if (!plan.changes.length) o.out("  (the config file already holds it: up redeploys it as it is)");
+  writeStackFileConfig(configFile, plan.config);
+  for (const [k, v] of plan.secrets) await setSecretConfig(ws, s, stackName, configFile, k, v);
+  const code = await up(ws, s, stackName, configFile, { policyPack: packs }, o);
+  const took = ((Date.now() - started) / 1000).toFixed(1);
+  if (code === 0) o.out(`rolled back ${stackName} to update ${target.number} in ${took}s`);
+  else o.err(`rollback of ${stackName} to update ${target.number} failed after ${took}s: the config file holds update ${target.number}'s config; fix and run deploy, or roll back to another update`);
+  return code;
 }

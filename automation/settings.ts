@@ -113,3 +113,16 @@ export function checkStackName(s: Settings, stack: string, allowReview: boolean)
   const hint = REVIEW_STACK.test(stack) ? ` (review stacks are created with 'review up ${stack.slice(3)}')` : "";
   throw new UsageError(`unknown stack '${stack}': this project's stacks are ${declared.join(", ") || "(none)"}${hint}`);
 }
+
+/** A stack name the CLI accepts for a file name: Pulumi's own rule (letters, digits, '-', '_', '.'). */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+/**
+ * For commands on a stack that must already exist (`rollback`): one of the project's stacks as
+ * {@link checkStackName} allows them, or any stack the harness made a generated config file for (the
+ * end-to-end suites' stacks). Throws `UsageError`.
+ */
+export function checkExistingStackName(s: Settings, stack: string): void {
+  if (STACK_NAME.test(stack) && !stack.includes("..") && fs.existsSync(generatedConfigFile(s, stack))) return;
+  checkStackName(s, stack, true);
+}

@@ -1,5 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from "../config";
+import { VERSION_ENV } from "../contracts";
+import { DIGEST_REF } from "./service-image";
 import { appLabels, checksum, containerSecurityContext, HTTP_PORT, placement, podSecurityContext, Scheduling, selectorLabels } from "./k8s-defaults";
 
 /** Share of the container memory limit given to Go's soft memory limit (GOMEMLIMIT): the rest is headroom
@@ -19,6 +22,27 @@ export function goMemLimit(memoryLimit: string): string {
   return `${mib}MiB`;
 }
 
+/** What the provider's wait allows, on top of the progress deadline, for each pod a rollout replaces. */
+export const ROLLOUT_SECONDS_PER_POD = 30;
+
+/**
+ * How long `pulumi up` waits for a Deployment's rollout (its create/update customTimeouts): the progress
+ * deadline plus {@link ROLLOUT_SECONDS_PER_POD} for each pod of the replica ceiling. A rollout that
+ * progresses pod by pod finishes within it; one whose new pod never becomes ready is marked
+ * ProgressDeadlineExceeded by the Deployment controller at the deadline, and the provider's wait then
+ * ends with that reason in its error instead of its own 10-minute default.
+ */
+export function rolloutTimeoutSeconds(progressDeadlineSeconds: number, replicaCeiling: number): number {
+  return progressDeadlineSeconds + ROLLOUT_SECONDS_PER_POD * replicaCeiling;
+}
+
+/** The version a service reports ({@link VERSION_ENV}): the digest of its image reference (`sha256:<hex>`). */
+export function imageVersion(image: string): string {
+  const m = DIGEST_REF.exec(image);
+  if (!m) throw new Error(`image ${JSON.stringify(image)} is not pinned by digest (<repository>@sha256:<64 hex>): the service's version is its image's digest`);
+  return m[2];
+}
+
 /** The uid the service image runs as (services/Dockerfile: `USER 65532:65532`). */
 export const SERVICE_UID = 65532;
 
@@ -30,7 +54,7 @@ export interface MicroServiceArgs {
   provider: k8s.Provider;
   /** The binary the image runs (`app.kubernetes.io/name`, used by NetworkPolicies). */
   binary: string;
-  /** The image, pinned by digest (`repo@sha256:...`). */
+  /** The image, pinned by digest (`repo@sha256:...`); its digest is the version the service reports. */
   image: pulumi.Input<string>;
   /** Replicas when there is no autoscaling. */
   replicas: number;
@@ -61,6 +85,11 @@ export interface MicroServiceArgs {
   imagePullSecrets?: pulumi.Input<string>[];
   /** Where the pods run (nodeSelector, tolerations). @default no placement: any untainted node */
   scheduling?: Scheduling;
+  /**
+   * The Deployment's `progressDeadlineSeconds`; `pulumi up` waits at most {@link rolloutTimeoutSeconds}
+   * of it for a rollout. @default 120 ({@link DEFAULT_PROGRESS_DEADLINE_SECONDS})
+   */
+  progressDeadlineSeconds?: number;
 }
 
 /**
@@ -91,6 +120,8 @@ export class MicroService extends pulumi.ComponentResource {
     const preStop = args.preStopSeconds ?? 5;
     const grace = args.terminationGracePeriodSeconds ?? 30;
     if (grace <= preStop) throw fail("terminationGracePeriodSeconds", `must exceed preStopSeconds (${preStop})`);
+    const deadline = args.progressDeadlineSeconds ?? DEFAULT_PROGRESS_DEADLINE_SECONDS;
+    if (!Number.isInteger(deadline) || deadline < 1) throw fail("progressDeadlineSeconds", `must be a whole number >= 1 (got ${deadline})`);
     let goMemory: string;
     try {
       goMemory = goMemLimit(args.resources.memoryLimit);
@@ -98,6 +129,7 @@ export class MicroService extends pulumi.ComponentResource {
       throw fail("resources.memoryLimit", (e as Error).message);
     }
     const floor = a?.minReplicas ?? args.replicas;
+    const rollout = rolloutTimeoutSeconds(deadline, a?.maxReplicas ?? args.replicas);
     const labels = { ...appLabels(args.binary, name, "service"), track };
     const selector = selectorLabels(name);
     const child = { parent: this, provider: args.provider };
@@ -141,6 +173,15 @@ export class MicroService extends pulumi.ComponentResource {
           env: [
             // Go's soft memory limit, below the container limit: the GC works hard before the cgroup edge.
             { name: "GOMEMLIMIT", value: goMemory },
+            // The build the service reports (/healthz, X-Service-Version): its image's digest. Given here,
+            // not built into the image, so a digest depends on the service's own code only.
+            { name: VERSION_ENV, value: pulumi.output(args.image).apply((ref) => {
+              try {
+                return imageVersion(ref);
+              } catch (e) {
+                throw new pulumi.ResourceError(`MicroService ${name}: ${(e as Error).message}`, this);
+              }
+            }) },
           ],
           resources: {
             requests: { cpu: args.resources.cpu, memory: args.resources.memory },
@@ -177,7 +218,12 @@ export class MicroService extends pulumi.ComponentResource {
           // With an HPA the replica count is the HPA's: leaving it out keeps `pulumi up` from resetting it.
           ...(a ? {} : { replicas: args.replicas }),
           revisionHistoryLimit: 5,
+          // A rollout without progress for this long is marked failed (ProgressDeadlineExceeded); with
+          // maxUnavailable 0 the old pods keep serving meanwhile.
+          progressDeadlineSeconds: deadline,
           selector: { matchLabels: selector },
+          // One extra pod at a time and never fewer ready pods than wanted: traffic is unaffected by a
+          // rollout, and by one whose new pods never become ready.
           strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
           template: {
             metadata: {
@@ -194,7 +240,7 @@ export class MicroService extends pulumi.ComponentResource {
           },
         },
       },
-      child,
+      { ...child, customTimeouts: { create: `${rollout}s`, update: `${rollout}s` } },
     );
 
     const service = new k8s.core.v1.Service(

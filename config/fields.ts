@@ -21,6 +21,7 @@ export const SECRET_ENV = ["JWT_SECRET", "MYSQL_PASSWORD", "REDIS_PASSWORD", "RA
 export const PROGRAM_ENV: Record<string, string> = {
   HTTP_ADDR: "the program sets it",
   GOMEMLIMIT: "the program derives it from resources.memoryLimit",
+  SERVICE_VERSION: "the program sets it to the digest of the image the service runs",
   UPSTREAM_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
   REQUEST_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
   PRODUCT_TIMEOUT: "the timeout budgets are set, in order, by components/request-budgets.ts",
@@ -204,6 +205,9 @@ export const imageBuildSchema = z.strictObject({
 });
 
 /** `shop:routing.canary.analysis`: the steps, interval and checks of an automated gray release. */
+/** The default of `shop:delivery.progressDeadlineSeconds` (docs/delivery.md). */
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 120;
+
 export const canaryAnalysis = z
   .strictObject({
     /** Canary weights in percent, strictly ascending, 1..100. */

@@ -15,6 +15,7 @@ export type { Binary } from "../catalog";
 // Quantities and durations: the schema validates with them, the components size with them.
 export { bytes, goDurationMs, milliCpu } from "./units";
 export {
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
   imageBuildSchema,
   isLabelKey,
   LOCAL_GATEWAY_CLASS,

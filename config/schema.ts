@@ -9,6 +9,7 @@ import { DEFAULT_DNS_PEER } from "../components/k8s-defaults";
 import { bytes, goDurationMs, isSize } from "./units";
 import {
   canaryAnalysis,
+  DEFAULT_PROGRESS_DEADLINE_SECONDS,
   digestRef,
   DNS_LABEL,
   dnsLabel,
@@ -67,6 +68,22 @@ export const schema = z.strictObject({
       thirdParty: z
         .strictObject(Object.fromEntries(THIRD_PARTY_IMAGES.map((n) => [n, imageRef(`registry.example.com/mirror/${n}@sha256:${"0123456789abcdef".repeat(4)}`).optional()])) as Record<ThirdPartyImage, z.ZodOptional<ReturnType<typeof imageRef>>>)
         .prefault({}),
+    })
+    .prefault({}),
+  /** How a new version of a service rolls out (docs/delivery.md). */
+  delivery: z
+    .strictObject({
+      /**
+       * Seconds a service's rollout may go without progress (a new pod becoming ready) before its
+       * Deployment reports ProgressDeadlineExceeded; `pulumi up` then fails shortly after, naming it.
+       */
+      progressDeadlineSeconds: z
+        .number({ error: "must be a number of seconds" })
+        .int({ error: "must be a whole number of seconds" })
+        .min(30, { error: "must be at least 30 (below that a slow but healthy start fails the rollout)" })
+        .max(3600, { error: "must be at most 3600 (an hour without progress is a failed rollout)" })
+        .meta({ example: 300 })
+        .default(DEFAULT_PROGRESS_DEADLINE_SECONDS),
     })
     .prefault({}),
   /** The Docker daemon that builds the images (the explicit docker provider); unused with prebuilt images. */
@@ -306,6 +323,6 @@ export type ShopConfig = DeepReadonly<
 >;
 
 /** Top-level keys whose value is structured (JSON from the engine). */
-export const OBJECT_KEYS = new Set(["cluster", "registry", "images", "docker", "services", "routing", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order", "scheduling"]);
+export const OBJECT_KEYS = new Set(["cluster", "registry", "images", "delivery", "docker", "services", "routing", "dataStores", "network", "secrets", "monitoring", "logging", "gateway", "order", "scheduling"]);
 /** Fields that hold secrets and so must be given as secret config. */
 export const SECRET_FIELDS: [top: string, field?: string][] = [["secrets"], ["registry", "password"], ["cluster", "kubeconfig"]];

@@ -47,12 +47,15 @@ export function overridesFile(overrides: Record<string, unknown>): string {
 
 /**
  * Creates (or refreshes) a stack's generated config from a committed stack file plus overrides,
- * with the locally built images, and returns the Automation API stack and its config file.
+ * with the locally built images (or those of `opts.imagesFile`, a JSON map of binary to reference by
+ * digest), and returns the Automation API stack and its config file. `opts.env` goes to
+ * scripts/stack-config.sh (e.g. THIRD_PARTY_IMAGES).
  */
-export async function prepareStack(name: string, base: string, overrides: Record<string, unknown>) {
-  const images = process.env.SHOP_IMAGES_JSON;
+export async function prepareStack(name: string, base: string, overrides: Record<string, unknown>, opts: { imagesFile?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const images = opts.imagesFile ?? process.env.SHOP_IMAGES_JSON;
   if (!images) throw new Error("SHOP_IMAGES_JSON is not set: run the suite through scripts/e2e.sh");
   const configFile = sh(path.join(REPO, "scripts", "stack-config.sh"), [name, images], {
+    ...opts.env,
     BASE_STACK: base,
     OVERRIDES: overridesFile(overrides),
   }).trim();

@@ -1,7 +1,7 @@
 import * as h from "./harness";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, loadConfig } from "../../config";
+import { ConfigError, DEFAULT_PROGRESS_DEADLINE_SECONDS, loadConfig } from "../../config";
 
 const DIGEST = "a".repeat(64);
 const prebuilt = Object.fromEntries(["gateway", "user", "product", "order"].map((s) => [s, `127.0.0.1:5000/shop/${s}@sha256:${DIGEST}`]));
@@ -117,6 +117,31 @@ describe("config", () => {
         assert.ok(!("shop:secrets" in config), `Pulumi.${stack}.yaml sets shop:secrets`);
         assert.strictEqual((config["shop:registry"] as any)?.password, undefined);
       }
+    });
+  });
+
+  describe("delivery", () => {
+    it("gives a rollout 120 seconds without progress unless a stack says otherwise", async () => {
+      await h.reset("dev", { images: { prebuilt } });
+      assert.strictEqual(loadConfig().delivery.progressDeadlineSeconds, DEFAULT_PROGRESS_DEADLINE_SECONDS);
+      assert.strictEqual(DEFAULT_PROGRESS_DEADLINE_SECONDS, 120);
+      await h.reset("dev", { images: { prebuilt }, delivery: { progressDeadlineSeconds: 300 } });
+      assert.strictEqual(loadConfig().delivery.progressDeadlineSeconds, 300);
+    });
+
+    for (const [value, what] of [
+      [10, /must be at least 30 .*got 10 \(e\.g\. 300\)/],
+      [7200, /must be at most 3600/],
+      [90.5, /expected int, got 90\.5/],
+      ["2m", /expected number, got "2m"/],
+    ] as const) {
+      it(`rejects progressDeadlineSeconds ${JSON.stringify(value)} naming the key`, async () => {
+        await rejects({ images: { prebuilt }, delivery: { progressDeadlineSeconds: value } }, "shop:delivery.progressDeadlineSeconds", what);
+      });
+    }
+
+    it("refuses SERVICE_VERSION in a service's env: the program sets it from the image", async () => {
+      await rejects({ images: { prebuilt }, services: { product: { env: { SERVICE_VERSION: "v2" } } } }, "shop:services.product.env.SERVICE_VERSION", /cannot be set here: the program sets it to the digest of the image/);
     });
   });
 

@@ -2,7 +2,8 @@ import * as h from "./harness";
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { goMemLimit, MicroService, MicroServiceArgs } from "../../components/microservice";
+import { goMemLimit, imageVersion, MicroService, MicroServiceArgs, rolloutTimeoutSeconds } from "../../components/microservice";
+import { VERSION_ENV } from "../../contracts";
 
 const IMAGE = `127.0.0.1:5000/shop/product@sha256:${"b".repeat(64)}`;
 
@@ -52,6 +53,63 @@ describe("MicroService", () => {
     const { deployment } = await deploy();
     assert.deepStrictEqual(deployment.spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
     assert.strictEqual(deployment.spec.replicas, 2);
+  });
+
+  it(`sets ${VERSION_ENV} to the image's digest, the version the service reports`, async () => {
+    const c = (await deploy()).deployment.spec.template.spec.containers[0];
+    assert.deepStrictEqual(c.env.find((e: any) => e.name === VERSION_ENV), { name: VERSION_ENV, value: `sha256:${"b".repeat(64)}` });
+    const other = `registry.example.com/team/shop/order@sha256:${"c".repeat(64)}`;
+    const c2 = (await deploy({ image: other })).deployment.spec.template.spec.containers[0];
+    assert.strictEqual(c2.env.find((e: any) => e.name === VERSION_ENV).value, `sha256:${"c".repeat(64)}`);
+  });
+
+  it("refuses to derive a version from an image that is not pinned by digest", () => {
+    for (const ref of ["127.0.0.1:5000/shop/product:latest", "product", `product@sha256:${"b".repeat(63)}`]) {
+      assert.throws(() => imageVersion(ref), /is not pinned by digest/, ref);
+    }
+  });
+
+  describe("rollout bounds", () => {
+    /** The Deployment's spec and resource options for `over`. */
+    async function rollout(over: Partial<MicroServiceArgs>) {
+      await h.reset("dev");
+      const provider = new k8s.Provider("test-k8s", {});
+      let opts: pulumi.CustomResourceOptions | undefined;
+      const capture: pulumi.ResourceTransformation = (a) => {
+        if (a.type === "kubernetes:apps/v1:Deployment") opts = a.opts;
+        return undefined;
+      };
+      new MicroService("product", args(provider, over), { transformations: [capture] });
+      await h.settle();
+      return { spec: h.named("product-deployment").inputs.spec, timeouts: opts?.customTimeouts };
+    }
+
+    const cases: { name: string; over: Partial<MicroServiceArgs>; deadline: number; wait: string }[] = [
+      { name: "defaults, 2 replicas", over: {}, deadline: 120, wait: "180s" },
+      { name: "a deadline of 60s, 1 replica", over: { replicas: 1, progressDeadlineSeconds: 60 }, deadline: 60, wait: "90s" },
+      { name: "an HPA up to 10 pods", over: { autoscaling: { minReplicas: 3, maxReplicas: 10, cpuPercent: 70 }, progressDeadlineSeconds: 300 }, deadline: 300, wait: "600s" },
+    ];
+    for (const c of cases) {
+      it(`${c.name}: progressDeadlineSeconds ${c.deadline}, and up waits ${c.wait} for the rollout`, async () => {
+        const { spec, timeouts } = await rollout(c.over);
+        assert.strictEqual(spec.progressDeadlineSeconds, c.deadline);
+        assert.deepStrictEqual(timeouts, { create: c.wait, update: c.wait });
+        assert.deepStrictEqual(spec.strategy.rollingUpdate, { maxSurge: 1, maxUnavailable: 0 });
+      });
+    }
+
+    it("waits longer than the deadline, so the provider's error carries ProgressDeadlineExceeded", () => {
+      for (const [deadline, pods] of [[30, 1], [120, 3], [3600, 100]]) {
+        const wait = rolloutTimeoutSeconds(deadline, pods);
+        assert.ok(wait > deadline && wait <= deadline + 30 * pods, `${deadline}s, ${pods} pods: ${wait}s`);
+      }
+    });
+
+    it("refuses a deadline that is not a positive whole number", async () => {
+      await h.reset("dev");
+      const provider = new k8s.Provider("test-k8s", {});
+      assert.throws(() => new MicroService("product", args(provider, { progressDeadlineSeconds: 0 })), /progressDeadlineSeconds must be a whole number >= 1/);
+    });
   });
 
   it("probes /healthz for liveness and startup and /readyz for readiness", async () => {

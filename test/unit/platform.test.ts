@@ -3,6 +3,7 @@ import * as assert from "assert";
 import * as path from "path";
 import { loadConfig } from "../../config";
 import { deployPlatform, PlatformOutputs } from "../../platform";
+import { VERSION_ENV } from "../../contracts";
 
 const { DIGEST, PREBUILT, PROMOTED, SECRETS } = h;
 /** The local engine's address as the harness's generated stack config names it. */
@@ -79,6 +80,19 @@ describe("the platform", () => {
         assert.strictEqual(d[svc].spec.template.spec.containers[0].image, PREBUILT[svc]);
         assert.strictEqual(await h.promiseOf(out.imageDigests[svc]), PREBUILT[svc]);
       }
+    });
+
+    it(`gives each service its prebuilt image's digest as ${VERSION_ENV}, the version it reports`, () => {
+      const d = deployments();
+      for (const svc of ["gateway", "user", "product", "order"] as const) {
+        const env = d[svc].spec.template.spec.containers[0].env.find((e: any) => e.name === VERSION_ENV);
+        assert.strictEqual(env?.value, PREBUILT[svc].split("@")[1], svc);
+      }
+    });
+
+    it("bounds every rollout: the default progress deadline of 120s on each service's Deployment", () => {
+      const d = deployments();
+      for (const svc of ["gateway", "user", "product", "order"]) assert.strictEqual(d[svc].spec.progressDeadlineSeconds, 120, svc);
     });
 
     it("claims only 1Gi volumes of class local-storage, every one of them", async () => {
@@ -181,6 +195,15 @@ describe("the platform", () => {
         assert.match(d.spec.template.spec.containers[0].image, /^registry\.example\.com\/shop\/[a-z]+@sha256:[0-9a-f]{64}$/, name);
       }
       assert.match(await h.promiseOf(out.imageDigests.user), /@sha256:/);
+    });
+
+    it(`gives each service the digest docker pushed (the image's repoDigest) as ${VERSION_ENV}`, async () => {
+      for (const [name, d] of Object.entries(deployments())) {
+        const c = d.spec.template.spec.containers[0];
+        const version = c.env.find((e: any) => e.name === VERSION_ENV)?.value;
+        assert.match(version, /^sha256:[0-9a-f]{64}$/, name);
+        assert.strictEqual(`${c.image.split("@")[0]}@${version}`, c.image, name);
+      }
     });
 
     it("generates the JWT key and data-store passwords as secrets", async () => {
@@ -290,6 +313,12 @@ describe("the platform", () => {
   });
 
   describe("options", () => {
+    it("sets shop:delivery.progressDeadlineSeconds on every service's Deployment", async () => {
+      await runLocal({ ...OFF, "shop:delivery": { progressDeadlineSeconds: 45 } });
+      const d = deployments();
+      for (const svc of ["gateway", "user", "product", "order"]) assert.strictEqual(d[svc].spec.progressDeadlineSeconds, 45, svc);
+    });
+
     it("passes shop:gateway.trustedProxyHops and shop:order.paymentTimeout to the services", async () => {
       await run("dev", { ...OFF, "shop:gateway": { trustedProxyHops: 2 }, "shop:order": { paymentTimeout: "1h" } });
       assert.strictEqual(h.named("gateway-config").inputs.data.TRUSTED_PROXY_HOPS, "2");
@@ -303,6 +332,7 @@ describe("the platform", () => {
       const d = deployments();
       assert.strictEqual(d["gateway-canary"].spec.template.spec.containers[0].image, canaryImage);
       assert.strictEqual(d["gateway-canary"].spec.template.metadata.labels.track, "canary");
+      assert.strictEqual(d["gateway-canary"].spec.template.spec.containers[0].env.find((e: any) => e.name === VERSION_ENV).value, `sha256:${DIGEST("9")}`);
       assert.strictEqual(d.gateway.spec.template.spec.containers[0].image, PREBUILT.gateway);
       const refs = h.named("shop-routing-api").inputs.spec.rules[0].backendRefs;
       assert.deepStrictEqual(refs.map((r: any) => [r.name, r.weight]), [["gateway", 75], ["gateway-canary", 25]]);

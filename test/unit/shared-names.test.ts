@@ -2,7 +2,7 @@ import * as h from "./harness";
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { GO_RUNTIME_ENV, HEADERS, HTTP_METRIC_LABELS, METRICS } from "../../contracts";
+import { GO_RUNTIME_ENV, HEADERS, HTTP_METRIC_LABELS, METRICS, VERSION_ENV } from "../../contracts";
 import { BINARIES } from "../../catalog";
 import { loadConfig, RESERVED_ENV } from "../../config";
 import { deployPlatform } from "../../platform";
@@ -70,6 +70,11 @@ describe("names shared by the Go services and the program", () => {
   });
 
   describe("env the program sets", () => {
+    it(`${VERSION_ENV}: the version env is read by the Go config and reserved from the stack's env`, () => {
+      assert.ok(goEnv.has(VERSION_ENV), `no config.Loader read of "${VERSION_ENV}" under services/`);
+      assert.ok(RESERVED_ENV.includes(VERSION_ENV), `${VERSION_ENV} is not in RESERVED_ENV (config.ts)`);
+    });
+
     it("reserves only names a service or the Go runtime reads", () => {
       const unread = RESERVED_ENV.filter((n) => !goEnv.has(n) && !(GO_RUNTIME_ENV as readonly string[]).includes(n));
       assert.deepStrictEqual(unread, [], "reserved env (config/fields.ts) that no Go code reads");

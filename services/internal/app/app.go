@@ -100,7 +100,7 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", health.Healthz)
+	mux.HandleFunc("GET /healthz", health.Healthz(common.Version))
 	mux.HandleFunc("GET /readyz", env.Ready.Readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	svc.Routes(mux)
@@ -111,7 +111,7 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 	if requestTimeout > 0 {
 		inner = Deadline(requestTimeout, inner)
 	}
-	handler := httpx.Recover(log, reqid.Middleware(AccessLog(log, metrics.NewHTTP(reg).Middleware(inner))))
+	handler := Version(name, common.Version, httpx.Recover(log, reqid.Middleware(AccessLog(log, metrics.NewHTTP(reg).Middleware(inner)))))
 
 	ln, err := net.Listen("tcp", common.HTTPAddr)
 	if err != nil {
@@ -130,6 +130,7 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 		Drain:           common.ShutdownDrain,
 		OnShutdown:      env.Ready.ShuttingDown,
 	}
+	log.Info("starting", "version", common.Version)
 	env.Workers.start(bgCtx)
 	serveErr := httpserver.Serve(ctx, ln, httpserver.New(handler, log, so), log, so)
 	cancelBg()
@@ -140,6 +141,22 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 		return 1
 	}
 	return 0
+}
+
+// VersionHeader names the build that answered: every response of every
+// service carries one "<service>=<version>" value of its own. The gateway adds
+// its value before proxying and the upstream's comes after it, so a response
+// through the gateway names both builds (gateway first).
+const VersionHeader = "X-Service-Version"
+
+// Version adds "<name>=<version>" to VersionHeader of every response, panics
+// and errors included.
+func Version(name, version string, next http.Handler) http.Handler {
+	value := name + "=" + version
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add(VersionHeader, value)
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Deadline bounds every request's context to d (REQUEST_TIMEOUT): the

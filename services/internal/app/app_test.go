@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -167,5 +168,93 @@ func TestABadRequestTimeoutExits1NamingIt(t *testing.T) {
 	}, Options{})
 	if code != 1 || !strings.Contains(errOut.String(), "REQUEST_TIMEOUT: must be a Go duration") {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+// panicService panics on GET /boom and answers 204 on GET /ok.
+type panicService struct{}
+
+func (panicService) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /boom", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	mux.HandleFunc("GET /ok", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+}
+func (panicService) Close() {}
+
+func TestEveryResponseNamesTheBuildAndHealthzReportsIt(t *testing.T) {
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	cases := []struct {
+		name    string
+		env     map[string]string
+		version string
+	}{
+		{"SERVICE_VERSION set by the program (the image digest)", map[string]string{"SERVICE_VERSION": digest}, digest},
+		{"unset: dev", map[string]string{}, config.DefaultVersion},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+			env := map[string]string{"HTTP_ADDR": addr, "SHUTDOWN_DRAIN": "0s"}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			var out, errOut bytes.Buffer
+			done := make(chan int, 1)
+			go func() {
+				done <- Run(ctx, "product", func(k string) string { return env[k] }, &out, &errOut, func(*config.Loader) func(context.Context, *Env) (Service, error) {
+					return func(context.Context, *Env) (Service, error) { return panicService{}, nil }
+				}, Options{})
+			}()
+			defer func() { cancel(); <-done }()
+			get := func(path string) (*http.Response, string) {
+				for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+					resp, err := http.Get("http://" + addr + path)
+					if err == nil {
+						b, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						return resp, string(b)
+					}
+					if time.Since(start) > 5*time.Second {
+						t.Fatalf("server never answered %s: %v %s", path, err, errOut.String())
+					}
+				}
+			}
+			for _, p := range []struct {
+				path   string
+				status int
+			}{{"/healthz", 200}, {"/readyz", 200}, {"/metrics", 200}, {"/ok", 204}, {"/nowhere", 404}, {"/boom", 500}} {
+				resp, _ := get(p.path)
+				if resp.StatusCode != p.status {
+					t.Errorf("%s: status %d, want %d", p.path, resp.StatusCode, p.status)
+				}
+				if got := resp.Header.Values(VersionHeader); len(got) != 1 || got[0] != "product="+tc.version {
+					t.Errorf("%s: %s %q, want one value %q", p.path, VersionHeader, got, "product="+tc.version)
+				}
+			}
+			_, body := get("/healthz")
+			var h struct{ Status, Version string }
+			if err := json.Unmarshal([]byte(body), &h); err != nil || h.Status != "ok" || h.Version != tc.version {
+				t.Errorf("/healthz body %s: want status ok and version %q (%v)", body, tc.version, err)
+			}
+		})
+	}
+}
+
+func TestABadServiceVersionExits1NamingIt(t *testing.T) {
+	cases := []string{"has space", "line\nbreak", "x=y", strings.Repeat("a", 129)}
+	for _, v := range cases {
+		var out, errOut bytes.Buffer
+		env := map[string]string{"SERVICE_VERSION": v}
+		code := Run(context.Background(), "test", func(k string) string { return env[k] }, &out, &errOut, func(*config.Loader) func(context.Context, *Env) (Service, error) {
+			return func(context.Context, *Env) (Service, error) { return nopService{}, nil }
+		}, Options{})
+		if code != 1 || !strings.Contains(errOut.String(), "SERVICE_VERSION: must be 1 to 128 characters") {
+			t.Errorf("SERVICE_VERSION=%q: exit %d, stderr %q", v, code, errOut.String())
+		}
 	}
 }

@@ -10,16 +10,42 @@ type Common struct {
 	// ShutdownDrain is how long /readyz reports 503 before the listener
 	// closes, so load balancers stop sending new requests first.
 	ShutdownDrain time.Duration
+	// Version is the build this process runs (SERVICE_VERSION): the program sets it to the
+	// image's digest; "dev" when unset (a local `go run`).
+	Version string
 }
 
-// LoadCommon reads HTTP_ADDR, LOG_LEVEL, SHUTDOWN_TIMEOUT and SHUTDOWN_DRAIN.
+// DefaultVersion is the version a service reports when SERVICE_VERSION is unset.
+const DefaultVersion = "dev"
+
+// validVersion reports whether v is safe in a response header and a log line: 1 to 128
+// characters from [A-Za-z0-9._:+-] (a digest like "sha256:<hex>", a tag, "dev").
+func validVersion(v string) bool {
+	if len(v) == 0 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == ':', c == '+', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// LoadCommon reads HTTP_ADDR, LOG_LEVEL, SHUTDOWN_TIMEOUT, SHUTDOWN_DRAIN and SERVICE_VERSION.
 func (l *Loader) LoadCommon() Common {
 	c := Common{
 		HTTPAddr:        l.HostPort("HTTP_ADDR", ":8080", false),
 		LogLevel:        l.OneOf("LOG_LEVEL", "info", "debug", "info", "warn", "error"),
 		ShutdownTimeout: l.Duration("SHUTDOWN_TIMEOUT", 20*time.Second, time.Second, 10*time.Minute),
 		ShutdownDrain:   l.Duration("SHUTDOWN_DRAIN", 2*time.Second, 0, 5*time.Minute),
+		Version:         l.String("SERVICE_VERSION", DefaultVersion),
 	}
+	l.Check(validVersion(c.Version), "SERVICE_VERSION",
+		"must be 1 to 128 characters from [A-Za-z0-9._:+-] (e.g. \"sha256:<64 hex digits>\"), got %q", c.Version)
 	l.Check(c.ShutdownDrain < c.ShutdownTimeout, "SHUTDOWN_DRAIN",
 		"must be shorter than SHUTDOWN_TIMEOUT (%s), got %s", c.ShutdownTimeout, c.ShutdownDrain)
 	return c

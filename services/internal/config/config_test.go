@@ -20,7 +20,7 @@ func TestLoaderAcceptsWellFormedValuesAndDefaults(t *testing.T) {
 	if err := l.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if c.HTTPAddr != ":9090" || c.LogLevel != "debug" || c.ShutdownTimeout != 30*time.Second || c.ShutdownDrain != 2*time.Second {
+	if c.HTTPAddr != ":9090" || c.LogLevel != "debug" || c.ShutdownTimeout != 30*time.Second || c.ShutdownDrain != 2*time.Second || c.Version != DefaultVersion {
 		t.Errorf("common: %+v", c)
 	}
 	if m.Port != 3307 || m.Host != "db" {
@@ -46,6 +46,7 @@ func TestLoaderNamesEveryBadVariable(t *testing.T) {
 		{"drain not below timeout", map[string]string{"SHUTDOWN_TIMEOUT": "5s", "SHUTDOWN_DRAIN": "5s"}, func(l *Loader) { l.LoadCommon() }, []string{"SHUTDOWN_DRAIN: must be shorter than SHUTDOWN_TIMEOUT"}},
 		{"log level", map[string]string{"LOG_LEVEL": "verbose"}, func(l *Loader) { l.LoadCommon() }, []string{"LOG_LEVEL: must be one of debug|info|warn|error"}},
 		{"address without port", map[string]string{"HTTP_ADDR": "localhost"}, func(l *Loader) { l.LoadCommon() }, []string{"HTTP_ADDR: must be host:port"}},
+		{"version with a space", map[string]string{"SERVICE_VERSION": "v 1"}, func(l *Loader) { l.LoadCommon() }, []string{"SERVICE_VERSION: must be 1 to 128 characters from [A-Za-z0-9._:+-]"}},
 		{"url without scheme", map[string]string{"USER_URL": "user:8080"}, func(l *Loader) { l.URLs("USER_URL") }, []string{"USER_URL: must be http(s)://host:port"}},
 		{"url with path", map[string]string{"USER_URL": "http://user:8080/api"}, func(l *Loader) { l.URLs("USER_URL") }, []string{"USER_URL"}},
 		{"secret too short", map[string]string{"JWT_SECRET": "short"}, func(l *Loader) { l.Secret("JWT_SECRET", 32) }, []string{"JWT_SECRET: must be at least 32 bytes"}},

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
 
+	"shop/internal/app"
 	"shop/internal/auth"
 	"shop/internal/reqid"
 )
@@ -461,5 +462,37 @@ func TestTokenCacheHitsOnlyVerifiedTokensUntilTheyExpire(t *testing.T) {
 	}
 	if n > 64+32 {
 		t.Fatalf("cache holds %d tokens, bound is about 64", n)
+	}
+}
+
+func TestAProxiedResponseNamesTheGatewaysBuildThenTheUpstreams(t *testing.T) {
+	up := httptest.NewServer(app.Version("product", "sha256:bb", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	})))
+	t.Cleanup(up.Close)
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := mustURL(down.URL)
+	down.Close()
+	cases := []struct {
+		name     string
+		products []*url.URL
+		status   int
+		want     []string
+	}{
+		{"upstream answers", []*url.URL{mustURL(up.URL)}, 200, []string{"gateway=sha256:aa", "product=sha256:bb"}},
+		{"upstream unreachable: the gateway's own answer", []*url.URL{downURL}, 502, []string{"gateway=sha256:aa"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := app.Version("gateway", "sha256:aa", newGateway(t, 1000, 1000, tc.products, tc.products, tc.products, DefaultBreaker))
+			w := httptest.NewRecorder()
+			gw.ServeHTTP(w, httptest.NewRequest("GET", "http://gw/api/products/7", nil))
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d", w.Code, tc.status)
+			}
+			if got := w.Header().Values(app.VersionHeader); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("%s %q, want %q", app.VersionHeader, got, tc.want)
+			}
+		})
 	}
 }

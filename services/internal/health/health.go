@@ -36,10 +36,12 @@ func (c *Checker) Add(name string, check func(context.Context) error) {
 // ShuttingDown makes /readyz answer 503 from now on.
 func (c *Checker) ShuttingDown() { c.shutting.Store(true) }
 
-// Result is the /readyz body.
+// Result is the /readyz and /healthz body.
 type Result struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks,omitempty"`
+	// Version is the build the process runs (/healthz only).
+	Version string `json:"version,omitempty"`
 }
 
 // Check runs every check concurrently and reports whether all passed.
@@ -87,9 +89,12 @@ func (c *Checker) Check(ctx context.Context) (bool, Result) {
 	return ok, res
 }
 
-// Healthz answers 200 while the process can serve HTTP at all.
-func Healthz(w http.ResponseWriter, _ *http.Request) {
-	httpx.WriteJSON(w, http.StatusOK, Result{Status: "ok"})
+// Healthz answers 200 while the process can serve HTTP at all, with the
+// build's version (SERVICE_VERSION) in the body.
+func Healthz(version string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		httpx.WriteJSON(w, http.StatusOK, Result{Status: "ok", Version: version})
+	}
 }
 
 // Readyz answers 200 when every check passes, else 503 with the failures.

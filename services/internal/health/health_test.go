@@ -58,3 +58,17 @@ func TestReadyzReportsEachCheckAndShutdown(t *testing.T) {
 		})
 	}
 }
+
+func TestHealthzReportsTheVersion(t *testing.T) {
+	for _, v := range []string{"sha256:0123abcd", "dev"} {
+		w := httptest.NewRecorder()
+		Healthz(v)(w, httptest.NewRequest("GET", "/healthz", nil))
+		var res Result
+		if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
+			t.Fatal(err)
+		}
+		if w.Code != 200 || res.Status != "ok" || res.Version != v {
+			t.Errorf("version %q: %d %+v", v, w.Code, res)
+		}
+	}
+}

@@ -86,6 +86,12 @@ describe("automation CLI input checks", function () {
     assertRefused(run(["stack-file", "local"], { THIRD_PARTY_IMAGES: "1" }), /^error: third-party images file .*third-party-images\.json not found \(THIRD_PARTY_IMAGES=1\); run scripts\/images\.sh third-party first$/);
   });
 
+  it("refuses to roll back an unknown stack or to a malformed update number", () => {
+    assertRefused(run(["rollback", "staging"]), /^error: unknown stack 'staging': this project's stacks are dev, local, prod$/);
+    assertRefused(run(["rollback", "../../etc"]), /^error: unknown stack '\.\.\/\.\.\/etc'/);
+    assertRefused(run(["rollback", "local", "--to", "7a"]), /^error: bad update number '7a': give the number of an update from the stack's history/);
+  });
+
   it("refuses unknown commands and review actions", () => {
     assertRefused(run(["rollout", "dev"]), /unknown command 'rollout'/);
     assertRefused(run(["review", "merge", "5"]), /use 'up' or 'destroy'/);

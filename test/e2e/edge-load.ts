@@ -1,0 +1,184 @@
+/**
+ * A bounded, open-loop load through the edge at 127.0.0.1, for the delivery suite: it runs as its own
+ * process (the suite's `kubectl` and Pulumi calls block the test's event loop) and sends a fixed rate
+ * of browse, account and order calls with the stack's route in the Host header, until its duration
+ * ends, it has sent its maximum, or it gets SIGTERM; then it waits for the requests in flight (each
+ * bounded by its timeout) and prints one JSON summary on stdout.
+ *
+ *   node -r ts-node/register test/e2e/edge-load.ts '<JSON of LoadSpec>'
+ *
+ * A request fails when it gets no answer (connection error, timeout) or an answer other than the one
+ * its call must give (200 for reads, 201 for an order), and when it cannot be sent because
+ * `maxInFlight` requests are already waiting (by default as many as the rate sends within the timeout,
+ * so a stall shorter than the timeout shows as latency, not as failures). Every answer's
+ * X-Service-Version values are counted, by call.
+ */
+import * as http from "http";
+import { HEADERS } from "../../contracts";
+
+/** What to send. */
+export interface LoadSpec {
+  /** The route's host name (the Host header); requests go to 127.0.0.1 only. */
+  host: string;
+  /** @default 80 */
+  port?: number;
+  /** Requests per second. */
+  rate: number;
+  /** Upper bound of the run, seconds (it may be stopped earlier with SIGTERM). */
+  maxSeconds: number;
+  /** A signed-in user's token (orders and `/api/users/me`). */
+  token: string;
+  /** A product with ample stock: detail reads and one-unit orders. */
+  productId: number;
+  /**
+   * At most this many requests wait for their answer; one more is not sent and counts as failed.
+   * @default rate x timeout: only reached when answers take about as long as the timeout anyway
+   */
+  maxInFlight?: number;
+  /** Per-request timeout, ms. @default 10000 */
+  timeoutMs?: number;
+}
+
+/** The calls, in the order a tick cycles through them (35% list, 35% detail, 15% account, 15% orders). */
+const MIX = ["list", "detail", "me", "order", "list", "detail", "list", "detail", "me", "list", "detail", "order", "list", "detail", "list", "detail", "me", "order", "list", "detail"] as const;
+export type Call = (typeof MIX)[number];
+
+/** The JSON a run prints. */
+export interface LoadResult {
+  sent: number;
+  ok: number;
+  failed: number;
+  /** Failures by reason (`status 502`, `ECONNRESET`, `timeout`, `not sent: in flight limit`). */
+  reasons: Record<string, number>;
+  /** The first failures, for the report. */
+  examples: string[];
+  seconds: number;
+  /** Achieved rate (requests sent per second). */
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Call -> X-Service-Version value (`product=sha256:...`) -> answers carrying it. */
+  versions: Record<string, Record<string, number>>;
+}
+
+const EXPECTED: Record<Call, number> = { list: 200, detail: 200, me: 200, order: 201 };
+
+export function run(spec: LoadSpec, stop: Promise<void>): Promise<LoadResult> {
+  const timeoutMs = spec.timeoutMs ?? 10_000;
+  const maxInFlight = spec.maxInFlight ?? Math.ceil((spec.rate * timeoutMs) / 1000);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
+  const maxRequests = Math.ceil(spec.rate * spec.maxSeconds);
+  const res: LoadResult = { sent: 0, ok: 0, failed: 0, reasons: {}, examples: [], seconds: 0, rps: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, versions: {} };
+  const latencies: number[] = [];
+  let inFlight = 0;
+  let seq = 0;
+  const fail = (call: Call, reason: string, detail = "") => {
+    res.failed++;
+    res.reasons[reason] = (res.reasons[reason] ?? 0) + 1;
+    if (res.examples.length < 10) res.examples.push(`${new Date().toISOString()} ${call}: ${reason}${detail ? ` ${detail.slice(0, 200)}` : ""}`);
+  };
+
+  const send = (call: Call) => {
+    const n = seq++;
+    if (inFlight >= maxInFlight) return fail(call, "not sent: in flight limit");
+    const headers: http.OutgoingHttpHeaders = { Host: spec.host, Authorization: `Bearer ${spec.token}` };
+    let method = "GET";
+    let path = "/api/products?size=5";
+    let body: string | undefined;
+    if (call === "detail") path = `/api/products/${spec.productId}`;
+    if (call === "me") path = "/api/users/me";
+    if (call === "order") {
+      method = "POST";
+      path = "/api/orders";
+      body = JSON.stringify({ items: [{ product_id: spec.productId, quantity: 1 }] });
+      headers["Content-Type"] = "application/json";
+      headers["Content-Length"] = Buffer.byteLength(body);
+      headers[HEADERS.idempotencyKey] = `edge-load-${process.pid}-${n}`;
+    }
+    inFlight++;
+    res.sent++;
+    const started = Date.now();
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      inFlight--;
+      outcome();
+    };
+    const req = http.request({ host: "127.0.0.1", port: spec.port ?? 80, method, path, headers, agent, timeout: timeoutMs }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on("data", (c: Buffer) => chunks.push(c));
+      r.on("error", (e) => settle(() => fail(call, (e as NodeJS.ErrnoException).code ?? e.message)));
+      r.on("end", () =>
+        settle(() => {
+          latencies.push(Date.now() - started);
+          const v = r.headers[HEADERS.serviceVersion.toLowerCase()];
+          const values = (Array.isArray(v) ? v.join(",") : v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+          const byCall = (res.versions[call] ??= {});
+          for (const x of values.length ? values : ["(none)"]) byCall[x] = (byCall[x] ?? 0) + 1;
+          if (r.statusCode === EXPECTED[call]) res.ok++;
+          else fail(call, `status ${r.statusCode}`, Buffer.concat(chunks).toString("utf8"));
+        }),
+      );
+    });
+    req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "timeout" })));
+    req.on("error", (e) => settle(() => fail(call, (e as NodeJS.ErrnoException).code ?? e.message)));
+    req.end(body);
+  };
+
+  return new Promise((resolve) => {
+    const start = Date.now();
+    let due = 0;
+    let stopped = false;
+    const tick = setInterval(() => {
+      const elapsed = (Date.now() - start) / 1000;
+      if (stopped || elapsed >= spec.maxSeconds || seq >= maxRequests) return finish();
+      const target = Math.min(maxRequests, Math.floor(elapsed * spec.rate));
+      while (due < target) send(MIX[due++ % MIX.length]);
+    }, 5);
+    void stop.then(() => { stopped = true; });
+    let finishing = false;
+    function finish() {
+      if (finishing) return;
+      finishing = true;
+      clearInterval(tick);
+      res.seconds = (Date.now() - start) / 1000;
+      const drained = Date.now() + timeoutMs + 1000;
+      const wait = setInterval(() => {
+        if (inFlight > 0 && Date.now() < drained) return;
+        clearInterval(wait);
+        agent.destroy();
+        latencies.sort((a, b) => a - b);
+        const q = (p: number) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))] : 0;
+        res.rps = Math.round((res.sent / res.seconds) * 10) / 10;
+        res.p50Ms = q(50);
+        res.p99Ms = q(99);
+        res.maxMs = latencies.length ? latencies[latencies.length - 1] : 0;
+        if (inFlight > 0) {
+          res.failed += inFlight;
+          res.reasons["no answer by the end"] = inFlight;
+        }
+        resolve(res);
+      }, 20);
+    }
+  });
+}
+
+if (require.main === module) {
+  const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
+  if (!spec.host || !(spec.rate > 0) || !(spec.maxSeconds > 0) || !spec.token || !spec.productId) {
+    process.stderr.write("usage: edge-load.ts '<JSON: host, rate, maxSeconds, token, productId>'\n");
+    process.exit(2);
+  }
+  let signal: () => void = () => {};
+  const stop = new Promise<void>((r) => (signal = r));
+  process.on("SIGTERM", () => signal());
+  process.on("SIGINT", () => signal());
+  const running = run(spec, stop);
+  process.stderr.write("started\n");
+  void running.then((r) => {
+    process.stdout.write(JSON.stringify(r) + "\n");
+    process.exit(0);
+  });
+}
