@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { BINARIES, Binary } from "./catalog";
 import { bytes, goDurationMs, isSize, milliCpu } from "./config/units";
+import { durationSeconds } from "./components/monitoring/prometheus-config";
 import { DEFAULT_DNS_PEER } from "./components/k8s-defaults";
 
 export const NAMESPACE = "shop";
@@ -137,6 +138,12 @@ const autoscaling = z
     if (a.minReplicas > a.maxReplicas) ctx.addIssue({ code: "custom", path: ["maxReplicas"], message: `must be at least minReplicas (${a.minReplicas})` });
   });
 
+/** A Prometheus scrape or evaluation interval: 1s to 5m. */
+const promInterval = z
+  .string()
+  .regex(/^(\d+[sm])+$/, { error: "must be a Prometheus duration of seconds or minutes like 15s, 1m or 1m30s" })
+  .refine((d) => { const s = durationSeconds(d); return s >= 1 && s <= 300; }, { error: "must be from 1s to 5m" })
+  .meta({ example: "30s" });
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, { error: "must be an env var name like RATE_LIMIT_RPS" });
 
 const service = z
@@ -463,6 +470,16 @@ const schema = z.strictObject({
       retention: z.string().regex(/^\d+(h|d|w|y)$/, { error: "must be a Prometheus retention like 15d" }).meta({ example: "15d" }).default("1d"),
       storageSize: memory("10Gi").default("1Gi"),
       grafanaPath: z.string().regex(/^\/[a-z0-9-]+$/, { error: "must be a path like /grafana" }).meta({ example: "/grafana" }).default("/grafana"),
+      /** Prometheus' scrape interval. */
+      scrapeInterval: promInterval.default("30s"),
+      /** How often Prometheus evaluates the alert rules. */
+      evaluationInterval: promInterval.default("30s"),
+      /** When set, replaces the `for:` of every alert that waits (a test stack shortens it; 0s fires at once). */
+      alertPendingFor: z
+        .string()
+        .regex(/^(\d+[smh])+$/, { error: "must be a Prometheus duration like 30s, 1m or 1m30s" })
+        .meta({ example: "30s" })
+        .optional(),
     })
     .prefault({}),
   logging: z
