@@ -350,6 +350,7 @@ export async function checkOrderBacklogAlert(t: MonitoringTarget): Promise<Alert
   assert.match(watermark, /^[0-9.]+$/, `unexpected watermark ${watermark}`);
   const pending = async () => Number((await promQuery(t, `max(order_outbox_pending{namespace="${t.namespace}"})`))[0]?.value[1] ?? NaN);
   let fire = 0;
+  let peak = NaN;
   let placed = 0;
   const codes: Record<string, number> = {};
   const blockedAt = Date.now();
@@ -369,10 +370,10 @@ export async function checkOrderBacklogAlert(t: MonitoringTarget): Promise<Alert
     }
     assert.ok(placed > threshold, `only ${placed} of ${orders} orders were accepted with RabbitMQ blocked (${JSON.stringify(codes)}); the backlog cannot pass ${threshold}`);
     fire = await waitForAlert(t, want, true, fireBudget(rule, iv, 30));
+    peak = await pending().catch(() => NaN);
   } finally {
     await ctl("set_vm_memory_high_watermark", watermark);
   }
-  const peak = await pending().catch(() => NaN);
   const restored = Date.now();
   await waitForAlert(t, want, false, 120 + 3 * iv.scrape + 3 * iv.evaluation);
   const resolveMs = Date.now() - restored;
