@@ -508,6 +508,9 @@ function wireObservability(
       retention: cfg.monitoring.retention,
       storageSize: cfg.monitoring.storageSize,
       grafanaPath: cfg.monitoring.grafanaPath,
+      scrapeInterval: cfg.monitoring.scrapeInterval,
+      evaluationInterval: cfg.monitoring.evaluationInterval,
+      ...(cfg.monitoring.alertPendingFor ? { alertPendingFor: cfg.monitoring.alertPendingFor } : {}),
       clusterLabel: cfg.stack,
       ...(cfg.routing.canary.analysis ? { queriers: [{ name: CANARY_CONTROLLER.app, namespace: shopNamespace, pods: CANARY_CONTROLLER.pods }] } : {}),
       ...(logging

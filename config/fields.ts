@@ -3,6 +3,7 @@
  * program owns, and the zod types of quantities, images, placement, services, image builds and the
  * gray release. `.meta({ example })` feeds the "e.g." part of the problems config/problems.ts writes.
  */
+import { durationSeconds } from "../components/monitoring/prometheus-config";
 import { z } from "zod";
 import { BINARIES } from "../catalog";
 // Quantities and durations (config/units.ts): the schema validates with them, the components size with them.
@@ -205,6 +206,13 @@ export const imageBuildSchema = z.strictObject({
 });
 
 /** `shop:routing.canary.analysis`: the steps, interval and checks of an automated gray release. */
+/** A Prometheus scrape or evaluation interval: 1s to 5m. */
+export const promInterval = z
+  .string()
+  .regex(/^(\d+[sm])+$/, { error: "must be a Prometheus duration of seconds or minutes like 15s, 1m or 1m30s" })
+  .refine((d) => { const s = durationSeconds(d); return s >= 1 && s <= 300; }, { error: "must be from 1s to 5m" })
+  .meta({ example: "30s" });
+
 /** The default of `shop:delivery.progressDeadlineSeconds` (docs/delivery.md). */
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 120;
 

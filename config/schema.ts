@@ -9,6 +9,7 @@ import { DEFAULT_DNS_PEER } from "../components/k8s-defaults";
 import { bytes, goDurationMs, isSize } from "./units";
 import {
   canaryAnalysis,
+  promInterval,
   DEFAULT_PROGRESS_DEADLINE_SECONDS,
   digestRef,
   DNS_LABEL,
@@ -266,6 +267,16 @@ export const schema = z.strictObject({
       retention: z.string().regex(/^\d+(h|d|w|y)$/, { error: "must be a Prometheus retention like 15d" }).meta({ example: "15d" }).default("1d"),
       storageSize: memory("10Gi").default("1Gi"),
       grafanaPath: z.string().regex(/^\/[a-z0-9-]+$/, { error: "must be a path like /grafana" }).meta({ example: "/grafana" }).default("/grafana"),
+      /** Prometheus' scrape interval. */
+      scrapeInterval: promInterval.default("30s"),
+      /** How often Prometheus evaluates the alert rules. */
+      evaluationInterval: promInterval.default("30s"),
+      /** When set, replaces the `for:` of every alert that waits (a test stack shortens it; 0s fires at once). */
+      alertPendingFor: z
+        .string()
+        .regex(/^(\d+[smh])+$/, { error: "must be a Prometheus duration like 30s, 1m or 1m30s" })
+        .meta({ example: "30s" })
+        .optional(),
     })
     .prefault({}),
   logging: z

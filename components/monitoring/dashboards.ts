@@ -114,7 +114,8 @@ export function redDashboard(service: string, shopNamespace: string): Dashboard 
   const panels = new Layout()
     .add("stat", "Instances up", "none", [[`sum(up{job="${JOBS.pods}", ${sel}})`, "up"]], 6)
     .add("stat", "Requests / s", "reqps", [[`sum(rate(${req()}${RATE}))`, "rps"]], 6)
-    .add("stat", "5xx ratio", "percentunit", [[`sum(rate(${req(', code=~"5.."')}${RATE})) / sum(rate(${req()}${RATE}))`, "5xx"]], 6)
+    // `or vector(0)`: no 5xx at all is a ratio of 0, not "No data".
+    .add("stat", "5xx ratio", "percentunit", [[`(sum(rate(${req(', code=~"5.."')}${RATE})) or vector(0)) / sum(rate(${req()}${RATE}))`, "5xx"]], 6)
     .add("stat", "p99 latency", "s", [[q(0.99), "p99"]], 6)
     .add("timeseries", "Rate: requests / s by route", "reqps", [[`sum by (route) (rate(${req()}${RATE}))`, "{{route}}"]])
     .add("timeseries", "Errors: 4xx and 5xx / s by route and code", "reqps", [
@@ -143,7 +144,9 @@ export function overviewDashboard(services: string[], shopNamespace: string): Da
     .add("timeseries", "Requests / s by service", "reqps", [[`sum by (service) (rate(${METRICS.requests}{${traffic}}${RATE}))`, "{{service}}"]])
     .add("timeseries", "5xx ratio by service", "percentunit", [
       [
-        `sum by (service) (rate(${METRICS.requests}{${traffic}, code=~"5.."}${RATE})) / sum by (service) (rate(${METRICS.requests}{${traffic}}${RATE}))`,
+        // A service with traffic but no 5xx shows 0 rather than no line.
+        `(sum by (service) (rate(${METRICS.requests}{${traffic}, code=~"5.."}${RATE})) or 0 * sum by (service) (rate(${METRICS.requests}{${traffic}}${RATE})))` +
+          ` / sum by (service) (rate(${METRICS.requests}{${traffic}}${RATE}))`,
         "{{service}}",
       ],
     ])
@@ -153,10 +156,13 @@ export function overviewDashboard(services: string[], shopNamespace: string): Da
     .add("timeseries", "Container restarts (1h)", "none", [
       [`sum by (pod) (increase(kube_pod_container_status_restarts_total{${ns}}[1h]))`, "{{pod}}"],
     ])
-    .add("timeseries", "Memory: working set / limit", "percentunit", [
+    // Pod-level cgroups (`container=""`, `pod` set): every kubelet's cAdvisor reports them, while some
+    // (the local cluster's real node) report no per-container cgroup at all. A pod's limit is the sum of
+    // its containers' limits.
+    .add("timeseries", "Memory: working set / limit by pod", "percentunit", [
       [
-        `max by (pod, container) (container_memory_working_set_bytes{${ns}, container!="", container!="POD"}) / max by (pod, container) (kube_pod_container_resource_limits{${ns}, resource="memory"})`,
-        "{{pod}}/{{container}}",
+        `max by (pod) (container_memory_working_set_bytes{${ns}, container="", pod!=""}) / sum by (pod) (kube_pod_container_resource_limits{${ns}, resource="memory"})`,
+        "{{pod}}",
       ],
     ])
     .add("timeseries", "Order events: outbox backlog, created and published / s", "none", [
@@ -165,7 +171,7 @@ export function overviewDashboard(services: string[], shopNamespace: string): Da
       [`sum(rate(${METRICS.orderEventsPublished}{${ns}}${RATE}))`, "events published / s"],
     ])
     .add("timeseries", "CPU by pod (cores)", "none", [
-      [`sum by (pod) (rate(container_cpu_usage_seconds_total{${ns}, container!="", container!="POD"}${RATE}))`, "{{pod}}"],
+      [`sum by (pod) (rate(container_cpu_usage_seconds_total{${ns}, container="", pod!=""}${RATE}))`, "{{pod}}"],
     ])
     // The canary controller (shop:routing.canary.analysis): where each gray release stands.
     .add("timeseries", "Canary releases: weight (%) and releases by phase", "none", [

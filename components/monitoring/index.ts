@@ -54,6 +54,15 @@ export interface MonitoringArgs {
   elasticsearchPassword?: pulumi.Input<string>;
   /** Alert thresholds. @default see `AlertThresholds` */
   thresholds?: AlertThresholds;
+  /** Prometheus' scrape interval (`shop:monitoring.scrapeInterval`). @default "30s" */
+  scrapeInterval?: string;
+  /** How often Prometheus evaluates the rules (`shop:monitoring.evaluationInterval`). @default "30s" */
+  evaluationInterval?: string;
+  /**
+   * Replaces the `for:` of every alert that waits (`shop:monitoring.alertPendingFor`), so a test stack
+   * sees induced alerts fire in seconds. @default each rule's own duration (2m to 10m)
+   */
+  alertPendingFor?: string;
   /** `external_labels.cluster` of Prometheus. @default the stack name */
   clusterLabel?: string;
   /**
@@ -110,6 +119,9 @@ export class Monitoring extends pulumi.ComponentResource {
       storageClass: args.storageClass,
       cluster: args.clusterLabel ?? pulumi.getStack(),
       thresholds: args.thresholds,
+      scrapeInterval: args.scrapeInterval,
+      evaluationInterval: args.evaluationInterval,
+      alertPendingFor: args.alertPendingFor,
       queriers: args.queriers ?? [],
     });
     createKubeStateMetrics(s, shopNamespace);

@@ -51,8 +51,10 @@ export interface PrometheusConfigInput {
   rulesDir: string;
   /** `external_labels.cluster`, so alerts say where they come from. */
   cluster: string;
-  /** @default "30s" */
+  /** `global.scrape_interval`, in seconds or minutes (`15s`, `1m`). @default "30s" */
   scrapeInterval?: string;
+  /** `global.evaluation_interval`: how often the rules run. @default "30s" */
+  evaluationInterval?: string;
   /** Where the pod's service account token and CA are mounted. @default "/var/run/secrets/kubernetes.io/serviceaccount" */
   serviceAccountDir?: string;
 }
@@ -107,15 +109,25 @@ export function podRelabelling(): RelabelConfig[] {
   ];
 }
 
+/** Seconds of a Prometheus duration made of s/m/h parts (`30s`, `1m`, `1m30s`); NaN for anything else. */
+export function durationSeconds(d: string): number {
+  if (!/^(\d+[smh])+$/.test(d)) return NaN;
+  let total = 0;
+  for (const [, n, unit] of d.matchAll(/(\d+)([smh])/g)) total += Number(n) * { s: 1, m: 60, h: 3600 }[unit as "s" | "m" | "h"];
+  return total;
+}
+
 /** Renders the Prometheus configuration. */
 export function prometheusConfig(input: PrometheusConfigInput): PrometheusConfig {
   const namespaces = [...new Set([input.shopNamespace, input.namespace])];
   const SA_DIR = input.serviceAccountDir ?? SA_DIR_DEFAULT;
+  const scrapeInterval = input.scrapeInterval ?? "30s";
   return {
     global: {
-      scrape_interval: input.scrapeInterval ?? "30s",
-      scrape_timeout: "10s",
-      evaluation_interval: "30s",
+      scrape_interval: scrapeInterval,
+      // The timeout may not exceed the interval: 10s, or the interval when it is shorter.
+      scrape_timeout: durationSeconds(scrapeInterval) < 10 ? scrapeInterval : "10s",
+      evaluation_interval: input.evaluationInterval ?? "30s",
       external_labels: { cluster: input.cluster },
     },
     rule_files: [`${input.rulesDir}/*.yml`],

@@ -43,6 +43,12 @@ export interface PrometheusInput {
   storageClass: string;
   cluster: string;
   thresholds?: AlertThresholds;
+  /** `global.scrape_interval`. @default "30s" */
+  scrapeInterval?: string;
+  /** `global.evaluation_interval`. @default "30s" */
+  evaluationInterval?: string;
+  /** Replaces every alert's `for:`. @default each rule's own */
+  alertPendingFor?: string;
   /** Other namespaces' workloads admitted to the API port. @default none */
   queriers?: PrometheusQuerier[];
 }
@@ -91,11 +97,13 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
         kubeStateMetrics: `${s.name}-kube-state-metrics.${namespace}.svc:${KUBE_STATE_METRICS.port}`,
         rulesDir: RULES_DIR,
         cluster: input.cluster,
+        ...(input.scrapeInterval ? { scrapeInterval: input.scrapeInterval } : {}),
+        ...(input.evaluationInterval ? { evaluationInterval: input.evaluationInterval } : {}),
       }),
     ),
   );
   const rulesYaml = input.shopNamespace.apply((shopNamespace) =>
-    dump(shopAlertRules({ services: input.services, shopNamespace, thresholds: input.thresholds })),
+    dump(shopAlertRules({ services: input.services, shopNamespace, thresholds: input.thresholds, pendingFor: input.alertPendingFor })),
   );
   const logRulesYaml = ns.apply((namespace) => dump(logPipelineRules({ namespace })));
   const config = new k8s.core.v1.ConfigMap(`${s.name}-prometheus`, { metadata: s.meta(app, objName), data: { "prometheus.yml": promYaml } }, s.opts);

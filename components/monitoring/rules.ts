@@ -81,10 +81,22 @@ export interface RulesInput {
   /** Namespace the services run in. */
   shopNamespace: string;
   thresholds?: AlertThresholds;
+  /**
+   * When set, every rule that waits (`for:`) waits this long instead of its own duration (a test stack
+   * shortens it so induced alerts fire in seconds, not minutes). @default each rule's own `for`
+   */
+  pendingFor?: string;
 }
 
 /** Renders the shop's alerting rules. */
 export function shopAlertRules(input: RulesInput): RuleFile {
+  const rules = renderShopAlertRules(input);
+  const pendingFor = input.pendingFor;
+  if (pendingFor === undefined) return rules;
+  return { groups: rules.groups.map((g) => ({ ...g, rules: g.rules.map((r) => (r.for === undefined ? r : { ...r, for: pendingFor })) })) };
+}
+
+function renderShopAlertRules(input: RulesInput): RuleFile {
   const t = withDefaults(input.thresholds);
   const ns = `namespace="${input.shopNamespace}"`;
   const percent = (r: number) => `${Math.round(r * 1000) / 10}%`;

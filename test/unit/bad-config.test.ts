@@ -50,6 +50,8 @@ const CASES: Case[] = [
   { what: "monitoring switched on with a word", config: { monitoring: { enabled: "yes" } }, key: /shop:monitoring\.enabled/ },
   { what: "a log retention of zero days", config: { logging: { retentionDays: 0 } }, key: /shop:logging\.retentionDays/ },
   { what: "a Prometheus retention that is not a duration", config: { monitoring: { retention: "15 days" } }, key: /shop:monitoring\.retention/ },
+  { what: "a scrape interval beyond 5 minutes", config: { monitoring: { scrapeInterval: "10m" } }, key: /shop:monitoring\.scrapeInterval/ },
+  { what: "an alert pending time that is not a duration", config: { monitoring: { alertPendingFor: "half a minute" } }, key: /shop:monitoring\.alertPendingFor/ },
   { what: "a Grafana path with a trailing slash", config: { monitoring: { grafanaPath: "/grafana/" } }, key: /shop:monitoring\.grafanaPath/ },
   { what: "a Kibana path without a leading slash", config: { logging: { kibanaPath: "kibana" } }, key: /shop:logging\.kibanaPath/ },
   { what: "Elasticsearch with less than 1Gi of memory", config: { logging: { elasticsearch: { memory: "512Mi" } } }, key: /shop:logging\.elasticsearch\.memory/ },

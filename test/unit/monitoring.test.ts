@@ -313,6 +313,28 @@ describe("Monitoring", () => {
       assert.match(ds, /type: elasticsearch/);
     });
 
+    it("takes the stack's scrape and evaluation intervals and alert pending time; without them the defaults and each rule's own for", async () => {
+      const prom = () => yaml.load(plain(h.ofType(T.configMap).find((r) => r.name === "monitoring-prometheus")!.inputs).data["prometheus.yml"]) as any;
+      const shopRules = () => (yaml.load(plain(h.ofType(T.configMap).find((r) => r.name === "monitoring-prometheus-rules")!.inputs).data["shop.yml"]) as any)
+        .groups.flatMap((g: any) => g.rules);
+      await platform({ monitoring: { scrapeInterval: "5s", evaluationInterval: "10s", alertPendingFor: "30s" } });
+      assert.deepStrictEqual(
+        [prom().global.scrape_interval, prom().global.scrape_timeout, prom().global.evaluation_interval],
+        ["5s", "5s", "10s"],
+        "the scrape timeout may not exceed a short interval",
+      );
+      const waiting = shopRules().filter((r: any) => r.for !== undefined);
+      assert.ok(waiting.length >= 5);
+      for (const r of waiting) assert.strictEqual(r.for, "30s", r.alert);
+      assert.ok(shopRules().some((r: any) => r.alert === "ShopPodRestarting" && r.for === undefined), "a rule without for gains one");
+
+      await platform({ monitoring: {} });
+      assert.deepStrictEqual([prom().global.scrape_interval, prom().global.scrape_timeout, prom().global.evaluation_interval], ["30s", "10s", "30s"]);
+      const down = shopRules().find((r: any) => r.alert === "ShopServiceDown");
+      const backlog = shopRules().find((r: any) => r.alert === "ShopOrderQueueBacklog");
+      assert.deepStrictEqual([down.for, backlog.for], ["2m", "10m"]);
+    });
+
     it("leaves no trace of Monitoring when off, and Logging still deploys", async () => {
       await platform({ monitoring: { enabled: false } });
       assert.strictEqual(h.ofType("shop:platform:Monitoring").length, 0);
