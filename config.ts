@@ -354,6 +354,12 @@ const schema = z.strictObject({
           /** The gateway image to send `weight`% of requests to; default: the current gateway image. */
           image: digestRef("gateway").optional(),
           /**
+           * Fault injection on the canary only: the share (0..1) of its requests it answers with 500
+           * (`FAULT_ERROR_RATIO`; probes and scrapes excepted). A drill of the analysis and rollback;
+           * 0 (off) by default, refused in prod.
+           */
+          faultErrorRatio: z.number({ error: "must be a number" }).min(0, { error: "must be at least 0" }).max(1, { error: "must be at most 1" }).meta({ example: 0.3 }).default(0),
+          /**
            * Automated analysis by the CanaryRelease controller instead of the fixed `weight`: the
            * controller (deployed whenever this is set) moves the weight step by step while the
            * canary's success rate and p99 latency hold, and sets it to 0 when they do not.
@@ -713,6 +719,10 @@ function canaryProblems(p: Parsed, raw: Record<string, unknown>): string[] {
   const c = p.routing.canary;
   const k = (path: string) => `${NAMESPACE}:routing.canary.${path}`;
   const out: string[] = [];
+  if (c.faultErrorRatio > 0) {
+    if (!c.enabled) out.push(`${k("faultErrorRatio")}: fails a share of the canary's requests, and there is no canary; set ${k("enabled")} to true, or remove it`);
+    if (p.environment === "prod") out.push(`${k("faultErrorRatio")}: fault injection is a drill for local and dev stacks, never prod's users; remove it`);
+  }
   if (!c.analysis) {
     if (c.controller.image !== undefined) out.push(`${k("controller.image")}: the controller runs only with ${k("analysis")}; set the analysis or remove the image`);
     return out;

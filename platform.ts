@@ -342,6 +342,8 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
     canary = new MicroService("gateway-canary", {
       ...base,
       image: cfg.routing.canary.image ?? base.image,
+      // Fault injection (a drill of the analysis) on the canary only; loadConfig keeps it out of prod.
+      ...(cfg.routing.canary.faultErrorRatio > 0 ? { env: { ...base.env, FAULT_ERROR_RATIO: String(cfg.routing.canary.faultErrorRatio) } } : {}),
       // Prod keeps two so a drain never takes the canary's share of traffic down.
       replicas: cfg.environment === "prod" ? 2 : 1,
       autoscaling: undefined,

@@ -284,6 +284,18 @@ describe("the platform with shop:routing.canary.analysis", () => {
     assert.deepStrictEqual(admit.ingress[0].from[0].podSelector.matchLabels, { "app.kubernetes.io/name": "canary-controller" });
   });
 
+  it("injects faults into the canary only, when asked (shop:routing.canary.faultErrorRatio)", async () => {
+    const env = (name: string) => h.named(`${name}-config`).inputs.data;
+    await run({ enabled: true, analysis: {}, controller: { image: CONTROLLER_IMAGE }, faultErrorRatio: 0.4 });
+    assert.strictEqual(env("gateway-canary").FAULT_ERROR_RATIO, "0.4");
+    assert.strictEqual(env("gateway").FAULT_ERROR_RATIO, undefined);
+    // Apart from the fault, the canary runs with the stable gateway's env.
+    const { FAULT_ERROR_RATIO: _, ...rest } = env("gateway-canary");
+    assert.deepStrictEqual(rest, env("gateway"));
+    await run({ enabled: true, analysis: {}, controller: { image: CONTROLLER_IMAGE } });
+    assert.strictEqual(env("gateway-canary").FAULT_ERROR_RATIO, undefined, "fault injection is off by default");
+  });
+
   it("runs the controller without a release while the gray release is off", async () => {
     await run({ enabled: false, analysis: {}, controller: { image: CONTROLLER_IMAGE } });
     assert.strictEqual(h.ofType(T.crd).length, 1);
@@ -308,6 +320,10 @@ describe("the platform with shop:routing.canary.analysis", () => {
     it("a controller image without a digest", () => rejects({ analysis: {}, controller: { image: "r/canary-controller:1" } }, /shop:routing\.canary\.controller\.image: must be an image reference pinned by digest/));
     it("an analysis without monitoring", () =>
       rejects({ analysis: {}, controller: { image: CONTROLLER_IMAGE } }, /shop:routing\.canary\.analysis: the analysis queries the stack's Prometheus/, { "shop:monitoring": { enabled: false } }));
+    it("a fault ratio above 1", () => rejects({ enabled: true, faultErrorRatio: 1.5 }, /shop:routing\.canary\.faultErrorRatio: must be at most 1/));
+    it("a fault ratio without a canary", () => rejects({ faultErrorRatio: 0.3 }, /shop:routing\.canary\.faultErrorRatio: fails a share of the canary's requests, and there is no canary/));
+    it("fault injection in prod", () =>
+      rejects({ enabled: true, faultErrorRatio: 0.3 }, /shop:routing\.canary\.faultErrorRatio: fault injection is a drill for local and dev stacks/, { "shop:environment": "prod" }));
     it("a controller image without an analysis", () => rejects({ controller: { image: CONTROLLER_IMAGE } }, /shop:routing\.canary\.controller\.image: the controller runs only with shop:routing\.canary\.analysis/));
   });
 });
