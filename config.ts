@@ -467,6 +467,16 @@ const schema = z.strictObject({
     .strictObject({
       enabled: z.boolean({ error: "must be true or false" }).meta({ example: true }).default(true),
       retention: z.string().regex(/^\d+(h|d|w|y)$/, { error: "must be a Prometheus retention like 15d" }).meta({ example: "15d" }).default("1d"),
+      /**
+       * How often Prometheus scrapes every target. A canary analysis' `rate()` over one interval needs
+       * two samples in it, so `routing.canary.analysis.interval` must be at least twice this.
+       */
+      scrapeInterval: z
+        .string()
+        .regex(/^[1-9]\d*(s|m)$/, { error: "must be whole seconds or minutes like 15s or 1m" })
+        .refine((d) => { const ms = goDurationMs(d) ?? 0; return ms >= 1000 && ms <= 300_000; }, { error: "must be from 1s to 5m" })
+        .meta({ example: "15s" })
+        .default("30s"),
       storageSize: memory("10Gi").default("1Gi"),
       grafanaPath: z.string().regex(/^\/[a-z0-9-]+$/, { error: "must be a path like /grafana" }).meta({ example: "/grafana" }).default("/grafana"),
     })
@@ -732,6 +742,14 @@ function canaryProblems(p: Parsed, raw: Record<string, unknown>): string[] {
     out.push(`${k("controller.image")}: is required with ${k("analysis")}: the canary controller's image pinned by digest, as scripts/images.sh controller writes it to controller-image.json (e.g. 127.0.0.1:5000/shop/canary-controller@sha256:<64 hex digits>)`);
   }
   if (!p.monitoring.enabled) out.push(`${k("analysis")}: the analysis queries the stack's Prometheus; set ${NAMESPACE}:monitoring.enabled to true, or remove the analysis`);
+  else {
+    // rate() over the interval needs two samples of the canary's counters, or every check is "no data".
+    const interval = goDurationMs(c.analysis.interval) ?? 0;
+    const scrape = goDurationMs(p.monitoring.scrapeInterval) ?? 0;
+    if (interval < 2 * scrape) {
+      out.push(`${k("analysis.interval")}: ${c.analysis.interval} is shorter than twice ${NAMESPACE}:monitoring.scrapeInterval (${p.monitoring.scrapeInterval}): its rate() would see fewer than two samples and every check would fail with no data; make the interval at least ${(2 * scrape) / 1000}s or scrape more often`);
+    }
+  }
   const given = (raw.routing as any)?.canary?.weight;
   if (given !== undefined) out.push(`${k("weight")}: the controller owns the weights when ${k("analysis")} is set (its steps say them); remove the weight`);
   return out;

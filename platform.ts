@@ -510,6 +510,7 @@ function wireObservability(
       storageSize: cfg.monitoring.storageSize,
       grafanaPath: cfg.monitoring.grafanaPath,
       clusterLabel: cfg.stack,
+      scrapeInterval: cfg.monitoring.scrapeInterval,
       ...(cfg.routing.canary.analysis ? { queriers: [{ name: CANARY_CONTROLLER.app, namespace: shopNamespace, pods: CANARY_CONTROLLER.pods }] } : {}),
       ...(logging
         ? { elasticsearchUrl: logging.elasticsearchUrl, elasticsearchUsername: logging.readerUsername, elasticsearchPassword: logging.readerPassword }

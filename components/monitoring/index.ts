@@ -56,6 +56,8 @@ export interface MonitoringArgs {
   thresholds?: AlertThresholds;
   /** `external_labels.cluster` of Prometheus. @default the stack name */
   clusterLabel?: string;
+  /** How often Prometheus scrapes every target (`shop:monitoring.scrapeInterval`). @default "30s" */
+  scrapeInterval?: string;
   /**
    * Image overrides (`prometheus`, `alertmanager`, `kube-state-metrics`, `grafana`) and placements
    * (same keys) of the workloads. @default the pinned images of `images.ts`, no placement
@@ -109,6 +111,7 @@ export class Monitoring extends pulumi.ComponentResource {
       storageSize: args.storageSize,
       storageClass: args.storageClass,
       cluster: args.clusterLabel ?? pulumi.getStack(),
+      ...(args.scrapeInterval ? { scrapeInterval: args.scrapeInterval } : {}),
       thresholds: args.thresholds,
       queriers: args.queriers ?? [],
     });

@@ -3,6 +3,7 @@
  * with js-yaml into the Prometheus ConfigMap and, by `render.ts`, into the
  * files `promtool check config` validates.
  */
+import { goDurationMs } from "../../config/units";
 
 /** One `relabel_configs` / `metric_relabel_configs` entry. */
 export interface RelabelConfig {
@@ -114,7 +115,8 @@ export function prometheusConfig(input: PrometheusConfigInput): PrometheusConfig
   return {
     global: {
       scrape_interval: input.scrapeInterval ?? "30s",
-      scrape_timeout: "10s",
+      // Prometheus refuses a timeout longer than the interval.
+      scrape_timeout: (goDurationMs(input.scrapeInterval ?? "30s") ?? 30_000) < 10_000 ? input.scrapeInterval! : "10s",
       evaluation_interval: "30s",
       external_labels: { cluster: input.cluster },
     },

@@ -42,6 +42,8 @@ export interface PrometheusInput {
   storageSize: string;
   storageClass: string;
   cluster: string;
+  /** @default "30s" */
+  scrapeInterval?: string;
   thresholds?: AlertThresholds;
   /** Other namespaces' workloads admitted to the API port. @default none */
   queriers?: PrometheusQuerier[];
@@ -91,6 +93,7 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
         kubeStateMetrics: `${s.name}-kube-state-metrics.${namespace}.svc:${KUBE_STATE_METRICS.port}`,
         rulesDir: RULES_DIR,
         cluster: input.cluster,
+        ...(input.scrapeInterval ? { scrapeInterval: input.scrapeInterval } : {}),
       }),
     ),
   );

@@ -296,6 +296,11 @@ describe("the platform with shop:routing.canary.analysis", () => {
     assert.strictEqual(env("gateway-canary").FAULT_ERROR_RATIO, undefined, "fault injection is off by default");
   });
 
+  it("takes a short interval when Prometheus scrapes often enough", async () => {
+    await run({ enabled: true, analysis: { interval: "15s" }, controller: { image: CONTROLLER_IMAGE } }, { "shop:monitoring": { scrapeInterval: "5s" } });
+    assert.strictEqual(one(T.release).spec.interval, "15s");
+  });
+
   it("runs the controller without a release while the gray release is off", async () => {
     await run({ enabled: false, analysis: {}, controller: { image: CONTROLLER_IMAGE } });
     assert.strictEqual(h.ofType(T.crd).length, 1);
@@ -320,6 +325,10 @@ describe("the platform with shop:routing.canary.analysis", () => {
     it("a controller image without a digest", () => rejects({ analysis: {}, controller: { image: "r/canary-controller:1" } }, /shop:routing\.canary\.controller\.image: must be an image reference pinned by digest/));
     it("an analysis without monitoring", () =>
       rejects({ analysis: {}, controller: { image: CONTROLLER_IMAGE } }, /shop:routing\.canary\.analysis: the analysis queries the stack's Prometheus/, { "shop:monitoring": { enabled: false } }));
+    it("an interval shorter than two scrapes (every check would be no data)", () =>
+      rejects({ analysis: { interval: "15s" }, controller: { image: CONTROLLER_IMAGE } }, /shop:routing\.canary\.analysis\.interval: 15s is shorter than twice shop:monitoring\.scrapeInterval \(30s\)/));
+    it("a scrape interval that is not whole seconds or minutes", () =>
+      rejects({}, /shop:monitoring\.scrapeInterval: must be whole seconds or minutes/, { "shop:monitoring": { scrapeInterval: "1m30s" } }));
     it("a fault ratio above 1", () => rejects({ enabled: true, faultErrorRatio: 1.5 }, /shop:routing\.canary\.faultErrorRatio: must be at most 1/));
     it("a fault ratio without a canary", () => rejects({ faultErrorRatio: 0.3 }, /shop:routing\.canary\.faultErrorRatio: fails a share of the canary's requests, and there is no canary/));
     it("fault injection in prod", () =>
