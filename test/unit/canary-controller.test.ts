@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { CanaryController, CanaryControllerArgs, CRD_FILE, ROLE_FILE } from "../../components/delivery/canary-controller";
-import { canaryReleaseSpec, releaseTimeoutMinutes } from "../../components/delivery/canary-release";
+import { canaryReleaseSpec, configDigest, releaseTimeoutMinutes } from "../../components/delivery/canary-release";
 import { CONTROLLED_WEIGHTS, Routing } from "../../components/routing";
 import { ConfigError, loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
@@ -206,6 +206,23 @@ describe("CanaryController", () => {
       assert.match(a.analysis.queries[0].query, new RegExp(`^# canary image ${CANARY_IMAGE.replace(/[.]/g, "\\.")}\n`));
     });
 
+    it("does not make `up` wait when waitForPromotion is false (no waitFor annotation)", async () => {
+      await deploy({ release: { ...release()!, analysis: { ...ANALYSIS, waitForPromotion: false } } });
+      const r = h.ofType(T.release)[0];
+      assert.strictEqual(r.inputs.metadata.annotations, undefined);
+    });
+
+    it("changes its spec when the canary's configuration changes, so a reconfigured canary restarts the analysis", () => {
+      const target = { route: "api", stable: { name: "gateway", port: 8080 }, canary: { name: "gateway-canary", port: 8080 }, canaryDeployment: "gateway-canary", canaryImage: CANARY_IMAGE };
+      const env = { HTTP_ADDR: ":8080", LOG_LEVEL: "info" };
+      assert.strictEqual(configDigest(env), configDigest({ LOG_LEVEL: "info", HTTP_ADDR: ":8080" }), "the order of the keys does not matter");
+      const a = canaryReleaseSpec({ ...target, canaryConfig: configDigest(env) }, ANALYSIS);
+      const b = canaryReleaseSpec({ ...target, canaryConfig: configDigest({ ...env, FAULT_ERROR_RATIO: "0.5" }) }, ANALYSIS);
+      assert.notDeepStrictEqual(a, b);
+      assert.deepStrictEqual({ ...a, analysis: undefined }, { ...b, analysis: undefined }, "only the queries' comment differs");
+      assert.match(a.analysis.queries[0].query, new RegExp(`^# canary image ${CANARY_IMAGE.replace(/[.]/g, "\\.")} config [0-9a-f]{12}\n`));
+    });
+
     it("refuses steps that are not strictly ascending, naming the field", async () => {
       await assert.rejects(deploy({ release: { ...release()!, analysis: { ...ANALYSIS, steps: [50, 25] } } }), /release\.analysis\.steps must be whole percentages/);
     });
@@ -292,8 +309,10 @@ describe("the platform with shop:routing.canary.analysis", () => {
     // Apart from the fault, the canary runs with the stable gateway's env.
     const { FAULT_ERROR_RATIO: _, ...rest } = env("gateway-canary");
     assert.deepStrictEqual(rest, env("gateway"));
+    const faulty = one(T.release).spec.analysis.queries[0].query;
     await run({ enabled: true, analysis: {}, controller: { image: CONTROLLER_IMAGE } });
     assert.strictEqual(env("gateway-canary").FAULT_ERROR_RATIO, undefined, "fault injection is off by default");
+    assert.notStrictEqual(one(T.release).spec.analysis.queries[0].query, faulty, "the release did not change with the canary's config: its analysis would not restart");
   });
 
   it("takes a short interval when Prometheus scrapes often enough", async () => {
