@@ -15,6 +15,10 @@ import { edgeRequest, kget, prepareStack, realNode, removeStack, sh, waitFor } f
 const STACK = "e2e-canary";
 const NAMESPACE = "shop-e2e-canary";
 const HOST = "e2e-canary.localhost";
+/** The host an `up` moves the route to, to see who owns the route's weights then. */
+const HOST2 = "e2e-canary-2.localhost";
+/** The route's host now (the load follows it). */
+let host = HOST;
 const RELEASE = "canaryrelease.v1alpha1.delivery.shop.dev";
 const ROUTE = "httproute.v1.gateway.networking.k8s.io";
 /** Short steps, so the whole release takes under a minute; Prometheus scrapes often enough for them. */
@@ -46,7 +50,7 @@ function overrides(canary: { enabled: boolean; faultErrorRatio?: number; wait?: 
     "shop:logging": { enabled: false },
     "shop:monitoring": { enabled: true, scrapeInterval: SCRAPE },
     "shop:routing": {
-      host: HOST,
+      host,
       canary: {
         enabled: canary.enabled,
         faultErrorRatio: canary.faultErrorRatio ?? 0,
@@ -70,7 +74,7 @@ class Load {
       if (this.inFlight >= MAX_IN_FLIGHT) return;
       this.inFlight++;
       const t = Date.now();
-      edgeRequest(HOST, "GET", LOAD_PATH, { timeoutMs: 5000 })
+      edgeRequest(host, "GET", LOAD_PATH, { timeoutMs: 5000 })
         .then((r) => this.samples.push({ t, status: r.status, fault: r.headers["x-fault-injected"] === "true" }))
         .catch((e) => this.samples.push({ t, status: 0, fault: false, error: String(e.message) }))
         .finally(() => this.inFlight--);
@@ -139,7 +143,7 @@ describe("progressive delivery on the real platform, end to end", function () {
     const res = await stack.up({ configFile, color: "never" });
     assert.strictEqual(res.summary.result, "succeeded");
     await waitFor(`GET http://${HOST}${LOAD_PATH} through the edge`, 120, async () => {
-      const r = await edgeRequest(HOST, "GET", LOAD_PATH);
+      const r = await edgeRequest(host, "GET", LOAD_PATH);
       if (r.status !== 200) throw new Error(`${r.status} ${r.body.slice(0, 200)}`);
       return true;
     });
@@ -182,6 +186,31 @@ describe("progressive delivery on the real platform, end to end", function () {
     const statuses = load.summary(t0, t1);
     console.log(`      load during the release: ${JSON.stringify(statuses)}; the canary served ${served} of them`);
     assert.deepStrictEqual(Object.keys(statuses), ["200"], `requests failed during the release: ${JSON.stringify(statuses)}`);
+  });
+
+  it("keeps the controller's weights through an `up` that changes the route (no field conflict, no reset)", async () => {
+    assert.deepStrictEqual(weights(), [["gateway", 0], ["gateway-canary", 100]]);
+    host = HOST2;
+    ({ configFile } = await prepareStack(STACK, "local", overrides({ enabled: true })));
+    const up = stack.up({ configFile, color: "never" });
+    // Every weight the route carries while the up runs.
+    const seen = new Set<string>();
+    let settled = false;
+    up.then(() => (settled = true), () => (settled = true));
+    while (!settled) {
+      seen.add(JSON.stringify(weights()));
+      await tick(100);
+    }
+    const res = await up;
+    assert.strictEqual(res.summary.result, "succeeded");
+    assert.deepStrictEqual(kget(ROUTE, "api", NAMESPACE).spec.hostnames, [HOST2]);
+    assert.deepStrictEqual(weights(), [["gateway", 0], ["gateway-canary", 100]]);
+    assert.deepStrictEqual([...seen], [JSON.stringify([["gateway", 0], ["gateway-canary", 100]])], "the up reset the controller's weights");
+    await waitFor(`GET http://${HOST2}${LOAD_PATH} through the edge`, 60, async () => {
+      const r = await edgeRequest(host, "GET", LOAD_PATH);
+      if (r.status !== 200) throw new Error(`${r.status} ${r.body.slice(0, 200)}`);
+      return true;
+    });
   });
 
   it(`aborts a canary that fails ${FAULT_RATIO * 100} % of its requests within two intervals, sets its weight to 0, and the failures stop`, async () => {
