@@ -215,13 +215,13 @@ describe("progressive delivery on the real platform, end to end", function () {
 
   it(`aborts a canary that fails ${FAULT_RATIO * 100} % of its requests within two intervals, sets its weight to 0, and the failures stop`, async () => {
     ({ configFile } = await prepareStack(STACK, "local", overrides({ enabled: true, faultErrorRatio: FAULT_RATIO, wait: false })));
-    const before = release();
+    const generation = release()?.metadata.generation ?? 0;
     const res = await stack.up({ configFile, color: "never" });
     assert.strictEqual(res.summary.result, "succeeded");
     // The new config changes the release's spec: the analysis restarts with the reconfigured canary.
     const started = await waitFor("the release restarted and gave the failing canary its first step", 180, () => {
       const cr = release();
-      if (cr.metadata.generation > before.metadata.generation && cr.status.observedGeneration === cr.metadata.generation &&
+      if (cr && cr.metadata.generation > generation && cr.status?.observedGeneration === cr.metadata.generation &&
         cr.status.phase === "Progressing" && cr.status.weight === STEPS[0]) return cr;
       throw new Error(brief(cr));
     });
