@@ -20,6 +20,7 @@ import { ACME_SOLVER_LABELS, ACME_SOLVER_PORT, Backend, RouteArgs, Routing, Rout
 import { dockerProvider, ServiceImage } from "./components/service-image";
 import { budgetEnv, goDuration, REQUEST_BUDGETS } from "./components/request-budgets";
 import { CANARY_CONTROLLER, CANARY_CONTROLLER_RESOURCES, CanaryController } from "./components/delivery/canary-controller";
+import { configDigest } from "./components/delivery/canary-release";
 
 /** Env from stack config and the ordered timeout budgets (components/request-budgets.ts), per binary. */
 export function configEnv(cfg: ShopConfig, binary: Binary): Record<string, string> {
@@ -338,11 +339,16 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
   }
 
   let canary: MicroService | undefined;
+  let canaryEnv: Record<string, string> = {};
   if (cfg.routing.canary.enabled) {
     const base = serviceArgs("gateway", cfg.services.gateway);
+    // Fault injection (a drill of the analysis) on the canary only; loadConfig keeps it out of prod.
+    const fault = cfg.routing.canary.faultErrorRatio;
+    canaryEnv = { ...base.env, ...(fault > 0 ? { FAULT_ERROR_RATIO: String(fault) } : {}) };
     canary = new MicroService("gateway-canary", {
       ...base,
       image: cfg.routing.canary.image ?? base.image,
+      env: canaryEnv,
       // Prod keeps two so a drain never takes the canary's share of traffic down.
       replicas: cfg.environment === "prod" ? 2 : 1,
       autoscaling: undefined,
@@ -415,6 +421,7 @@ export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
               canary: { name: canary.serviceName, port: HTTP_PORT },
               canaryDeployment: canary.deploymentName,
               canaryImage: c.image ?? images.gateway.ref,
+              canaryConfig: configDigest(canaryEnv),
               analysis,
               dependsOn: [routing.routes[API_ROUTE], canary],
             },

@@ -238,4 +238,6 @@ export const canaryAnalysis = z
     minSuccessRate: z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(1, { error: "must be at most 1" }).meta({ example: 0.99 }).default(0.99),
     /** Highest p99 latency (seconds) of the canary that passes. */
     maxP99Seconds: z.number({ error: "must be a number" }).gt(0, { error: "must be above 0" }).max(60, { error: "must be at most 60" }).meta({ example: 0.5 }).default(0.5),
+    /** `pulumi up` waits for the release's outcome (and fails when it is aborted); false: it returns once the release is written. */
+    waitForPromotion: z.boolean({ error: "must be true or false" }).meta({ example: true }).default(true),
   });

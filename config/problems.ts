@@ -7,6 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { NAMESPACE } from "./fields";
+import { goDurationMs } from "./units";
 import { Parsed, schema, SECRET_FIELDS } from "./schema";
 
 /**
@@ -173,6 +174,10 @@ function canaryProblems(p: Parsed, raw: Record<string, unknown>): string[] {
   const c = p.routing.canary;
   const k = (path: string) => `${NAMESPACE}:routing.canary.${path}`;
   const out: string[] = [];
+  if (c.faultErrorRatio > 0) {
+    if (!c.enabled) out.push(`${k("faultErrorRatio")}: fails a share of the canary's requests, and there is no canary; set ${k("enabled")} to true, or remove it`);
+    if (p.environment === "prod") out.push(`${k("faultErrorRatio")}: fault injection is a drill for local and dev stacks, never prod's users; remove it`);
+  }
   if (!c.analysis) {
     if (c.controller.image !== undefined) out.push(`${k("controller.image")}: the controller runs only with ${k("analysis")}; set the analysis or remove the image`);
     return out;
@@ -182,6 +187,14 @@ function canaryProblems(p: Parsed, raw: Record<string, unknown>): string[] {
     out.push(`${k("controller.image")}: is required with ${k("analysis")}: the canary controller's image pinned by digest, as scripts/images.sh controller writes it to controller-image.json (e.g. 127.0.0.1:5000/shop/canary-controller@sha256:<64 hex digits>)`);
   }
   if (!p.monitoring.enabled) out.push(`${k("analysis")}: the analysis queries the stack's Prometheus; set ${NAMESPACE}:monitoring.enabled to true, or remove the analysis`);
+  else {
+    // rate() over the interval needs two samples of the canary's counters, or every check is "no data".
+    const interval = goDurationMs(c.analysis.interval) ?? 0;
+    const scrape = goDurationMs(p.monitoring.scrapeInterval) ?? 0;
+    if (interval < 2 * scrape) {
+      out.push(`${k("analysis.interval")}: ${c.analysis.interval} is shorter than twice ${NAMESPACE}:monitoring.scrapeInterval (${p.monitoring.scrapeInterval}): its rate() would see fewer than two samples and every check would fail with no data; make the interval at least ${(2 * scrape) / 1000}s or scrape more often`);
+    }
+  }
   const given = (raw.routing as any)?.canary?.weight;
   if (given !== undefined) out.push(`${k("weight")}: the controller owns the weights when ${k("analysis")} is set (its steps say them); remove the weight`);
   return out;

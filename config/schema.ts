@@ -158,6 +158,12 @@ export const schema = z.strictObject({
           /** The gateway image to send `weight`% of requests to; default: the current gateway image. */
           image: digestRef("gateway").optional(),
           /**
+           * Fault injection on the canary only: the share (0..1) of its requests it answers with 500
+           * (`FAULT_ERROR_RATIO`; probes and scrapes excepted). A drill of the analysis and rollback;
+           * 0 (off) by default, refused in prod.
+           */
+          faultErrorRatio: z.number({ error: "must be a number" }).min(0, { error: "must be at least 0" }).max(1, { error: "must be at most 1" }).meta({ example: 0.3 }).default(0),
+          /**
            * Automated analysis by the CanaryRelease controller instead of the fixed `weight`: the
            * controller (deployed whenever this is set) moves the weight step by step while the
            * canary's success rate and p99 latency hold, and sets it to 0 when they do not.

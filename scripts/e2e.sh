@@ -6,4 +6,6 @@ cd "$REPO_ROOT"
 prepare_local
 scripts/images.sh up >/dev/null
 export SHOP_IMAGES_JSON="$SHOP_RUN/images.json"
+scripts/images.sh controller >/dev/null
+export SHOP_CONTROLLER_IMAGE_JSON="$SHOP_RUN/controller-image.json"
 npx mocha --config test/e2e/.mocharc.yml "$@"

@@ -65,6 +65,8 @@ export interface CanaryReleaseArgs {
   canaryDeployment: pulumi.Input<string>;
   /** The canary's image: a new one restarts the analysis. */
   canaryImage: pulumi.Input<string>;
+  /** A digest of the canary's configuration: a new one restarts the analysis too. @default none */
+  canaryConfig?: pulumi.Input<string>;
   /** Steps, interval and checks (`shop:routing.canary.analysis`). */
   analysis: CanaryAnalysis;
   /** What must exist first: the route, the canary's Deployment. */
@@ -202,14 +204,25 @@ export class CanaryController extends pulumi.ComponentResource {
     this.registerOutputs({ metricsUrl: this.metricsUrl, ...(this.releaseName ? { releaseName: this.releaseName } : {}) });
   }
 
-  /** The CanaryRelease: `pulumi up` waits until it is Promoted, at most the analysis' whole length. */
+  /**
+   * The CanaryRelease: `pulumi up` waits until it is Promoted, at most the analysis' whole length
+   * (unless `analysis.waitForPromotion` is false: then it returns once the release is written).
+   */
   private release(name: string, rel: CanaryReleaseArgs, controller: pulumi.Resource[], s: WorkloadScope): pulumi.Output<string> {
     const timeout = `${releaseTimeoutMinutes(rel.analysis)}m`;
+    const wait = rel.analysis.waitForPromotion !== false;
     const spec = pulumi
-      .all([rel.stable.name, rel.canary.name, rel.canaryDeployment, rel.canaryImage])
-      .apply(([stable, canary, canaryDeployment, canaryImage]) =>
+      .all([rel.stable.name, rel.canary.name, rel.canaryDeployment, rel.canaryImage, rel.canaryConfig])
+      .apply(([stable, canary, canaryDeployment, canaryImage, canaryConfig]) =>
         canaryReleaseSpec(
-          { route: rel.route, stable: { name: stable, port: rel.stable.port }, canary: { name: canary, port: rel.canary.port }, canaryDeployment, canaryImage },
+          {
+            route: rel.route,
+            stable: { name: stable, port: rel.stable.port },
+            canary: { name: canary, port: rel.canary.port },
+            canaryDeployment,
+            canaryImage,
+            ...(canaryConfig ? { canaryConfig } : {}),
+          },
           rel.analysis,
         ),
       );
@@ -218,7 +231,7 @@ export class CanaryController extends pulumi.ComponentResource {
       {
         apiVersion: CANARY_RELEASE_API_VERSION,
         kind: CANARY_RELEASE_KIND,
-        metadata: { name: rel.name, namespace: s.namespace, labels: s.labels("canary-release"), annotations: { ...WAIT_FOR_PROMOTED } },
+        metadata: { name: rel.name, namespace: s.namespace, labels: s.labels("canary-release"), ...(wait ? { annotations: { ...WAIT_FOR_PROMOTED } } : {}) },
         spec,
       },
       {
@@ -226,7 +239,7 @@ export class CanaryController extends pulumi.ComponentResource {
         // The controller must run (and the route exist) first; on delete the release goes first, so the
         // controller's finalizer can still restore the route to all-stable.
         dependsOn: [...controller, ...(rel.dependsOn ?? [])],
-        customTimeouts: { create: timeout, update: timeout },
+        ...(wait ? { customTimeouts: { create: timeout, update: timeout } } : {}),
       },
     );
     return cr.metadata.name;

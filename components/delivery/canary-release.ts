@@ -4,6 +4,7 @@
  * `pulumi up` wait for the outcome, and the timeout that bounds the wait. Pure functions of plain
  * values, tested without an engine.
  */
+import { createHash } from "crypto";
 import { goDurationMs } from "../../config";
 import { METRICS } from "../monitoring/rules";
 
@@ -25,6 +26,8 @@ export interface CanaryAnalysis {
   failureLimit: number;
   minSuccessRate: number;
   maxP99Seconds: number;
+  /** `pulumi up` waits for `Promoted` (and fails when the release is aborted). @default true */
+  waitForPromotion?: boolean;
 }
 
 /** A Service port of a release. */
@@ -46,6 +49,17 @@ export interface CanaryReleaseTarget {
    * changes exactly when the image does, without changing what is measured.
    */
   canaryImage: string;
+  /**
+   * A digest of the canary's configuration (its env): a new configuration is a new canary too (e.g.
+   * `shop:routing.canary.faultErrorRatio`), written next to the image. @default none
+   */
+  canaryConfig?: string;
+}
+
+/** A short digest of a workload's env (order-independent): `CanaryReleaseTarget.canaryConfig`. */
+export function configDigest(env: Record<string, string>): string {
+  const sorted = Object.keys(env).sort().map((k) => [k, env[k]]);
+  return createHash("sha256").update(JSON.stringify(sorted)).digest("hex").slice(0, 12);
 }
 
 /** The canary's pods, by the `kubernetes-pods` job's labels (templated by the controller). */
@@ -57,7 +71,7 @@ const NOT_PROBES = `route!~"([A-Z]+ )?(/healthz|/readyz|/metrics)"`;
 export function canaryReleaseSpec(t: CanaryReleaseTarget, a: CanaryAnalysis) {
   const sel = `${CANARY_PODS},${NOT_PROBES}`;
   const window = "[{{.Interval}}]";
-  const image = `# canary image ${t.canaryImage}\n`;
+  const image = `# canary image ${t.canaryImage}${t.canaryConfig ? ` config ${t.canaryConfig}` : ""}\n`;
   return {
     routeRef: { name: t.route },
     stable: { name: t.stable.name, port: t.stable.port },

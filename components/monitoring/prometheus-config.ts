@@ -3,7 +3,6 @@
  * with js-yaml into the Prometheus ConfigMap and, by `render.ts`, into the
  * files `promtool check config` validates.
  */
-
 /** One `relabel_configs` / `metric_relabel_configs` entry. */
 export interface RelabelConfig {
   source_labels?: string[];

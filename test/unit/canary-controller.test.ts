@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { CanaryController, CanaryControllerArgs, CRD_FILE, ROLE_FILE } from "../../components/delivery/canary-controller";
-import { canaryReleaseSpec, releaseTimeoutMinutes } from "../../components/delivery/canary-release";
+import { canaryReleaseSpec, configDigest, releaseTimeoutMinutes } from "../../components/delivery/canary-release";
 import { CONTROLLED_WEIGHTS, Routing } from "../../components/routing";
 import { ConfigError, loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
@@ -206,6 +206,23 @@ describe("CanaryController", () => {
       assert.match(a.analysis.queries[0].query, new RegExp(`^# canary image ${CANARY_IMAGE.replace(/[.]/g, "\\.")}\n`));
     });
 
+    it("does not make `up` wait when waitForPromotion is false (no waitFor annotation)", async () => {
+      await deploy({ release: { ...release()!, analysis: { ...ANALYSIS, waitForPromotion: false } } });
+      const r = h.ofType(T.release)[0];
+      assert.strictEqual(r.inputs.metadata.annotations, undefined);
+    });
+
+    it("changes its spec when the canary's configuration changes, so a reconfigured canary restarts the analysis", () => {
+      const target = { route: "api", stable: { name: "gateway", port: 8080 }, canary: { name: "gateway-canary", port: 8080 }, canaryDeployment: "gateway-canary", canaryImage: CANARY_IMAGE };
+      const env = { HTTP_ADDR: ":8080", LOG_LEVEL: "info" };
+      assert.strictEqual(configDigest(env), configDigest({ LOG_LEVEL: "info", HTTP_ADDR: ":8080" }), "the order of the keys does not matter");
+      const a = canaryReleaseSpec({ ...target, canaryConfig: configDigest(env) }, ANALYSIS);
+      const b = canaryReleaseSpec({ ...target, canaryConfig: configDigest({ ...env, FAULT_ERROR_RATIO: "0.5" }) }, ANALYSIS);
+      assert.notDeepStrictEqual(a, b);
+      assert.deepStrictEqual({ ...a, analysis: undefined }, { ...b, analysis: undefined }, "only the queries' comment differs");
+      assert.match(a.analysis.queries[0].query, new RegExp(`^# canary image ${CANARY_IMAGE.replace(/[.]/g, "\\.")} config [0-9a-f]{12}\n`));
+    });
+
     it("refuses steps that are not strictly ascending, naming the field", async () => {
       await assert.rejects(deploy({ release: { ...release()!, analysis: { ...ANALYSIS, steps: [50, 25] } } }), /release\.analysis\.steps must be whole percentages/);
     });
@@ -284,6 +301,25 @@ describe("the platform with shop:routing.canary.analysis", () => {
     assert.deepStrictEqual(admit.ingress[0].from[0].podSelector.matchLabels, { "app.kubernetes.io/name": "canary-controller" });
   });
 
+  it("injects faults into the canary only, when asked (shop:routing.canary.faultErrorRatio)", async () => {
+    const env = (name: string) => h.named(`${name}-config`).inputs.data;
+    await run({ enabled: true, analysis: {}, controller: { image: CONTROLLER_IMAGE }, faultErrorRatio: 0.4 });
+    assert.strictEqual(env("gateway-canary").FAULT_ERROR_RATIO, "0.4");
+    assert.strictEqual(env("gateway").FAULT_ERROR_RATIO, undefined);
+    // Apart from the fault, the canary runs with the stable gateway's env.
+    const { FAULT_ERROR_RATIO: _, ...rest } = env("gateway-canary");
+    assert.deepStrictEqual(rest, env("gateway"));
+    const faulty = one(T.release).spec.analysis.queries[0].query;
+    await run({ enabled: true, analysis: {}, controller: { image: CONTROLLER_IMAGE } });
+    assert.strictEqual(env("gateway-canary").FAULT_ERROR_RATIO, undefined, "fault injection is off by default");
+    assert.notStrictEqual(one(T.release).spec.analysis.queries[0].query, faulty, "the release did not change with the canary's config: its analysis would not restart");
+  });
+
+  it("takes a short interval when Prometheus scrapes often enough", async () => {
+    await run({ enabled: true, analysis: { interval: "15s" }, controller: { image: CONTROLLER_IMAGE } }, { "shop:monitoring": { scrapeInterval: "5s" } });
+    assert.strictEqual(one(T.release).spec.interval, "15s");
+  });
+
   it("runs the controller without a release while the gray release is off", async () => {
     await run({ enabled: false, analysis: {}, controller: { image: CONTROLLER_IMAGE } });
     assert.strictEqual(h.ofType(T.crd).length, 1);
@@ -308,6 +344,14 @@ describe("the platform with shop:routing.canary.analysis", () => {
     it("a controller image without a digest", () => rejects({ analysis: {}, controller: { image: "r/canary-controller:1" } }, /shop:routing\.canary\.controller\.image: must be an image reference pinned by digest/));
     it("an analysis without monitoring", () =>
       rejects({ analysis: {}, controller: { image: CONTROLLER_IMAGE } }, /shop:routing\.canary\.analysis: the analysis queries the stack's Prometheus/, { "shop:monitoring": { enabled: false } }));
+    it("an interval shorter than two scrapes (every check would be no data)", () =>
+      rejects({ analysis: { interval: "15s" }, controller: { image: CONTROLLER_IMAGE } }, /shop:routing\.canary\.analysis\.interval: 15s is shorter than twice shop:monitoring\.scrapeInterval \(30s\)/));
+    it("a scrape interval that is not a Prometheus duration", () =>
+      rejects({}, /shop:monitoring\.scrapeInterval: must be a Prometheus duration/, { "shop:monitoring": { scrapeInterval: "90" } }));
+    it("a fault ratio above 1", () => rejects({ enabled: true, faultErrorRatio: 1.5 }, /shop:routing\.canary\.faultErrorRatio: must be at most 1/));
+    it("a fault ratio without a canary", () => rejects({ faultErrorRatio: 0.3 }, /shop:routing\.canary\.faultErrorRatio: fails a share of the canary's requests, and there is no canary/));
+    it("fault injection in prod", () =>
+      rejects({ enabled: true, faultErrorRatio: 0.3 }, /shop:routing\.canary\.faultErrorRatio: fault injection is a drill for local and dev stacks/, { "shop:environment": "prod" }));
     it("a controller image without an analysis", () => rejects({ controller: { image: CONTROLLER_IMAGE } }, /shop:routing\.canary\.controller\.image: the controller runs only with shop:routing\.canary\.analysis/));
   });
 });

@@ -46,6 +46,15 @@ describe("Monitoring", () => {
       assert.deepStrictEqual(cfg.rule_files, ["/etc/prometheus/rules/*.yml"]);
     });
 
+    it("scrapes every 30s by default, or as often as the stack says (its timeout never above the interval)", async () => {
+      await deploy();
+      assert.deepStrictEqual([promConfig().global.scrape_interval, promConfig().global.scrape_timeout], ["30s", "10s"]);
+      await deploy({ scrapeInterval: "15s" });
+      assert.deepStrictEqual([promConfig().global.scrape_interval, promConfig().global.scrape_timeout], ["15s", "10s"]);
+      await deploy({ scrapeInterval: "5s" });
+      assert.deepStrictEqual([promConfig().global.scrape_interval, promConfig().global.scrape_timeout], ["5s", "5s"]);
+    });
+
     it("keeps the retention and volume of the stack config", async () => {
       await deploy({ retention: "30d", storageSize: "50Gi", storageClass: "gp3" });
       const sts = get(T.statefulSet, "mon-prometheus");

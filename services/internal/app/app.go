@@ -82,6 +82,8 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 	if !o.NoRequestTimeout {
 		requestTimeout = l.RequestTimeout()
 	}
+	// Fault injection (off by default): a drill of the canary analysis, see Faults.
+	faultRatio := l.Float("FAULT_ERROR_RATIO", 0, 0, 1)
 	construct := build(l)
 	if err := l.Err(); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
@@ -111,6 +113,10 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 	if requestTimeout > 0 {
 		inner = Deadline(requestTimeout, inner)
 	}
+	if faultRatio > 0 {
+		log.Warn("fault injection is on: answering 500 to a share of requests", "FAULT_ERROR_RATIO", faultRatio)
+	}
+	inner = Faults(faultRatio, faultRand, inner)
 	handler := Version(name, common.Version, httpx.Recover(log, reqid.Middleware(AccessLog(log, metrics.NewHTTP(reg).Middleware(inner)))))
 
 	ln, err := net.Listen("tcp", common.HTTPAddr)
