@@ -92,7 +92,7 @@ scripts/images.sh up >/dev/null
 ov="$(mktemp)"; printf 'shop:namespace: shop-bench\nshop:routing:\n  host: bench.localhost\n' >"$ov"
 pulumi stack rm bench --yes --force >/dev/null 2>&1 || true
 rm -f "$STACK_CONFIG_DIR/Pulumi.bench.yaml"
-gen="$(BASE_STACK=local OVERRIDES="$ov" scripts/stack-config.sh bench "$SHOP_RUN/images.json")"
+gen="$(BASE_STACK=local OVERRIDES="$ov" THIRD_PARTY_IMAGES="$SHOP_RUN/third-party-images.json" scripts/stack-config.sh bench "$SHOP_RUN/images.json")"
 echo "== pulumi (stack bench = local config, namespace shop-bench)"
 up() { pulumi up --stack bench --config-file "$gen" --yes --skip-preview --suppress-progress --color never; }
 journey() { node -r ts-node/register test/e2e/journey.ts "$1" 180; }
