@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -114,38 +112,7 @@ func TestRequestTimeoutBoundsEveryBackendRequestButNotTheGateways(t *testing.T) 
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			ln.Close()
-			env := map[string]string{"HTTP_ADDR": addr, "SHUTDOWN_DRAIN": "0s"}
-			for k, v := range tc.env {
-				env[k] = v
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			var out, errOut bytes.Buffer
-			done := make(chan int, 1)
-			go func() {
-				done <- Run(ctx, "test", func(k string) string { return env[k] }, &out, &errOut, func(*config.Loader) func(context.Context, *Env) (Service, error) {
-					return func(context.Context, *Env) (Service, error) { return deadlineService{}, nil }
-				}, tc.opts)
-			}()
-			defer func() { cancel(); <-done }()
-			var body string
-			for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-				resp, err := http.Get("http://" + addr + "/left")
-				if err == nil {
-					b, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
-					body = string(b)
-					break
-				}
-				if time.Since(start) > 5*time.Second {
-					t.Fatalf("server never answered: %v %s", err, errOut.String())
-				}
-			}
+			_, body := startApp(t, "test", tc.env, deadlineService{}, tc.opts).get("/left")
 			if tc.atLeast == 0 {
 				if body != "none" {
 					t.Fatalf("request had a deadline %s left, want none", body)
@@ -192,38 +159,7 @@ func TestEveryResponseNamesTheBuildAndHealthzReportsIt(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr := ln.Addr().String()
-			ln.Close()
-			env := map[string]string{"HTTP_ADDR": addr, "SHUTDOWN_DRAIN": "0s"}
-			for k, v := range tc.env {
-				env[k] = v
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			var out, errOut bytes.Buffer
-			done := make(chan int, 1)
-			go func() {
-				done <- Run(ctx, "product", func(k string) string { return env[k] }, &out, &errOut, func(*config.Loader) func(context.Context, *Env) (Service, error) {
-					return func(context.Context, *Env) (Service, error) { return panicService{}, nil }
-				}, Options{})
-			}()
-			defer func() { cancel(); <-done }()
-			get := func(path string) (*http.Response, string) {
-				for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-					resp, err := http.Get("http://" + addr + path)
-					if err == nil {
-						b, _ := io.ReadAll(resp.Body)
-						resp.Body.Close()
-						return resp, string(b)
-					}
-					if time.Since(start) > 5*time.Second {
-						t.Fatalf("server never answered %s: %v %s", path, err, errOut.String())
-					}
-				}
-			}
+			get := startApp(t, "product", tc.env, panicService{}, Options{}).get
 			for _, p := range []struct {
 				path   string
 				status int

@@ -3,13 +3,10 @@ package app
 import (
 	"bytes"
 	"context"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"shop/internal/config"
 )
@@ -80,35 +77,8 @@ func TestABadFaultErrorRatioExits1NamingIt(t *testing.T) {
 }
 
 func TestRunInjectsFaultsInsideTheMetrics(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	env := map[string]string{"HTTP_ADDR": addr, "SHUTDOWN_DRAIN": "0s", "FAULT_ERROR_RATIO": "1"}
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut bytes.Buffer
-	done := make(chan int, 1)
-	go func() {
-		done <- Run(ctx, "test", func(k string) string { return env[k] }, &out, &errOut, func(*config.Loader) func(context.Context, *Env) (Service, error) {
-			return func(context.Context, *Env) (Service, error) { return deadlineService{}, nil }
-		}, Options{})
-	}()
-	defer func() { cancel(); <-done }()
-	get := func(p string) (*http.Response, string) {
-		for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
-			resp, err := http.Get("http://" + addr + p)
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				return resp, string(b)
-			}
-			if time.Since(start) > 5*time.Second {
-				t.Fatalf("server never answered: %v %s", err, errOut.String())
-			}
-		}
-	}
+	app := startApp(t, "test", map[string]string{"FAULT_ERROR_RATIO": "1"}, deadlineService{}, Options{})
+	get := app.get
 	if resp, body := get("/left"); resp.StatusCode != http.StatusInternalServerError || resp.Header.Get(FaultHeader) != "true" {
 		t.Fatalf("GET /left with FAULT_ERROR_RATIO=1: %d %q %s", resp.StatusCode, resp.Header.Get(FaultHeader), body)
 	}
@@ -125,7 +95,7 @@ func TestRunInjectsFaultsInsideTheMetrics(t *testing.T) {
 	if !counted {
 		t.Fatalf("the injected 500 is not in http_requests_total:\n%s", metrics)
 	}
-	if !strings.Contains(out.String(), "fault injection is on") {
-		t.Errorf("no warning that fault injection is on: %s", out.String())
+	if !strings.Contains(app.out.String(), "fault injection is on") {
+		t.Errorf("no warning that fault injection is on: %s", app.out.String())
 	}
 }
