@@ -394,7 +394,12 @@ describe("deliveries on the running platform (rolling update, failed rollout, ro
     assert.deepStrictEqual(Object.keys(changes).filter((k) => k !== "same" && (changes as any)[k] > 0), [], `up after the rollback changed: ${JSON.stringify(changes)}`);
   });
 
-  it(`loses a serving pod of each service under ${RATE} req/s without a failed request`, async () => {
+  it(`loses a serving pod of each service under ${RATE} req/s without a failed request`, async function () {
+    // Runs on the stack the rollback restored, so with it (SHOP_E2E_ROLLBACK=1, see above).
+    if (process.env.SHOP_E2E_ROLLBACK !== "1") {
+      console.log("    (skipped: runs after the rollback test, with SHOP_E2E_ROLLBACK=1; docs/delivery.md)");
+      this.skip();
+    }
     const load = await startLoad({ token, productId });
     const times: string[] = [];
     try {
