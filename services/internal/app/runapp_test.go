@@ -1,36 +1,22 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"shop/internal/config"
+	"shop/internal/ittest"
 )
-
-// syncBuffer is a bytes.Buffer the running app writes to while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // runningApp is Run serving svc on a free 127.0.0.1 port, stopped when the test ends.
 type runningApp struct {
 	t        *testing.T
 	addr     string
-	out, err *syncBuffer
+	out, err *ittest.LockedBuffer
 }
 
 // startApp runs the app named name with env (plus HTTP_ADDR on a free port and SHUTDOWN_DRAIN=0s).
@@ -40,7 +26,7 @@ func startApp(t *testing.T, name string, env map[string]string, svc Service, opt
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &runningApp{t: t, addr: ln.Addr().String(), out: &syncBuffer{}, err: &syncBuffer{}}
+	a := &runningApp{t: t, addr: ln.Addr().String(), out: &ittest.LockedBuffer{}, err: &ittest.LockedBuffer{}}
 	ln.Close()
 	all := map[string]string{"HTTP_ADDR": a.addr, "SHUTDOWN_DRAIN": "0s"}
 	for k, v := range env {

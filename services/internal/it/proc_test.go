@@ -1,7 +1,8 @@
 package it
 
 import (
-	"bytes"
+	"shop/internal/ittest"
+
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,29 +29,12 @@ func env(name string) string { return os.Getenv("SHOP_IT_" + name) }
 // JWTSecret is the key every test stack shares.
 const JWTSecret = "integration-test-secret-0123456789abcdef"
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is one service process.
 type proc struct {
 	name string
 	addr string
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *ittest.LockedBuffer
 	done chan struct{}
 	code int
 }
@@ -87,7 +70,7 @@ func merge(ms ...map[string]string) map[string]string {
 // waits until /healthz answers. It is stopped with SIGTERM at test end.
 func startProc(t *testing.T, name string, vars map[string]string) *proc {
 	t.Helper()
-	p := &proc{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), out: &lockedBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, addr: fmt.Sprintf("127.0.0.1:%d", freePort(t)), out: &ittest.LockedBuffer{}, done: make(chan struct{})}
 	all := merge(map[string]string{"LOG_LEVEL": "info", "SHUTDOWN_DRAIN": "0s", "SHUTDOWN_TIMEOUT": "15s"}, vars,
 		map[string]string{"HTTP_ADDR": p.addr, childEnv: name})
 	p.cmd = exec.Command(os.Args[0], "-test.run=^$")
