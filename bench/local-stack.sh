@@ -35,7 +35,7 @@ timed "cluster start (from nothing)" scratch scripts/cluster.sh start
 ready="$(sed -n 's/.*Ready \([0-9.]*\)s after containerd\/kubelet start.*/\1/p' "$REPO_ROOT/.tmp/bench-cluster start (from nothing).err")"
 [[ -z "$ready" ]] || printf '  %-28s %6.1f s\n' "node Ready after kubelet start" "$ready"
 # Pod start: apply to Ready, image present (the pause image every sandbox already uses).
-if [[ "${SHOP_REAL_NODE:-1}" == 1 ]]; then
+if [[ "$SHOP_REAL_NODE" == 1 ]]; then
   pause="$(sed -n 's/^  "pause": "\(.*\)@.*",\{0,1\}$/\1/p' "$scratch_run/third-party-images.json")"
   pod() {
     scratch kubectl --kubeconfig "$scratch_run/kubeconfig" apply -f - <<YAML

@@ -27,7 +27,7 @@ PV_SIZE="${PV_SIZE:-20Gi}"
 SERVICE_CIDR="10.96.0.0/16"   # ClusterIPs; kube-proxy and the network guards use the same range
 # The real node is the default; SHOP_REAL_NODE=0 leaves it out (the local stack then needs the overlay
 # stacks/local-simulated.yaml, since its workloads select the real node: docs/local.md, "Placement").
-REAL_NODE="${SHOP_REAL_NODE:-1}"
+REAL_NODE="$SHOP_REAL_NODE"   # default set in lib.sh
 # The cluster's layout: a cluster started with another one (the earlier loopback-only layout, or the
 # other value of SHOP_REAL_NODE) is restarted, its data kept.
 LAYOUT="2-node$REAL_NODE"

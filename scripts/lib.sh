@@ -10,6 +10,8 @@ SHOP_RUN="${SHOP_RUN:-$SHOP_CACHE/run}"
 mkdir -p "$SHOP_BIN" "$SHOP_RUN"
 
 export PATH="$SHOP_BIN:$REPO_ROOT/node_modules/.bin:$PATH"
+# The local cluster has a real node unless SHOP_REAL_NODE=0 (docs/local.md): the one place its default is set.
+export SHOP_REAL_NODE="${SHOP_REAL_NODE:-1}"
 export PULUMI_HOME="${PULUMI_HOME:-$SHOP_CACHE/pulumi-home}"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
@@ -67,7 +69,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 prepare_local() {
   "$REPO_ROOT/scripts/deps.sh" docker node
   "$REPO_ROOT/scripts/node-deps.sh"
-  if [[ "${SHOP_REAL_NODE:-1}" == 1 ]]; then
+  if [[ "$SHOP_REAL_NODE" == 1 ]]; then
     "$REPO_ROOT/scripts/toolchain.sh" all node
   else
     "$REPO_ROOT/scripts/toolchain.sh" all
@@ -75,7 +77,7 @@ prepare_local() {
   "$REPO_ROOT/scripts/cluster.sh" start
   "$REPO_ROOT/scripts/cluster.sh" recycle-volumes
   export KUBECONFIG="$KUBECONFIG_LOCAL"
-  if [[ "${SHOP_REAL_NODE:-1}" == 1 ]]; then
+  if [[ "$SHOP_REAL_NODE" == 1 ]]; then
     "$REPO_ROOT/scripts/images.sh" third-party >/dev/null
     export THIRD_PARTY_IMAGES="${THIRD_PARTY_IMAGES:-$SHOP_RUN/third-party-images.json}"
   fi
