@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -256,6 +257,13 @@ func (g *Gateway) proxy(u *Upstream) *httputil.ReverseProxy {
 	}
 }
 
+// isConnectFailure reports whether err is a failure to open the connection to the upstream, so that
+// no byte of the request reached it.
+func isConnectFailure(err error) bool {
+	var op *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &op) && op.Op == "dial")
+}
+
 func (g *Gateway) proxyError(u *Upstream) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		var ne net.Error
@@ -267,6 +275,13 @@ func (g *Gateway) proxyError(u *Upstream) func(http.ResponseWriter, *http.Reques
 		case errors.Is(err, ErrBreakerOpen):
 			g.UpstreamErrors.WithLabelValues(u.Name, "breaker_open").Inc()
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(DefaultBreaker.OpenFor.Seconds()))))
+			httpx.WriteError(w, http.StatusServiceUnavailable, "upstream_unavailable", u.Name+" service is unavailable; retry shortly")
+		case isConnectFailure(err):
+			// No instance took the connection (refused, or no answer to the dial): on Kubernetes, a
+			// Service without a ready endpoint, e.g. while the service's database is down. That is
+			// unavailability (retry shortly), not a bad answer (502) nor a slow one (504).
+			g.UpstreamErrors.WithLabelValues(u.Name, "connect").Inc()
+			w.Header().Set("Retry-After", "1")
 			httpx.WriteError(w, http.StatusServiceUnavailable, "upstream_unavailable", u.Name+" service is unavailable; retry shortly")
 		case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 			g.UpstreamErrors.WithLabelValues(u.Name, "timeout").Inc()

@@ -300,7 +300,7 @@ func TestFailsOverToTheNextBackendWhenOneRefusesConnections(t *testing.T) {
 	}
 }
 
-func TestUpstreamTimeoutIs504AndUnreachableIs502(t *testing.T) {
+func TestUpstreamTimeoutIs504AndRefusedIs503(t *testing.T) {
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { time.Sleep(3 * time.Second) }))
 	defer slow.Close()
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
@@ -310,7 +310,7 @@ func TestUpstreamTimeoutIs504AndUnreachableIs502(t *testing.T) {
 	cases := []struct {
 		method, path string
 		status       int
-	}{{"GET", "/api/products", 504}, {"POST", "/api/users/login", 502}}
+	}{{"GET", "/api/products", 504}, {"POST", "/api/users/login", 503}}
 	for _, tc := range cases {
 		start := time.Now()
 		w := httptest.NewRecorder()
@@ -480,7 +480,7 @@ func TestAProxiedResponseNamesTheGatewaysBuildThenTheUpstreams(t *testing.T) {
 		want     []string
 	}{
 		{"upstream answers", []*url.URL{mustURL(up.URL)}, 200, []string{"gateway=sha256:aa", "product=sha256:bb"}},
-		{"upstream unreachable: the gateway's own answer", []*url.URL{downURL}, 502, []string{"gateway=sha256:aa"}},
+		{"upstream unreachable: the gateway's own answer", []*url.URL{downURL}, 503, []string{"gateway=sha256:aa"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -66,7 +66,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		limited := prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_rate_limited_total", Help: "Requests refused with 429."})
 		authFail := prometheus.NewCounter(prometheus.CounterOpts{Name: "gateway_auth_failures_total", Help: "Requests refused with 401 (missing or invalid token)."})
 		upErrs := prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gateway_upstream_errors_total", Help: "Proxy failures by upstream and reason (breaker_open|timeout|error).",
+			Name: "gateway_upstream_errors_total", Help: "Proxy failures by upstream and reason (breaker_open|connect|timeout|error).",
 		}, []string{"upstream", "reason"})
 		env.Reg.MustRegister(state, limited, authFail, upErrs)
 
@@ -78,12 +78,12 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		g := &Gateway{
 			Keys: NewTokenCache(auth.NewKeys(c.JWTSecret, time.Hour), 100_000), Limiter: lim, Log: env.Log,
 			TrustedProxyHops: c.TrustedProxyHops,
-			Users:          NewUpstream("user", c.UserURLs, tr, DefaultBreaker, state, env.Log),
-			Product:        NewUpstream("product", c.ProductURLs, tr, DefaultBreaker, state, env.Log),
-			Orders:         NewUpstream("order", c.OrderURLs, tr, DefaultBreaker, state, env.Log),
-			RateLimited:    limited,
-			AuthFailures:   authFail,
-			UpstreamErrors: upErrs,
+			Users:            NewUpstream("user", c.UserURLs, tr, DefaultBreaker, state, env.Log),
+			Product:          NewUpstream("product", c.ProductURLs, tr, DefaultBreaker, state, env.Log),
+			Orders:           NewUpstream("order", c.OrderURLs, tr, DefaultBreaker, state, env.Log),
+			RateLimited:      limited,
+			AuthFailures:     authFail,
+			UpstreamErrors:   upErrs,
 		}
 		return &service{g: g}, nil
 	}

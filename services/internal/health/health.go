@@ -1,5 +1,12 @@
 // Package health serves /healthz (the process is alive) and /readyz (every
-// dependency answers and the process is not shutting down).
+// required dependency answers and the process is not shutting down).
+//
+// A dependency the service can serve without (a cache, a broker behind an
+// outbox) is degradable: when it fails, /readyz still answers 200, with status
+// "degraded" and the failure in the body. On Kubernetes /readyz is the
+// readiness probe, so a required dependency that fails takes the pod out of its
+// Service, but a degradable one must not: with Redis down every product pod
+// would leave the Service, and reads that MySQL alone can serve would fail.
 package health
 
 import (
@@ -20,17 +27,30 @@ const CheckTimeout = time.Second
 type Checker struct {
 	mu       sync.RWMutex
 	checks   map[string]func(context.Context) error
+	degrade  map[string]bool
 	shutting atomic.Bool
 }
 
 // New returns a Checker with no checks.
-func New() *Checker { return &Checker{checks: map[string]func(context.Context) error{}} }
+func New() *Checker {
+	return &Checker{checks: map[string]func(context.Context) error{}, degrade: map[string]bool{}}
+}
 
-// Add registers a check; it is called with a context bounded by CheckTimeout.
-func (c *Checker) Add(name string, check func(context.Context) error) {
+// Add registers a required check; it is called with a context bounded by
+// CheckTimeout. When it fails, /readyz answers 503.
+func (c *Checker) Add(name string, check func(context.Context) error) { c.add(name, check, false) }
+
+// AddDegradable registers a check of a dependency the service can serve
+// without: when it fails, /readyz answers 200 with status "degraded".
+func (c *Checker) AddDegradable(name string, check func(context.Context) error) {
+	c.add(name, check, true)
+}
+
+func (c *Checker) add(name string, check func(context.Context) error, degradable bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.checks[name] = check
+	c.degrade[name] = degradable
 }
 
 // ShuttingDown makes /readyz answer 503 from now on.
@@ -56,8 +76,10 @@ func (c *Checker) Check(ctx context.Context) (bool, Result) {
 	}
 	sort.Strings(names)
 	fns := make([]func(context.Context) error, len(names))
+	degradable := make([]bool, len(names))
 	for i, n := range names {
 		fns[i] = c.checks[n]
+		degradable[i] = c.degrade[n]
 	}
 	c.mu.RUnlock()
 
@@ -74,17 +96,24 @@ func (c *Checker) Check(ctx context.Context) (bool, Result) {
 	}
 	wg.Wait()
 	res := Result{Status: "ok", Checks: map[string]string{}}
-	ok := true
+	ok, degraded := true, false
 	for i, n := range names {
-		if errs[i] != nil {
+		switch {
+		case errs[i] == nil:
+			res.Checks[n] = "ok"
+		case degradable[i]:
+			degraded = true
+			res.Checks[n] = "degraded: " + errs[i].Error()
+		default:
 			ok = false
 			res.Checks[n] = errs[i].Error()
-		} else {
-			res.Checks[n] = "ok"
 		}
 	}
-	if !ok {
+	switch {
+	case !ok:
 		res.Status = "unavailable"
+	case degraded:
+		res.Status = "degraded"
 	}
 	return ok, res
 }
@@ -97,7 +126,8 @@ func Healthz(version string) http.HandlerFunc {
 	}
 }
 
-// Readyz answers 200 when every check passes, else 503 with the failures.
+// Readyz answers 200 when every required check passes (status "degraded"
+// when a degradable one fails), else 503 with the failures.
 func (c *Checker) Readyz(w http.ResponseWriter, r *http.Request) {
 	ok, res := c.Check(r.Context())
 	status := http.StatusOK

@@ -10,29 +10,35 @@ import (
 )
 
 func TestReadyzReportsEachCheckAndShutdown(t *testing.T) {
+	fail := func(context.Context) error { return errors.New("connection refused") }
+	pass := func(context.Context) error { return nil }
 	cases := []struct {
-		name     string
-		checks   map[string]func(context.Context) error
-		shutdown bool
-		status   int
-		failed   []string
+		name       string
+		checks     map[string]func(context.Context) error
+		degradable map[string]func(context.Context) error
+		shutdown   bool
+		status     int
+		failed     []string
+		state      string
 	}{
-		{"no checks", nil, false, 200, nil},
-		{"all pass", map[string]func(context.Context) error{"mysql": func(context.Context) error { return nil }}, false, 200, nil},
-		{"one fails", map[string]func(context.Context) error{
-			"mysql": func(context.Context) error { return nil },
-			"redis": func(context.Context) error { return errors.New("connection refused") },
-		}, false, 503, []string{"redis"}},
+		{"no checks", nil, nil, false, 200, nil, "ok"},
+		{"all pass", map[string]func(context.Context) error{"mysql": pass}, map[string]func(context.Context) error{"redis": pass}, false, 200, nil, "ok"},
+		{"a required one fails", map[string]func(context.Context) error{"mysql": pass, "schema": fail}, nil, false, 503, []string{"schema"}, "unavailable"},
+		{"a degradable one fails", map[string]func(context.Context) error{"mysql": pass}, map[string]func(context.Context) error{"redis": fail}, false, 200, []string{"redis"}, "degraded"},
+		{"both kinds fail", map[string]func(context.Context) error{"mysql": fail}, map[string]func(context.Context) error{"redis": fail}, false, 503, []string{"mysql", "redis"}, "unavailable"},
 		{"a hung check times out", map[string]func(context.Context) error{
 			"slow": func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
-		}, false, 503, []string{"slow"}},
-		{"shutting down", map[string]func(context.Context) error{"mysql": func(context.Context) error { return nil }}, true, 503, nil},
+		}, nil, false, 503, []string{"slow"}, "unavailable"},
+		{"shutting down", map[string]func(context.Context) error{"mysql": pass}, nil, true, 503, nil, "shutting down"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := New()
 			for n, f := range tc.checks {
 				c.Add(n, f)
+			}
+			for n, f := range tc.degradable {
+				c.AddDegradable(n, f)
 			}
 			if tc.shutdown {
 				c.ShuttingDown()
@@ -49,6 +55,9 @@ func TestReadyzReportsEachCheckAndShutdown(t *testing.T) {
 			var res Result
 			if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
 				t.Fatal(err)
+			}
+			if res.Status != tc.state {
+				t.Errorf("status %q, want %q", res.Status, tc.state)
 			}
 			for _, f := range tc.failed {
 				if res.Checks[f] == "ok" || res.Checks[f] == "" {

@@ -4,6 +4,7 @@ import (
 	"shop/internal/ittest"
 
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -120,6 +121,21 @@ func (p *proc) get(path string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// readiness is /readyz's answer: "200 ok", "200 degraded", "503 unavailable", or "0" when
+// nothing answered.
+func (p *proc) readiness() string {
+	resp, err := probe.Get(p.url() + "/readyz")
+	if err != nil {
+		return "0"
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return fmt.Sprintf("%d %s", resp.StatusCode, body.Status)
 }
 
 func (p *proc) running() bool {

@@ -90,7 +90,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		}
 		app.UseMySQL(ctx, env, db, "order", migrations, "migrations")
 		pub := &Publisher{Config: c.AMQP, Log: env.Log}
-		env.Ready.Add("rabbitmq", pub.Ready)
+		env.Ready.AddDegradable("rabbitmq", pub.Ready) // orders wait in the outbox meanwhile
 
 		created := prometheus.NewCounter(prometheus.CounterOpts{Name: "orders_created_total", Help: "Orders placed (stock reserved, awaiting payment)."})
 		transitions := prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -66,7 +66,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 			// every read wait ~400 ms for the MySQL fallback while Redis was down.
 			DialerRetries: 1,
 		})
-		env.Ready.Add("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+		env.Ready.AddDegradable("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() }) // reads fall back to MySQL
 		cache := &RedisCache{Client: rdb, TTL: c.CacheTTL, Log: env.Log}
 		env.Workers.Go("cache-invalidation-retry", func(ctx context.Context) { cache.RetryInvalidations(ctx, time.Second) })
 
