@@ -434,9 +434,12 @@ $(addon_placement)
         - { name: web, containerPort: 80, hostPort: 80, hostIP: 127.0.0.1, protocol: TCP }
         - { name: websecure, containerPort: 443, hostPort: 443, hostIP: 127.0.0.1, protocol: TCP }
         - { name: traefik, containerPort: 8080, protocol: TCP }
-        resources: { requests: { cpu: 50m, memory: 64Mi }, limits: { memory: 256Mi } }
+        # The edge of every stack: CPU shares enough to keep answering while the node's 2 cores are
+        # saturated (tests send hundreds of req/s during rollouts), memory for thousands of open
+        # connections, and a liveness timeout that a starved but healthy process meets.
+        resources: { requests: { cpu: 100m, memory: 64Mi }, limits: { memory: 512Mi } }
         readinessProbe: { httpGet: { path: /ping, port: 8080 }, periodSeconds: 2 }
-        livenessProbe: { httpGet: { path: /ping, port: 8080 }, periodSeconds: 10, failureThreshold: 5 }
+        livenessProbe: { httpGet: { path: /ping, port: 8080 }, periodSeconds: 10, failureThreshold: 5, timeoutSeconds: 5 }
 $(addon_security)
         volumeMounts: [{ name: tmp, mountPath: /tmp }]
       volumes: [{ name: tmp, emptyDir: { sizeLimit: 16Mi } }]

@@ -67,6 +67,11 @@ func Serve(ctx context.Context, ln net.Listener, srv *http.Server, log *slog.Log
 	}
 	start := time.Now()
 	log.Info("shutting down", "drain", o.Drain.String(), "timeout", o.ShutdownTimeout.String())
+	// From now on every answer closes its connection, so a peer that still sends here (a proxy whose
+	// view of the endpoints lags) opens its next connection elsewhere during the drain, instead of
+	// finding its idle keep-alive connection closed under a request when the server shuts down (a
+	// proxy cannot replay a POST on another connection, so that request would fail).
+	srv.SetKeepAlivesEnabled(false)
 	if o.OnShutdown != nil {
 		o.OnShutdown()
 	}
@@ -75,7 +80,6 @@ func Serve(ctx context.Context, ln net.Listener, srv *http.Server, log *slog.Log
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout-time.Since(start))
 	defer cancel()
-	srv.SetKeepAlivesEnabled(false)
 	if err := srv.Shutdown(sctx); err != nil {
 		_ = srv.Close()
 		return errors.Join(errors.New("in-flight requests did not finish within the shutdown timeout"), err)

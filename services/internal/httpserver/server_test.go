@@ -85,3 +85,40 @@ func TestShutdownGivesUpAfterTheTimeout(t *testing.T) {
 		t.Fatal("Serve did not return after the shutdown timeout")
 	}
 }
+
+func TestAnswersDuringTheDrainCloseTheirConnection(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	drainStarted := make(chan struct{})
+	o := Options{ShutdownTimeout: 5 * time.Second, Drain: time.Second, OnShutdown: func() { close(drainStarted) }}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, ln, New(h, log, o), log, o) }()
+	url := "http://" + ln.Addr().String()
+	cases := []struct {
+		when      string
+		wantClose bool
+	}{{"before shutdown", false}, {"during the drain", true}}
+	for _, tc := range cases {
+		if tc.wantClose {
+			cancel()
+			<-drainStarted // keep-alives are off before OnShutdown runs
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.when, err)
+		}
+		_, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Close != tc.wantClose {
+			t.Errorf("%s: the answer closes its connection: %v, want %v", tc.when, resp.Close, tc.wantClose)
+		}
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}
