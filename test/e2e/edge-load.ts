@@ -37,6 +37,13 @@ export interface LoadSpec {
   maxInFlight?: number;
   /** Per-request timeout, ms. @default 10000 */
   timeoutMs?: number;
+  /** The calls to cycle through (e.g. only reads while a store is down). @default the browse/account/order mix */
+  calls?: Call[];
+  /**
+   * The statuses a call may answer without counting as failed (e.g. 503 while its store is down).
+   * @default 200 for reads, 201 for an order
+   */
+  accept?: Partial<Record<Call, number[]>>;
 }
 
 /** The calls, in the order a tick cycles through them (35% list, 35% detail, 15% account, 15% orders). */
@@ -60,16 +67,30 @@ export interface LoadResult {
   maxMs: number;
   /** Call -> X-Service-Version value (`product=sha256:...`) -> answers carrying it. */
   versions: Record<string, Record<string, number>>;
+  /** `<call> <status>` (or `<call> <error>`) -> how many, and how long they took. */
+  outcomes: Record<string, { count: number; p99Ms: number; maxMs: number }>;
 }
 
 const EXPECTED: Record<Call, number> = { list: 200, detail: 200, me: 200, order: 201 };
 
+/** The `p`th percentile of ascending `sorted`. */
+const percentile = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] : 0;
+
 export function run(spec: LoadSpec, stop: Promise<void>): Promise<LoadResult> {
   const timeoutMs = spec.timeoutMs ?? 10_000;
+  const cycle: readonly Call[] = spec.calls?.length ? spec.calls : MIX;
+  const accepted = (call: Call, status: number) => (spec.accept?.[call] ?? [EXPECTED[call]]).includes(status);
+  const byOutcome = new Map<string, number[]>();
+  const outcome = (call: Call, what: string, started: number) => {
+    const key = `${call} ${what}`;
+    if (!byOutcome.has(key)) byOutcome.set(key, []);
+    byOutcome.get(key)!.push(Date.now() - started);
+  };
   const maxInFlight = spec.maxInFlight ?? Math.ceil((spec.rate * timeoutMs) / 1000);
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
   const maxRequests = Math.ceil(spec.rate * spec.maxSeconds);
-  const res: LoadResult = { sent: 0, ok: 0, failed: 0, reasons: {}, examples: [], seconds: 0, rps: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, versions: {} };
+  const res: LoadResult = { sent: 0, ok: 0, failed: 0, reasons: {}, examples: [], seconds: 0, rps: 0, p50Ms: 0, p99Ms: 0, maxMs: 0, versions: {}, outcomes: {} };
   const latencies: number[] = [];
   let inFlight = 0;
   let seq = 0;
@@ -109,21 +130,22 @@ export function run(spec: LoadSpec, stop: Promise<void>): Promise<LoadResult> {
     const req = http.request({ host: "127.0.0.1", port: spec.port ?? 80, method, path, headers, agent, timeout: timeoutMs }, (r) => {
       const chunks: Buffer[] = [];
       r.on("data", (c: Buffer) => chunks.push(c));
-      r.on("error", (e) => settle(() => fail(call, (e as NodeJS.ErrnoException).code ?? e.message)));
+      r.on("error", (e) => settle(() => { outcome(call, (e as NodeJS.ErrnoException).code ?? e.message, started); fail(call, (e as NodeJS.ErrnoException).code ?? e.message); }));
       r.on("end", () =>
         settle(() => {
           latencies.push(Date.now() - started);
+          outcome(call, String(r.statusCode), started);
           const v = r.headers[HEADERS.serviceVersion.toLowerCase()];
           const values = (Array.isArray(v) ? v.join(",") : v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
           const byCall = (res.versions[call] ??= {});
           for (const x of values.length ? values : ["(none)"]) byCall[x] = (byCall[x] ?? 0) + 1;
-          if (r.statusCode === EXPECTED[call]) res.ok++;
+          if (accepted(call, r.statusCode ?? 0)) res.ok++;
           else fail(call, `status ${r.statusCode}`, Buffer.concat(chunks).toString("utf8"));
         }),
       );
     });
     req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { code: "timeout" })));
-    req.on("error", (e) => settle(() => fail(call, (e as NodeJS.ErrnoException).code ?? e.message)));
+    req.on("error", (e) => settle(() => { outcome(call, (e as NodeJS.ErrnoException).code ?? e.message, started); fail(call, (e as NodeJS.ErrnoException).code ?? e.message); }));
     req.end(body);
   };
 
@@ -135,7 +157,7 @@ export function run(spec: LoadSpec, stop: Promise<void>): Promise<LoadResult> {
       const elapsed = (Date.now() - start) / 1000;
       if (stopped || elapsed >= spec.maxSeconds || seq >= maxRequests) return finish();
       const target = Math.min(maxRequests, Math.floor(elapsed * spec.rate));
-      while (due < target) send(MIX[due++ % MIX.length]);
+      while (due < target) send(cycle[due++ % cycle.length]);
     }, 5);
     void stop.then(() => { stopped = true; });
     let finishing = false;
@@ -150,11 +172,14 @@ export function run(spec: LoadSpec, stop: Promise<void>): Promise<LoadResult> {
         clearInterval(wait);
         agent.destroy();
         latencies.sort((a, b) => a - b);
-        const q = (p: number) => latencies.length ? latencies[Math.min(latencies.length - 1, Math.max(0, Math.ceil((p / 100) * latencies.length) - 1))] : 0;
         res.rps = Math.round((res.sent / res.seconds) * 10) / 10;
-        res.p50Ms = q(50);
-        res.p99Ms = q(99);
+        res.p50Ms = percentile(latencies, 50);
+        res.p99Ms = percentile(latencies, 99);
         res.maxMs = latencies.length ? latencies[latencies.length - 1] : 0;
+        for (const [key, l] of byOutcome) {
+          l.sort((a, b) => a - b);
+          res.outcomes[key] = { count: l.length, p99Ms: percentile(l, 99), maxMs: l[l.length - 1] };
+        }
         if (inFlight > 0) {
           res.failed += inFlight;
           res.reasons["no answer by the end"] = inFlight;

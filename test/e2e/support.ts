@@ -124,6 +124,19 @@ export async function waitFor<T>(what: string, seconds: number, check: () => T |
   }
 }
 
+/**
+ * The environment scripts/stack-config.sh needs for a stack whose stores run on the real node: their
+ * images built here (THIRD_PARTY_IMAGES; scripts/e2e.sh exports it, else the harness's last build),
+ * since the node pulls only from 127.0.0.1:5000.
+ */
+export function storeImagesEnv(): NodeJS.ProcessEnv {
+  if (process.env.THIRD_PARTY_IMAGES) return {};
+  const run = process.env.SHOP_RUN || path.join(process.env.SHOP_CACHE || path.join(os.homedir(), ".cache", "shop-platform"), "run");
+  const file = path.join(run, "third-party-images.json");
+  if (!fs.existsSync(file)) throw new Error(`${file} does not exist: the stores on the real node need the images of scripts/images.sh third-party`);
+  return { THIRD_PARTY_IMAGES: file };
+}
+
 /** The local cluster's real node, if it has one (scripts/cluster.sh starts it unless SHOP_REAL_NODE=0). */
 export function realNode(): string | undefined {
   const nodes = kget("nodes")?.items ?? [];
