@@ -6,6 +6,7 @@
 # destroy; and edit-to-serving on the `local` stack: one Go file of one service changed ->
 # scripts/local-up.sh -> the new pod answers (then the edit is reverted the same way).
 # BENCH_CLUSTER=0 skips the cluster start from nothing (it stops the main cluster meanwhile).
+# BENCH_PARTS (default "cluster idle stack edit") picks the parts, e.g. BENCH_PARTS=edit on a quiet machine.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$REPO_ROOT"
 scripts/toolchain.sh all
@@ -18,11 +19,12 @@ done
 timed() {  # timed LABEL CMD...: runs CMD quietly and prints its wall time
   local label="$1"; shift
   local t0; t0=$(date +%s.%N)
-  "$@" >/dev/null 2>"$REPO_ROOT/.tmp/bench-$label.err" || { cat "$REPO_ROOT/.tmp/bench-$label.err" >&2; die "$label failed"; }
+  "$@" >"$REPO_ROOT/.tmp/bench-$label.out" 2>"$REPO_ROOT/.tmp/bench-$label.err" || { cat "$REPO_ROOT/.tmp/bench-$label.err" >&2; die "$label failed"; }
   printf '  %-28s %6.1f s\n' "$label" "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{print a-b}')"
 }
 mkdir -p .tmp
-if [[ "${BENCH_CLUSTER:-1}" == 1 ]]; then
+part() { [[ " ${BENCH_PARTS:-cluster idle stack edit} " == *" $1 "* ]]; }
+if part cluster && [[ "${BENCH_CLUSTER:-1}" == 1 ]]; then
 echo "== cluster"
 # A second, throwaway cluster on other ports and in its own folder, so the measured start is from
 # nothing (new PKI, empty etcd, no image on the node) and the main cluster's data and stacks are left
@@ -60,6 +62,9 @@ else
 fi
 # The local stack runs while the platform is measured idle (scripts/local-up.sh deploys it).
 scripts/local-up.sh >/dev/null 2>"$REPO_ROOT/.tmp/bench-local-up.err" || { cat "$REPO_ROOT/.tmp/bench-local-up.err" >&2; die "local-up failed"; }
+export KUBECONFIG="$KUBECONFIG_LOCAL"
+journey() { node -r ts-node/register test/e2e/journey.ts "$1" 180; }
+if part idle; then
 echo "== idle RSS (MB) and CPU (% of one core, over 30 s) of the local platform with the local stack up"
 # tree PID: a process and its descendants.
 tree() { local p; echo "$1"; for p in $(pgrep -P "$1"); do tree "$p"; done; }
@@ -86,8 +91,9 @@ for n in $(printf '%s\n' "${!group[@]}" | sort); do
   printf '  %-28s %6d MB %6.1f %%\n' "$n" $((kb / 1024)) "$(awk -v t="$dt" -v hz="$hz" 'BEGIN{print 100*t/hz/30}')"
 done
 printf '  %-28s %6d MB %6.1f %%\n' "total" $((total_kb / 1024)) "$(awk -v t="$total_t" -v hz="$hz" 'BEGIN{print 100*t/hz/30}')"
+fi
+if part stack; then
 scripts/cluster.sh recycle-volumes
-export KUBECONFIG="$KUBECONFIG_LOCAL"
 scripts/images.sh up >/dev/null
 ov="$(mktemp)"; printf 'shop:namespace: shop-bench\nshop:routing:\n  host: bench.localhost\n' >"$ov"
 pulumi stack rm bench --yes --force >/dev/null 2>&1 || true
@@ -95,7 +101,6 @@ rm -f "$STACK_CONFIG_DIR/Pulumi.bench.yaml"
 gen="$(BASE_STACK=local OVERRIDES="$ov" THIRD_PARTY_IMAGES="$SHOP_RUN/third-party-images.json" scripts/stack-config.sh bench "$SHOP_RUN/images.json")"
 echo "== pulumi (stack bench = local config, namespace shop-bench)"
 up() { pulumi up --stack bench --config-file "$gen" --yes --skip-preview --suppress-progress --color never; }
-journey() { node -r ts-node/register test/e2e/journey.ts "$1" 180; }
 t_up=$(date +%s.%N)
 timed "up from empty" up
 timed "then the journey succeeds" journey bench.localhost
@@ -105,6 +110,8 @@ timed "destroy" pulumi destroy --stack bench --config-file "$gen" --yes --skip-p
 pulumi stack rm bench --yes --force >/dev/null
 rm -f "$gen"
 scripts/cluster.sh recycle-volumes
+fi
+part edit || exit 0
 
 echo "== edit-to-serving (stack local): one Go file of the product service changed -> scripts/local-up.sh -> its new pod answers"
 # An added file with an init() changes the binary (an unused constant would be dropped by the linker,
@@ -112,7 +119,16 @@ echo "== edit-to-serving (stack local): one Go file of the product service chang
 edit="services/cmd/product/zz_bench_edit.go"
 [[ ! -e "$edit" ]] || die "$edit exists: remove it first"
 trap 'rm -f "$REPO_ROOT/$edit"' EXIT
-serving() {  # serving DIGEST: every product pod runs DIGEST, none other is left, and the journey succeeds
+answers() {  # answers DIGEST: a product answer through the edge comes from DIGEST (X-Service-Version)
+  local digest="$1" deadline=$((SECONDS + 120)) seen=""
+  while ((SECONDS < deadline)); do
+    seen="$(curl -s -m 5 -o /dev/null -D - -H 'Host: shop.localhost' 'http://127.0.0.1/api/products?size=1' | tr -d '\r' | sed -n 's/^[Xx]-[Ss]ervice-[Vv]ersion: product=//p')"
+    [[ "$seen" == "$digest" ]] && return
+    sleep 0.2
+  done
+  die "no product answer from $digest through the edge after 120 s (last: '$seen')"
+}
+replaced() {  # replaced DIGEST: every product pod runs DIGEST, none other is left, and the journey succeeds
   local digest="$1" deadline=$((SECONDS + 120)) imgs
   while ((SECONDS < deadline)); do
     imgs="$(kubectl -n shop-local get pods -l app.kubernetes.io/name=product -o jsonpath='{range .items[*]}{.spec.containers[0].image}{"\n"}{end}' | sort -u)"
@@ -121,12 +137,14 @@ serving() {  # serving DIGEST: every product pod runs DIGEST, none other is left
   done
   die "the product pods do not all run $digest after 120 s: $imgs"
 }
-edit_to_serving() {  # edit_to_serving LABEL: local-up.sh, then wait until the new product pod answers
+edit_to_serving() {  # edit_to_serving LABEL: local-up.sh, until the new pod answers, until no old pod is left
   local t=$(date +%s.%N) digest
   timed "$1: local-up.sh" scripts/local-up.sh
   digest="$(sed -n 's/.*"product": *"[^@]*@\(sha256:[0-9a-f]*\)".*/\1/p' "$SHOP_RUN/images.json")"
-  timed "$1: until the pod answers" serving "$digest"
+  timed "$1: until the new pod answers" answers "$digest"
   printf '  %-28s %6.1f s\n' "$1: edit to serving" "$(awk -v a="$(date +%s.%N)" -v b="$t" 'BEGIN{print a-b}')"
+  timed "$1: old pod gone, journey ok" replaced "$digest"
+  grep -h '^== timings' "$REPO_ROOT/.tmp/bench-$1: local-up.sh.out" | sed "s/^== timings:/  $1: local-up.sh phases:/"
 }
 printf 'package main\n\nvar benchEdit string\n\nfunc init() { benchEdit = "%s" }\n' "$(date +%s)" >"$edit"
 edit_to_serving "edit"

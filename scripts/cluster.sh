@@ -224,7 +224,7 @@ fingerprint() {
     echo "$LAYOUT $DATA $NODE_PLACEMENT ${EDGE:-} $GATEWAY_API_VERSION $APISERVER_PORT $ETCD_PORT $FAKE_NODES $PV_COUNT $PV_SIZE"
     stat -c '%n %s %Y' "$SHOP_BIN"/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kwok,kubectl} 2>/dev/null
     [[ "$REAL_NODE" != 1 ]] || stat -c '%n %s %Y' "${NODE_BINS[@]/#/$SHOP_BIN/}" 2>/dev/null
-    cat "$SHOP_RUN/third-party-images.json" 2>/dev/null
+    cat "$SHOP_RUN/third-party-images.json" 2>/dev/null || true   # absent before the first build of a fresh machine
   } | sha256sum | cut -c1-16
 }
 

@@ -106,10 +106,14 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
     dump(shopAlertRules({ services: input.services, shopNamespace, thresholds: input.thresholds, pendingFor: input.alertPendingFor })),
   );
   const logRulesYaml = ns.apply((namespace) => dump(logPipelineRules({ namespace })));
-  const config = new k8s.core.v1.ConfigMap(`${s.name}-prometheus`, { metadata: s.meta(app, objName), data: { "prometheus.yml": promYaml } }, s.opts);
+  // Auto-named, like every other ConfigMap of the program: the provider replaces a ConfigMap whose data
+  // changes, and with a fixed name that replace is delete-before-create, which also replaced the
+  // StatefulSet mounting it (and, while its claims were not retained, deleted Prometheus' data). With a
+  // new name per content the new ConfigMap comes first and the StatefulSet rolls to it.
+  const config = new k8s.core.v1.ConfigMap(`${s.name}-prometheus`, { metadata: s.meta(app), data: { "prometheus.yml": promYaml } }, s.opts);
   const rules = new k8s.core.v1.ConfigMap(
     `${s.name}-prometheus-rules`,
-    { metadata: s.meta(app, `${objName}-rules`), data: { "shop.yml": rulesYaml, "logging.yml": logRulesYaml } },
+    { metadata: s.meta(app), data: { "shop.yml": rulesYaml, "logging.yml": logRulesYaml } },
     s.opts,
   );
 

@@ -322,6 +322,18 @@ describe("Monitoring", () => {
       assert.match(ds, /type: elasticsearch/);
     });
 
+    it("names Prometheus' configuration and rules by content, so that a rule change rolls the StatefulSet instead of replacing it", async () => {
+      await platform({ monitoring: {} });
+      const sts = plain(h.ofType(T.statefulSet).find((r) => r.name === "monitoring-prometheus")!.inputs);
+      for (const cm of ["monitoring-prometheus", "monitoring-prometheus-rules"]) {
+        const res = h.ofType(T.configMap).find((r) => r.name === cm)!;
+        assert.strictEqual(plain(res.inputs).metadata.name, undefined, `${cm} has a fixed name: a change would delete it before creating it, and replace the StatefulSet`);
+        // The mocks name an auto-named object `<resource name>-auto`.
+        assert.ok(sts.spec.template.spec.volumes.some((v: any) => v.configMap?.name === `${cm}-auto`), `the StatefulSet does not mount ${cm} by its generated name`);
+      }
+      assert.deepStrictEqual(sts.spec.persistentVolumeClaimRetentionPolicy, { whenDeleted: "Retain", whenScaled: "Retain" });
+    });
+
     it("takes the stack's scrape and evaluation intervals and alert pending time; without them the defaults and each rule's own for", async () => {
       const prom = () => yaml.load(plain(h.ofType(T.configMap).find((r) => r.name === "monitoring-prometheus")!.inputs).data["prometheus.yml"]) as any;
       const shopRules = () => (yaml.load(plain(h.ofType(T.configMap).find((r) => r.name === "monitoring-prometheus-rules")!.inputs).data["shop.yml"]) as any)
