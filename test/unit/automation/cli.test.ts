@@ -16,6 +16,8 @@ function run(args: string[], env: Record<string, string | undefined> = {}) {
   const base: Record<string, string | undefined> = {
     PATH: path.dirname(process.execPath) + ":/usr/bin:/bin",
     HOME: sandbox,
+    // The transpiler's own cache (SWC keeps a copy of its native module there), kept outside the sandbox.
+    XDG_CACHE_HOME: process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"),
     SHOP_CACHE: path.join(sandbox, "cache"),
     PULUMI_BACKEND_URL: `file://${path.join(sandbox, "state")}`,
     PULUMI_CONFIG_PASSPHRASE: "test",
