@@ -72,6 +72,15 @@ function serviceRestarts(): Record<string, number> {
   return out;
 }
 
+/** When each pod of the stack last turned Ready, in seconds relative to `t` (for the recovery's timeline). */
+function readySince(t: number): string[] {
+  return kjson("get", "pods").items.map((p: any) => {
+    const ready = p.status.conditions?.find((c: any) => c.type === "Ready");
+    const at = ready?.status === "True" ? Math.round((Date.parse(ready.lastTransitionTime) - t) / 100) / 10 : NaN;
+    return `${p.metadata.labels?.["app.kubernetes.io/name"] ?? p.metadata.name} ${Number.isNaN(at) ? "not ready" : `${at}s`}`;
+  });
+}
+
 /** Messages waiting in the order events' queue, read from the broker itself. */
 function queuedOrderEvents(): number {
   const out = kubectl("exec", "rabbitmq-0", "--", "rabbitmqctl", "-q", "list_queues", "name", "messages");
@@ -203,6 +212,7 @@ describe("data-store outages on the running platform (Redis, RabbitMQ, MySQL und
 
     const back = await scaleStore("mysql", 1);
     const returned = Date.now();
+    const firstOk: Record<string, number> = {};
     await waitFor(`every call succeeding again within ${MYSQL_RECOVERY_SECONDS * 6}s`, MYSQL_RECOVERY_SECONDS * 6, async () => {
       const auth = { Authorization: `Bearer ${token}` };
       const answers = await Promise.all([
@@ -211,10 +221,15 @@ describe("data-store outages on the running platform (Redis, RabbitMQ, MySQL und
         edgeRequest(HOST, "GET", "/api/users/me", { headers: auth }),
         edgeRequest(HOST, "POST", "/api/orders", { headers: auth, body: { items: [{ product_id: productId, quantity: 1 }] } }),
       ]);
+      ["list", "detail", "me", "order"].forEach((c, i) => {
+        if (firstOk[c] === undefined && answers[i].status < 300) firstOk[c] = secondsSince(returned);
+      });
       return answers.map((a) => a.status).join(",") === "200,200,200,201";
     });
+    console.log(`      first success, seconds after MySQL was Ready: ${JSON.stringify(firstOk)}`);
     const recovered = secondsSince(returned);
     console.log(`    [MySQL back] Ready ${back}s after scale-up; every call succeeded again ${recovered}s after it was Ready (bound ${MYSQL_RECOVERY_SECONDS}s)`);
+    console.log(`      Ready again, seconds after MySQL: ${readySince(returned).join(", ")}`);
     assert.ok(recovered <= MYSQL_RECOVERY_SECONDS, `the shop recovered ${recovered}s after MySQL returned (bound ${MYSQL_RECOVERY_SECONDS}s)`);
     assert.deepStrictEqual(serviceRestarts(), restarts, "a service restarted after MySQL returned");
   });

@@ -15,6 +15,9 @@ import (
 	"shop/internal/config"
 )
 
+// maxIdleConns is how many idle connections the pool keeps.
+const maxIdleConns = 20
+
 // Open returns a pool for c. It does not connect: the first query does.
 func Open(c config.MySQL) (*sql.DB, error) {
 	mc := mysql.NewConfig()
@@ -36,7 +39,7 @@ func Open(c config.MySQL) (*sql.DB, error) {
 	}
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(40)
-	db.SetMaxIdleConns(20)
+	db.SetMaxIdleConns(maxIdleConns)
 	db.SetConnMaxLifetime(5 * time.Minute)
 	db.SetConnMaxIdleTime(time.Minute)
 	return db, nil
@@ -47,9 +50,20 @@ func Open(c config.MySQL) (*sql.DB, error) {
 // gaps of keys that do not exist yet.
 var ReadCommitted = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 
-// Ping is a readiness check.
+// Ping is a readiness check. A failed ping also drops the pool's idle
+// connections: when the server's pod goes away no reset arrives (its address
+// just disappears), so every idle connection is dead, and without this each
+// later ping or query would wait for its timeout on one of them before the pool
+// dials anew; the shop stayed unready for 30 s after MySQL was back.
 func Ping(db *sql.DB) func(context.Context) error {
-	return func(ctx context.Context) error { return db.PingContext(ctx) }
+	return func(ctx context.Context) error {
+		err := db.PingContext(ctx)
+		if err != nil {
+			db.SetMaxIdleConns(0) // closes the idle connections
+			db.SetMaxIdleConns(maxIdleConns)
+		}
+		return err
+	}
 }
 
 // IsDuplicate reports a unique-key violation.
