@@ -14,7 +14,8 @@
 #   filter INPUT        the uplink cannot reach the API server's and kubelet's ports; pods reach only
 #                       those two (both authenticate every client) and answers to the node's connections
 #   filter CNI-ADMIN    pre-created for the CNI firewall plugin (it jumps there before its per-pod
-#                       ACCEPTs) with the same drops
+#                       ACCEPTs) with the same drops, then kube-proxy's rejects of Services without
+#                       endpoints (which FORWARD would otherwise reach only after those ACCEPTs)
 #   ip6tables           the pod bridge carries no IPv6 in either direction
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -70,6 +71,14 @@ up() {
     iptables -C CNI-ADMIN -o "$UPLINK" -s "$r" -j DROP 2>/dev/null || iptables -A CNI-ADMIN -o "$UPLINK" -s "$r" -j DROP
     iptables -C CNI-ADMIN -i "$UPLINK" -d "$r" -j DROP 2>/dev/null || iptables -A CNI-ADMIN -i "$UPLINK" -d "$r" -j DROP
   done
+
+  # A connection to a Service without a ready endpoint must be refused at once: kube-proxy rejects it
+  # in its filter chain KUBE-SERVICES, but that comes after the firewall plugin's per-pod ACCEPTs in
+  # FORWARD, so from a pod the packet went on to nowhere and the client waited for its connect timeout
+  # (e.g. the gateway for 2 s per request while the product service was unready). The plugin jumps to
+  # CNI-ADMIN before its ACCEPTs; kube-proxy fills the chain made here.
+  iptables -N KUBE-SERVICES 2>/dev/null || true
+  iptables -C CNI-ADMIN -m conntrack --ctstate NEW -j KUBE-SERVICES 2>/dev/null || iptables -A CNI-ADMIN -m conntrack --ctstate NEW -j KUBE-SERVICES
 
   ensure_chain ip6tables mangle SHOP-GUARD-FWD
   ip6tables -t mangle -A SHOP-GUARD-FWD -i "$BRIDGE" -j DROP
