@@ -6,7 +6,10 @@
 # destroy; and edit-to-serving on the `local` stack: one Go file of one service changed ->
 # scripts/local-up.sh -> the new pod answers (then the edit is reverted the same way).
 # BENCH_CLUSTER=0 skips the cluster start from nothing (it stops the main cluster meanwhile).
-# BENCH_PARTS (default "cluster idle stack edit") picks the parts, e.g. BENCH_PARTS=edit on a quiet machine.
+# BENCH_PARTS (default "cluster idle stack edit pull") picks the parts, e.g. BENCH_PARTS=edit on a quiet
+# machine. `pull`: for each service of the local stack, its image is removed from the node and its pod
+# deleted, so the new pod pulls it from the registry: the time from the new pod to Ready (pull + start
+# + probes), with the pull alone as the kubelet reports it, and the image's compressed size.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$REPO_ROOT"
 scripts/toolchain.sh all
@@ -23,7 +26,7 @@ timed() {  # timed LABEL CMD...: runs CMD quietly and prints its wall time
   printf '  %-28s %6.1f s\n' "$label" "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{print a-b}')"
 }
 mkdir -p .tmp
-part() { [[ " ${BENCH_PARTS:-cluster idle stack edit} " == *" $1 "* ]]; }
+part() { [[ " ${BENCH_PARTS:-cluster idle stack edit pull} " == *" $1 "* ]]; }
 if part cluster && [[ "${BENCH_CLUSTER:-1}" == 1 ]]; then
 echo "== cluster"
 # A second, throwaway cluster on other ports and in its own folder, so the measured start is from
@@ -111,7 +114,7 @@ pulumi stack rm bench --yes --force >/dev/null
 rm -f "$gen"
 scripts/cluster.sh recycle-volumes
 fi
-part edit || exit 0
+if part edit; then
 
 echo "== edit-to-serving (stack local): one Go file of the product service changed -> scripts/local-up.sh -> its new pod answers"
 # An added file with an init() changes the binary (an unused constant would be dropped by the linker,
@@ -150,3 +153,28 @@ printf 'package main\n\nvar benchEdit string\n\nfunc init() { benchEdit = "%s" }
 edit_to_serving "edit"
 rm -f "$edit"
 edit_to_serving "revert"
+fi
+
+part pull || exit 0
+echo "== a new digest to a Ready pod, per service of the local stack (image removed from the node first)"
+ctr_node() { ctr --address "$SHOP_RUN/cluster/node/containerd/containerd.sock" --namespace k8s.io "$@"; }
+for svc in gateway user product order; do
+  pod="$(kubectl -n shop-local get pods -l "app.kubernetes.io/name=$svc" -o jsonpath='{.items[0].metadata.name}')"
+  image="$(kubectl -n shop-local get pod "$pod" -o jsonpath='{.spec.containers[0].image}')"
+  # What the node pulls: the layers' compressed sizes, from the registry's manifest.
+  size="$(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' \
+    "http://127.0.0.1:5000/v2/shop/$svc/manifests/${image#*@}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);console.log(((m.layers||[]).reduce((a,l)=>a+l.size,0)+(m.config?.size||0))/1048576)})')"
+  ctr_node images ls -q | grep -F "${image#*@}" | while read -r ref; do ctr_node images rm --sync "$ref" >/dev/null; done
+  t0=$(date +%s.%N)
+  kubectl -n shop-local delete pod "$pod" --wait=false >/dev/null
+  new=""
+  deadline=$((SECONDS + 120))
+  until [[ -n "$new" ]] && kubectl -n shop-local get pod "$new" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True; do
+    ((SECONDS < deadline)) || die "$svc: no new Ready pod within 120 s"
+    new="$(kubectl -n shop-local get pods -l "app.kubernetes.io/name=$svc" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}' | awk -v old="$pod" '$2 == "" && $1 != old {print $1; exit}')"
+    sleep 0.2
+  done
+  ready=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{printf "%.1f", a-b}')
+  pulled="$(kubectl -n shop-local get events --field-selector "involvedObject.name=$new,reason=Pulled" -o jsonpath='{.items[0].message}' | sed -n 's/.* in \([0-9.]*m\{0,1\}s\).*/\1/p')"
+  printf '  %-10s %5.2f MB compressed   pod deleted -> new pod Ready %6.1f s   pull %s\n' "$svc" "$size" "$ready" "${pulled:-?}"
+done
