@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { appLabels, containerSecurityContext, placement, podSecurityContext, Scheduling, selectorLabels } from "./k8s-defaults";
+import { appLabels, containerSecurityContext, placement, podSecurityContext, Scheduling, selectorLabels } from "./kit";
 
 export type StoreKind = "mysql" | "redis" | "rabbitmq";
 export const STORE_KINDS: readonly StoreKind[] = ["mysql", "redis", "rabbitmq"];

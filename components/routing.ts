@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { PART_OF } from "./k8s-defaults";
+import { PART_OF } from "./kit";
 import {
   Backend,
   GATEWAY_API_VERSION,
