@@ -15,6 +15,7 @@ import { ensureStack, openWorkspace, pulumiStackBackend, runPulumi, selectStack,
 import { makeStackFile, readStackFileConfig, stackFileRequest, writeStackFileConfig } from "./stack-file";
 import { describeUpdate, parseUpdateNumber, rollbackConfig, rollbackTarget } from "./rollback";
 import { promotion, releaseLines } from "./canary";
+import { outputsText } from "./outputs";
 
 /** Where a command writes: progress lines and the final summary. */
 export interface Output {
@@ -255,6 +256,25 @@ export async function status(stackName: string, o: Output = consoleOutput): Prom
     return 1;
   }
   for (const line of releaseLines(list)) o.out(line);
+  return 0;
+}
+
+export interface OutputsOptions {
+  /** Print a single output's value as JSON (strings quoted). */
+  json?: boolean;
+}
+
+/**
+ * `outputs <stack> [name]`: every output of the stack as one JSON object, or the value of output
+ * `name` (automation/outputs.ts). Reads the state only: no config file, no cluster.
+ */
+export async function outputs(stackName: string, name: string | undefined, opts: OutputsOptions, o: Output = consoleOutput): Promise<number> {
+  const s = resolveSettings({ ...process.env, KUBECONFIG: "" });
+  checkExistingStackName(s, stackName);
+  const ws = await openWorkspace(s);
+  if (!(await stackExists(ws, stackName))) throw new UsageError(`stack '${stackName}' has not been created in ${s.backendUrl}: no outputs to show`);
+  const stack = await selectStack(ws, stackName);
+  o.out(outputsText(stackName, await stack.outputs(), name, opts.json));
   return 0;
 }
 
