@@ -4,7 +4,7 @@
  *   npx ts-node automation/cli.ts deploy <stack> [--refresh] [--policy-pack PATH]
  *   npx ts-node automation/cli.ts preview <stack> [--markdown FILE] [--policy-pack PATH]
  *   npx ts-node automation/cli.ts review <up|destroy> <pr-number> [--overrides FILE]
- *   npx ts-node automation/cli.ts destroy <stack>
+ *   npx ts-node automation/cli.ts destroy <stack> [--remove]
  *   npx ts-node automation/cli.ts promote <stack> [--policy-pack PATH]
  *   npx ts-node automation/cli.ts status <stack>
  *   npx ts-node automation/cli.ts outputs <stack> [name] [--json]
@@ -32,7 +32,7 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
   const policyPacks = (c: Command, when = "") => c.option("--policy-pack <path>", `policy pack folder or launcher to enforce${when} (repeatable)`, collect);
 
   policyPacks(
-    onStack("deploy", "update a stack (select, optional refresh, up) with readable progress and a summary", "stack name (local, dev, prod, or an existing pr-<n>)")
+    onStack("deploy", "update a stack (select, optional refresh, up) with readable progress and a summary", "stack name (local, dev, prod, an existing pr-<n>, or a stack with a generated config file)")
       .option("--refresh", "refresh the stack's state before the update", false),
   ).action((stack: string, opts) => run(deploy(stack, opts)));
 
@@ -54,7 +54,9 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .option("--overrides <file>", "YAML map of config keys applied over the derived review config");
   policyPacks(review, " on up").action((action: string, pr: string, opts) => run(action === "up" ? reviewUp(pr, opts) : reviewDestroy(pr)));
 
-  onStack("destroy", "destroy a stack's resources (review stacks are removed with their generated config)").action((stack: string) => run(destroy(stack)));
+  onStack("destroy", "destroy a stack's resources (review stacks are removed with their generated config)")
+    .option("--remove", "also remove the stack and its generated config file", false)
+    .action((stack: string, opts) => run(destroy(stack, opts)));
 
   policyPacks(
     onStack("promote", "make the gray release's canary the stable gateway: its image becomes shop:images.prebuilt.gateway, the canary is turned off, then up"),

@@ -96,10 +96,13 @@ async function up(ws: LocalWorkspace, s: Settings, stackName: string, configFile
   return 0;
 }
 
-/** `deploy <stack>`: (optional refresh and) `up` with progress and a summary. */
+/**
+ * `deploy <stack>`: (optional refresh and) `up` with progress and a summary. The project's stacks, and
+ * any stack the harness made a generated config file for (scripts/stack-config.sh: the bench's).
+ */
 export async function deploy(stackName: string, opts: DeployOptions, o: Output = consoleOutput): Promise<number> {
   const s = resolveSettings(process.env);
-  checkStackName(s, stackName, true);
+  checkExistingStackName(s, stackName);
   const packs = checkPolicyPacks(opts.policyPack);
   const ws = await openWorkspace(s);
   const configFile = await ensureStack(ws, s, stackName, undefined, o.out);
@@ -159,13 +162,22 @@ async function destroyStack(ws: LocalWorkspace, s: Settings, stackName: string, 
   return 0;
 }
 
-/** `destroy <stack>`: destroys the stack's resources; review stacks are also removed with their config. */
-export async function destroy(stackName: string, o: Output = consoleOutput): Promise<number> {
+export interface DestroyOptions {
+  /** Also remove the stack from the backend and its generated config file (review stacks always are). */
+  remove?: boolean;
+}
+
+/**
+ * `destroy <stack> [--remove]`: destroys the stack's resources; with `--remove` (and always for review
+ * stacks) also removes the stack and its generated config. Any stack the harness made a generated
+ * config file for is accepted (the bench's and the end-to-end suites' stacks).
+ */
+export async function destroy(stackName: string, opts: DestroyOptions = {}, o: Output = consoleOutput): Promise<number> {
   const s = resolveSettings(process.env);
-  checkStackName(s, stackName, true);
+  checkExistingStackName(s, stackName);
   const ws = await openWorkspace(s);
   if (!(await stackExists(ws, stackName))) throw new UsageError(`stack '${stackName}' has not been created in ${s.backendUrl}: nothing to destroy`);
-  return destroyStack(ws, s, stackName, stackName.startsWith("pr-"), o);
+  return destroyStack(ws, s, stackName, !!opts.remove || stackName.startsWith("pr-"), o);
 }
 
 /** `review up <n>`: creates/updates the review stack `pr-<n>` from the dev config and deploys it. */
