@@ -78,6 +78,11 @@ describe("automation CLI input checks", function () {
     assertRefused(run(["status", "staging"]), /^error: unknown stack 'staging'/);
   });
 
+  it("refuses to destroy an unknown stack, with or without --remove", () => {
+    assertRefused(run(["destroy", "staging"]), /^error: unknown stack 'staging': this project's stacks are dev, local, prod$/);
+    assertRefused(run(["destroy", "staging", "--remove"]), /^error: unknown stack 'staging'/);
+  });
+
   it("refuses the outputs of an unknown stack, and a call without a stack", () => {
     assertRefused(run(["outputs", "staging"]), /^error: unknown stack 'staging': this project's stacks are dev, local, prod$/);
     assertRefused(run(["outputs", "staging", "apiUrl", "--json"]), /^error: unknown stack 'staging'/);
