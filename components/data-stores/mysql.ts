@@ -1,6 +1,7 @@
 /** MySQL: the shop's relational store (users, products, orders). */
 import * as k8s from "@pulumi/kubernetes";
 import { containerSecurityContext } from "../kit";
+import { IMAGES } from "./images";
 import { exec, StoreArgs, StoreDefinition } from "./store";
 
 /** Arguments of the MySQL store. */
@@ -16,7 +17,7 @@ export const MYSQL_VOLUME = "/var/lib/mysql";
 export const MYSQL_DATADIR = `${MYSQL_VOLUME}/data`;
 
 export const MYSQL: StoreDefinition<MysqlArgs> = {
-  image: "mysql:8.4.6",
+  image: IMAGES.mysql,
   port: 3306,
   // groupadd --gid 999 mysql; useradd --uid 999 --gid 999 mysql (Oracle Linux)
   user: { uid: 999, gid: 999 },

@@ -1,4 +1,5 @@
 /** RabbitMQ: the queue the order service publishes its events to. */
+import { IMAGES } from "./images";
 import { exec, StoreArgs, StoreDefinition } from "./store";
 
 /** Arguments of the RabbitMQ store. */
@@ -10,7 +11,7 @@ export interface RabbitmqArgs extends StoreArgs {
 }
 
 export const RABBITMQ: StoreDefinition<RabbitmqArgs> = {
-  image: "rabbitmq:4.1.4-alpine",
+  image: IMAGES.rabbitmq,
   port: 5672,
   // addgroup -g 101 rabbitmq; adduser -u 100 -G rabbitmq rabbitmq (Alpine)
   user: { uid: 100, gid: 101 },

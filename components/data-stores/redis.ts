@@ -1,9 +1,10 @@
 /** Redis: the product service's cache. */
 import * as pulumi from "@pulumi/pulumi";
+import { IMAGES } from "./images";
 import { exec, StoreDefinition } from "./store";
 
 export const REDIS: StoreDefinition = {
-  image: "redis:7.4.6-alpine",
+  image: IMAGES.redis,
   port: 6379,
   // addgroup -g 1000 redis; adduser -u 999 -G redis redis (Alpine)
   user: { uid: 999, gid: 1000 },
