@@ -1,7 +1,7 @@
 /**
- * The shop's data stores, one file each: `mysql.ts`, `redis.ts`, `rabbitmq.ts` (image, port, user,
- * default resources, pod, connection env); `stateful-store.ts` runs any of them in the cluster;
- * `store.ts` is what they have in common.
+ * The shop's data stores, one file each: `mysql.ts`, `redis.ts`, `rabbitmq.ts` (port, user, default
+ * resources, pod, connection env; their pinned images in `images.ts`); `stateful-store.ts` runs any of
+ * them in the cluster; `store.ts` is what they have in common.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
