@@ -53,7 +53,7 @@ if [[ "$(cat "$mark" 2>/dev/null)" != "$cluster_id" ]]; then
   refresh=(--refresh)
 fi
 
-log "deploy $STACK ${refresh[*]}"
+log "deploy $STACK${refresh[*]:+ ${refresh[*]}} (scripts/automation.sh)"
 scripts/automation.sh deploy "$STACK" "${refresh[@]}"
 phase "up"
 echo "$cluster_id" >"$mark"
