@@ -12,7 +12,7 @@ import { ClusterPrerequisites } from "./components/cluster-prerequisites";
 import { ConfigGuard, fingerprint, guardedBy } from "./components/config-guard";
 import { DataStores, STORE_KINDS, STORE_PORTS, STORE_RESOURCES, StoreKind } from "./components/data-stores";
 import { Environment, NetworkAllow } from "./components/environment";
-import { dockerConfigJson, HTTP_PORT } from "./components/k8s-defaults";
+import { dockerConfigJson, HTTP_PORT } from "./components/kit";
 import { MicroService, MicroServiceArgs } from "./components/microservice";
 import { Logging } from "./components/logging";
 import { Monitoring } from "./components/monitoring";

@@ -4,16 +4,17 @@
  *   npx ts-node automation/cli.ts deploy <stack> [--refresh] [--policy-pack PATH]
  *   npx ts-node automation/cli.ts preview <stack> [--markdown FILE] [--policy-pack PATH]
  *   npx ts-node automation/cli.ts review <up|destroy> <pr-number> [--overrides FILE]
- *   npx ts-node automation/cli.ts destroy <stack>
+ *   npx ts-node automation/cli.ts destroy <stack> [--remove]
  *   npx ts-node automation/cli.ts promote <stack> [--policy-pack PATH]
  *   npx ts-node automation/cli.ts status <stack>
+ *   npx ts-node automation/cli.ts outputs <stack> [name] [--json]
  *   npx ts-node automation/cli.ts stack-file <stack> [images.json]   (env: BASE_STACK, OVERRIDES, THIRD_PARTY_IMAGES, GENERATE_SECRETS)
  *   npx ts-node automation/cli.ts rollback <stack> [--to <update>] [--policy-pack PATH]
  * Exit codes: 0 success, 1 the operation failed, 2 bad input (nothing was changed).
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { UsageError } from "./errors";
-import { deploy, destroy, preview, promote, reviewDestroy, reviewUp, rollback, stackFile, status } from "./commands";
+import { deploy, destroy, outputs, preview, promote, reviewDestroy, reviewUp, rollback, stackFile, status } from "./commands";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -25,24 +26,24 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     .showHelpAfterError(false);
 
-  program
-    .command("deploy")
-    .description("update a stack (select, optional refresh, up) with readable progress and a summary")
-    .argument("<stack>", "stack name (local, dev, prod, or an existing pr-<n>)")
-    .option("--refresh", "refresh the stack's state before the update", false)
-    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
-    .action((stack: string, opts) => run(deploy(stack, opts)));
+  /** A command on one stack: `<name> <stack>`. */
+  const onStack = (name: string, description: string, stackHelp = "stack name") => program.command(name).description(description).argument("<stack>", stackHelp);
+  /** The repeatable `--policy-pack`, enforced by the command's updates (`when`: which of them). */
+  const policyPacks = (c: Command, when = "") => c.option("--policy-pack <path>", `policy pack folder or launcher to enforce${when} (repeatable)`, collect);
 
-  program
-    .command("preview")
-    .description("preview a stack; --markdown writes the change summary and per-resource diff as a PR comment body")
-    .argument("<stack>", "stack name")
-    .option("--markdown <file>", "write the preview as Markdown to FILE")
-    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
+  policyPacks(
+    onStack("deploy", "update a stack (select, optional refresh, up) with readable progress and a summary", "stack name (local, dev, prod, an existing pr-<n>, or a stack with a generated config file)")
+      .option("--refresh", "refresh the stack's state before the update", false),
+  ).action((stack: string, opts) => run(deploy(stack, opts)));
+
+  policyPacks(
+    onStack("preview", "preview a stack; --markdown writes the change summary and per-resource diff as a PR comment body")
+      .option("--markdown <file>", "write the preview as Markdown to FILE"),
+  )
     .option("--refresh", "refresh before previewing", false)
     .action((stack: string, opts) => run(preview(stack, opts)));
 
-  program
+  const review = program
     .command("review")
     .description("create/update (up) or destroy the ephemeral review stack pr-<n> of a pull request")
     .argument("<action>", "up or destroy", (v: string) => {
@@ -50,33 +51,25 @@ export function buildProgram(run: (p: Promise<number>) => void): Command {
       return v;
     })
     .argument("<pr-number>", "pull-request number")
-    .option("--overrides <file>", "YAML map of config keys applied over the derived review config")
-    .option("--policy-pack <path>", "policy pack folder or launcher to enforce on up (repeatable)", collect)
-    .action((action: string, pr: string, opts) => run(action === "up" ? reviewUp(pr, opts) : reviewDestroy(pr)));
+    .option("--overrides <file>", "YAML map of config keys applied over the derived review config");
+  policyPacks(review, " on up").action((action: string, pr: string, opts) => run(action === "up" ? reviewUp(pr, opts) : reviewDestroy(pr)));
 
-  program
-    .command("destroy")
-    .description("destroy a stack's resources (review stacks are removed with their generated config)")
-    .argument("<stack>", "stack name")
-    .action((stack: string) => run(destroy(stack)));
+  onStack("destroy", "destroy a stack's resources (review stacks are removed with their generated config)")
+    .option("--remove", "also remove the stack and its generated config file", false)
+    .action((stack: string, opts) => run(destroy(stack, opts)));
 
-  program
-    .command("promote")
-    .description("make the gray release's canary the stable gateway: its image becomes shop:images.prebuilt.gateway, the canary is turned off, then up")
-    .argument("<stack>", "stack name")
-    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
-    .action((stack: string, opts) => run(promote(stack, opts)));
+  policyPacks(
+    onStack("promote", "make the gray release's canary the stable gateway: its image becomes shop:images.prebuilt.gateway, the canary is turned off, then up"),
+  ).action((stack: string, opts) => run(promote(stack, opts)));
 
-  program
-    .command("status")
-    .description("show the gray release's progress: each CanaryRelease's phase, step, weight and last analysis")
-    .argument("<stack>", "stack name")
-    .action((stack: string) => run(status(stack)));
+  onStack("status", "show the gray release's progress: each CanaryRelease's phase, step, weight and last analysis").action((stack: string) => run(status(stack)));
 
-  program
-    .command("stack-file")
-    .description("make the stack's generated config file (.pulumi-state/config/Pulumi.<stack>.yaml) and print its path")
-    .argument("<stack>", "stack name (any: BASE_STACK names the committed file it starts from)")
+  onStack("outputs", "print the stack's outputs as one JSON object, or the value of output [name] (secrets as [secret])")
+    .argument("[name]", "one output, e.g. apiUrl: its value as it is (a string unquoted)")
+    .option("--json", "print the one output's value as JSON", false)
+    .action((stack: string, name: string | undefined, opts) => run(outputs(stack, name, opts)));
+
+  onStack("stack-file", "make the stack's generated config file (.pulumi-state/config/Pulumi.<stack>.yaml) and print its path", "stack name (any: BASE_STACK names the committed file it starts from)")
     .argument("[images]", "images.json of scripts/images.sh: the services' images by digest, as shop:images.prebuilt")
     .addHelpText(
       "after",
@@ -94,13 +87,10 @@ Environment:
     )
     .action((stack: string, images: string | undefined) => run(stackFile(stack, images)));
 
-  program
-    .command("rollback")
-    .description("redeploy the configuration (image digests included) of the last successful update before the latest, or of --to <update>, from the stack's history")
-    .argument("<stack>", "stack name")
-    .option("--to <update>", "the update to redeploy: its number in the stack's history (oldest is 1 on the file backend)")
-    .option("--policy-pack <path>", "policy pack folder or launcher to enforce (repeatable)", collect)
-    .action((stack: string, opts) => run(rollback(stack, opts)));
+  policyPacks(
+    onStack("rollback", "redeploy the configuration (image digests included) of the last successful update before the latest, or of --to <update>, from the stack's history")
+      .option("--to <update>", "the update to redeploy: its number in the stack's history (oldest is 1 on the file backend)"),
+  ).action((stack: string, opts) => run(rollback(stack, opts)));
 
   return program;
 }

@@ -15,6 +15,7 @@ import { ensureStack, openWorkspace, pulumiStackBackend, runPulumi, selectStack,
 import { makeStackFile, readStackFileConfig, stackFileRequest, writeStackFileConfig } from "./stack-file";
 import { describeUpdate, parseUpdateNumber, rollbackConfig, rollbackTarget } from "./rollback";
 import { promotion, releaseLines } from "./canary";
+import { outputsText } from "./outputs";
 
 /** Where a command writes: progress lines and the final summary. */
 export interface Output {
@@ -95,10 +96,13 @@ async function up(ws: LocalWorkspace, s: Settings, stackName: string, configFile
   return 0;
 }
 
-/** `deploy <stack>`: (optional refresh and) `up` with progress and a summary. */
+/**
+ * `deploy <stack>`: (optional refresh and) `up` with progress and a summary. The project's stacks, and
+ * any stack the harness made a generated config file for (scripts/stack-config.sh: the bench's).
+ */
 export async function deploy(stackName: string, opts: DeployOptions, o: Output = consoleOutput): Promise<number> {
   const s = resolveSettings(process.env);
-  checkStackName(s, stackName, true);
+  checkExistingStackName(s, stackName);
   const packs = checkPolicyPacks(opts.policyPack);
   const ws = await openWorkspace(s);
   const configFile = await ensureStack(ws, s, stackName, undefined, o.out);
@@ -158,13 +162,22 @@ async function destroyStack(ws: LocalWorkspace, s: Settings, stackName: string, 
   return 0;
 }
 
-/** `destroy <stack>`: destroys the stack's resources; review stacks are also removed with their config. */
-export async function destroy(stackName: string, o: Output = consoleOutput): Promise<number> {
+export interface DestroyOptions {
+  /** Also remove the stack from the backend and its generated config file (review stacks always are). */
+  remove?: boolean;
+}
+
+/**
+ * `destroy <stack> [--remove]`: destroys the stack's resources; with `--remove` (and always for review
+ * stacks) also removes the stack and its generated config. Any stack the harness made a generated
+ * config file for is accepted (the bench's and the end-to-end suites' stacks).
+ */
+export async function destroy(stackName: string, opts: DestroyOptions = {}, o: Output = consoleOutput): Promise<number> {
   const s = resolveSettings(process.env);
-  checkStackName(s, stackName, true);
+  checkExistingStackName(s, stackName);
   const ws = await openWorkspace(s);
   if (!(await stackExists(ws, stackName))) throw new UsageError(`stack '${stackName}' has not been created in ${s.backendUrl}: nothing to destroy`);
-  return destroyStack(ws, s, stackName, stackName.startsWith("pr-"), o);
+  return destroyStack(ws, s, stackName, !!opts.remove || stackName.startsWith("pr-"), o);
 }
 
 /** `review up <n>`: creates/updates the review stack `pr-<n>` from the dev config and deploys it. */
@@ -255,6 +268,25 @@ export async function status(stackName: string, o: Output = consoleOutput): Prom
     return 1;
   }
   for (const line of releaseLines(list)) o.out(line);
+  return 0;
+}
+
+export interface OutputsOptions {
+  /** Print a single output's value as JSON (strings quoted). */
+  json?: boolean;
+}
+
+/**
+ * `outputs <stack> [name]`: every output of the stack as one JSON object, or the value of output
+ * `name` (automation/outputs.ts). Reads the state only: no config file, no cluster.
+ */
+export async function outputs(stackName: string, name: string | undefined, opts: OutputsOptions, o: Output = consoleOutput): Promise<number> {
+  const s = resolveSettings({ ...process.env, KUBECONFIG: "" });
+  checkExistingStackName(s, stackName);
+  const ws = await openWorkspace(s);
+  if (!(await stackExists(ws, stackName))) throw new UsageError(`stack '${stackName}' has not been created in ${s.backendUrl}: no outputs to show`);
+  const stack = await selectStack(ws, stackName);
+  o.out(outputsText(stackName, await stack.outputs(), name, opts.json));
   return 0;
 }
 

@@ -99,19 +99,19 @@ if part stack; then
 scripts/cluster.sh recycle-volumes
 scripts/images.sh up >/dev/null
 ov="$(mktemp)"; printf 'shop:namespace: shop-bench\nshop:routing:\n  host: bench.localhost\n' >"$ov"
-pulumi stack rm bench --yes --force >/dev/null 2>&1 || true
+# A bench stack an interrupted run left: destroyed and removed (only its state, when its config file is gone).
+scripts/automation.sh destroy bench --remove >/dev/null 2>&1 || pulumi stack rm bench --yes --force >/dev/null 2>&1 || true
 rm -f "$STACK_CONFIG_DIR/Pulumi.bench.yaml"
-gen="$(BASE_STACK=local OVERRIDES="$ov" THIRD_PARTY_IMAGES="$SHOP_RUN/third-party-images.json" scripts/stack-config.sh bench "$SHOP_RUN/images.json")"
+BASE_STACK=local OVERRIDES="$ov" THIRD_PARTY_IMAGES="$SHOP_RUN/third-party-images.json" scripts/stack-config.sh bench "$SHOP_RUN/images.json" >/dev/null
+# Through the automation CLI as every stack operation (scripts/automation.sh): each figure includes its start.
 echo "== pulumi (stack bench = local config, namespace shop-bench)"
-up() { pulumi up --stack bench --config-file "$gen" --yes --skip-preview --suppress-progress --color never; }
+up() { scripts/automation.sh deploy bench; }
 t_up=$(date +%s.%N)
 timed "up from empty" up
 timed "then the journey succeeds" journey bench.localhost
 printf '  %-28s %6.1f s\n' "up from empty to journey" "$(awk -v a="$(date +%s.%N)" -v b="$t_up" 'BEGIN{print a-b}')"
 timed "no-op up" up
-timed "destroy" pulumi destroy --stack bench --config-file "$gen" --yes --skip-preview --suppress-progress --color never
-pulumi stack rm bench --yes --force >/dev/null
-rm -f "$gen"
+timed "destroy" scripts/automation.sh destroy bench --remove   # also removes the stack and its config file
 scripts/cluster.sh recycle-volumes
 fi
 if part edit; then

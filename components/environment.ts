@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { allowPolicies, allowProblem, DEFAULT_DNS_PEER, DnsPeer, dnsEgressRule, NetworkAllow, PART_OF } from "./k8s-defaults";
+import { allowPolicies, allowProblem, DEFAULT_DNS_PEER, DnsPeer, dnsEgressRule, NetworkAllow, PART_OF } from "./kit";
 
 export type { NetworkAllow };
 

@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from "../config";
 import { VERSION_ENV } from "../contracts";
 import { DIGEST_REF } from "./service-image";
-import { appLabels, checksum, containerSecurityContext, HTTP_PORT, placement, podSecurityContext, Scheduling, selectorLabels } from "./k8s-defaults";
+import { appLabels, checksum, containerSecurityContext, HTTP_PORT, placement, podSecurityContext, Scheduling, selectorLabels } from "./kit";
 
 /** Share of the container memory limit given to Go's soft memory limit (GOMEMLIMIT): the rest is headroom
  * for what the Go heap limit does not count (stacks, the binary, cgroup page cache) before the OOM killer. */

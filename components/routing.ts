@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { PART_OF } from "./k8s-defaults";
+import { PART_OF } from "./kit";
 import {
   Backend,
   GATEWAY_API_VERSION,
@@ -88,6 +88,16 @@ export interface RoutingArgs {
 /** The backendRefs' weights of a route's one rule (stable, canary): the controller's, not the program's. */
 export const CONTROLLED_WEIGHTS = ["spec.rules[0].backendRefs[0].weight", "spec.rules[0].backendRefs[1].weight"];
 
+/** What either mode renders: the validated entries, TLS when enabled, and the options and labels of every child. */
+interface RouteSet {
+  name: string;
+  args: RoutingArgs;
+  entries: [string, RouteArgs][];
+  tls: RoutingArgs["tls"];
+  child: pulumi.CustomResourceOptions;
+  labels: Record<string, string>;
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Gateway API Duration (GEP-2257). */
 const DURATION = /^([0-9]{1,5}(h|m|s|ms)){1,4}$/;
@@ -144,23 +154,17 @@ export class Routing extends pulumi.ComponentResource {
     const scheme = tls ? "https" : "http";
     this.urls = Object.fromEntries(entries.map(([key, r]) => [key, pulumi.output(`${scheme}://${args.host}${r.path}`)]));
 
+    const set: RouteSet = { name, args, entries, tls, child, labels };
     if (mode === "ingress") {
-      this.ingresses(name, args, entries, tls, child, labels);
+      this.ingresses(set);
     } else {
-      this.gateway = this.gatewayRoutes(name, args, entries, tls, child, labels);
+      this.gateway = this.gatewayRoutes(set);
     }
     this.registerOutputs({ urls: this.urls, ...(this.gateway ? { gateway: this.gateway } : {}) });
   }
 
   /** Gateway mode: the owned Gateway (if any), one HTTPRoute per entry, the redirect route with TLS. */
-  private gatewayRoutes(
-    name: string,
-    args: RoutingArgs,
-    entries: [string, RouteArgs][],
-    tls: RoutingArgs["tls"],
-    child: pulumi.CustomResourceOptions,
-    labels: Record<string, string>,
-  ): pulumi.Output<{ namespace: string; name: string }> {
+  private gatewayRoutes({ name, args, entries, tls, child, labels }: RouteSet): pulumi.Output<{ namespace: string; name: string }> {
     const g = args.gateway!;
     let gwNamespace: pulumi.Input<string>;
     let gwName: pulumi.Input<string>;
@@ -258,14 +262,7 @@ export class Routing extends pulumi.ComponentResource {
   }
 
   /** Ingress mode: one plain Ingress per entry; TLS only where the certificate Secret lives. */
-  private ingresses(
-    name: string,
-    args: RoutingArgs,
-    entries: [string, RouteArgs][],
-    tls: RoutingArgs["tls"],
-    child: pulumi.CustomResourceOptions,
-    labels: Record<string, string>,
-  ): void {
+  private ingresses({ name, args, entries, tls, child, labels }: RouteSet): void {
     for (const [key, r] of entries) {
       // The Secret is in the shop's namespace; an Ingress elsewhere must not name it (it cannot read it).
       const withTls = pulumi.all([r.namespace, args.namespace]).apply(([rn, shop]) => !!tls && rn === shop);

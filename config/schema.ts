@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { BINARIES, Binary } from "../catalog";
-import { DEFAULT_DNS_PEER } from "../components/k8s-defaults";
+import { DEFAULT_DNS_PEER } from "../components/kit";
 import { bytes, goDurationMs, isSize } from "./units";
 import {
   canaryAnalysis,

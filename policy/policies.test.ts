@@ -419,7 +419,7 @@ describe("pack defaults", () => {
   it("vet exactly the third-party images the program uses (a bump needs a policy review)", () => {
     // Read the program's image tables as text: importing the components would start Pulumi resources' modules.
     const repo = path.resolve(__dirname, "..");
-    const sources = ["components/data-stores.ts", "components/monitoring/images.ts", "components/logging/images.ts"]
+    const sources = ["components/data-stores/images.ts", "components/monitoring/images.ts", "components/logging/images.ts"]
       .map((f) => path.join(repo, f))
       .filter((f) => fs.existsSync(f))
       .map((f) => fs.readFileSync(f, "utf8"));

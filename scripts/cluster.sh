@@ -9,6 +9,7 @@
 # 127.0.0.1 (no root needed; every pod simulated).
 # `start` also installs the Gateway API CRDs (standard channel) and the local GatewayClass.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$REPO_ROOT/scripts/cluster-network.sh"   # APISERVER_PORT, SERVICE_CIDR, POD_CIDR, the node's bridge and address
 
 C="$SHOP_RUN/cluster"
 # The cluster's data (etcd, and the folders behind its volumes) lives next to the Pulumi state that
@@ -17,14 +18,12 @@ C="$SHOP_RUN/cluster"
 # shared (there is one set of ports): starting this checkout's cluster stops another checkout's first.
 DATA="${SHOP_CLUSTER_DATA:-$REPO_ROOT/.pulumi-state/cluster}"
 ETCD_PORT="${ETCD_PORT:-12379}"
-APISERVER_PORT="${APISERVER_PORT:-16443}"
 KCM_PORT="${KCM_PORT:-10357}"
 SCHED_PORT="${SCHED_PORT:-10359}"
 KWOK_PORT="${KWOK_PORT:-10347}"
 FAKE_NODES="${FAKE_NODES:-3}"
 PV_COUNT="${PV_COUNT:-24}"
 PV_SIZE="${PV_SIZE:-20Gi}"
-SERVICE_CIDR="10.96.0.0/16"   # ClusterIPs; kube-proxy and the network guards use the same range
 # The real node is the default; SHOP_REAL_NODE=0 leaves it out (the local stack then needs the overlay
 # stacks/local-simulated.yaml, since its workloads select the real node: docs/local.md, "Placement").
 REAL_NODE="$SHOP_REAL_NODE"   # default set in lib.sh
@@ -220,7 +219,7 @@ start() {
 # settings, the binaries (by size and mtime) and the node's images.
 fingerprint() {
   {
-    cat "$REPO_ROOT"/scripts/{cluster,node,netguard,lib}.sh
+    cat "$REPO_ROOT"/scripts/{cluster,cluster-network,node,netguard,lib}.sh
     echo "$LAYOUT $DATA $NODE_PLACEMENT ${EDGE:-} $GATEWAY_API_VERSION $APISERVER_PORT $ETCD_PORT $FAKE_NODES $PV_COUNT $PV_SIZE"
     stat -c '%n %s %Y' "$SHOP_BIN"/{etcd,kube-apiserver,kube-controller-manager,kube-scheduler,kwok,kubectl} 2>/dev/null
     [[ "$REAL_NODE" != 1 ]] || stat -c '%n %s %Y' "${NODE_BINS[@]/#/$SHOP_BIN/}" 2>/dev/null

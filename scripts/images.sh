@@ -169,7 +169,7 @@ build() {
 THIRD_PARTY=(pause coredns traefik prometheus kube-state-metrics alertmanager mariadb redis rabbitmq)
 THIRD_PARTY_REPO="$REGISTRY/third-party"
 IMAGE_SRC="$REPO_ROOT/scripts/images"
-STORE_UID=999   # the uid the program runs MariaDB, Redis and RabbitMQ as (components/data-stores.ts)
+STORE_UID=999   # the uid the program runs MariaDB, Redis and RabbitMQ as (components/data-stores/)
 
 # registry_digest NAME TAG: the digest of NAME:TAG in the local registry, or nothing.
 registry_digest() {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: brings the `local` stack up on this machine.
-#   toolchain (cached) -> local cluster -> engine, registry, images -> stack config -> pulumi up
+#   toolchain (cached) -> local cluster -> engine, registry, images -> stack config -> deploy
+# Every stack operation goes through the automation CLI (scripts/automation.sh: deploy, outputs), which
+# runs the stack with the generated config file scripts/stack-config.sh made (.pulumi-state/config/).
 # Safe to run again: every step skips what is already there; a second run is a no-op `up`.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 STACK="${1:-local}"
@@ -36,7 +38,7 @@ else
   secret_path="generated once by the harness, stored as encrypted secret config (random plugin not installed)"
 fi
 phase "images"
-gen="$(scripts/stack-config.sh "$STACK" $images_arg)"
+scripts/stack-config.sh "$STACK" $images_arg >/dev/null
 phase "stack config"
 
 # The state must describe this cluster: after `scripts/cluster.sh reset` (or a first run on a state
@@ -45,13 +47,14 @@ phase "stack config"
 cluster_id="$(kubectl get namespace kube-system -o jsonpath='{.metadata.uid}')"
 mark="$REPO_ROOT/.pulumi-state/cluster/deployed-$STACK"
 mkdir -p "$(dirname "$mark")"   # the cluster's data may live elsewhere (SHOP_CLUSTER_DATA)
+refresh=()
 if [[ "$(cat "$mark" 2>/dev/null)" != "$cluster_id" ]]; then
   log "the stack '$STACK' was last deployed to another cluster (or never): refreshing its state first"
-  pulumi refresh --stack "$STACK" --config-file "$gen" --yes --skip-preview --suppress-progress --color never >/dev/null
+  refresh=(--refresh)
 fi
 
-log "pulumi up --stack $STACK"
-pulumi up --stack "$STACK" --config-file "$gen" --yes --skip-preview --suppress-progress --color never
+log "deploy $STACK${refresh[*]:+ ${refresh[*]}} (scripts/automation.sh)"
+scripts/automation.sh deploy "$STACK" "${refresh[@]}"
 phase "up"
 echo "$cluster_id" >"$mark"
 
@@ -60,12 +63,12 @@ echo "== deployed stack '$STACK' in $((SECONDS - t0))s"
 echo "images:  $image_path"
 echo "secrets: $secret_path"
 echo "kubeconfig: $KUBECONFIG"
-pulumi stack output --stack "$STACK" --json
+scripts/automation.sh outputs "$STACK"
 echo
 if kubectl get nodes -l shop.example.com/simulated=false -o name 2>/dev/null | grep -q .; then
   # Proof, not a promise: the shop must answer through the edge (Traefik on 127.0.0.1:80) within a
   # bounded time, from its pods on the real node.
-  api="$(pulumi stack output --stack "$STACK" apiUrl)"
+  api="$(scripts/automation.sh outputs "$STACK" apiUrl)"
   host="${api#http://}"; host="${host%%/*}"
   deadline=$((SECONDS + 90)); code=""
   while ((SECONDS < deadline)); do
@@ -75,7 +78,7 @@ if kubectl get nodes -l shop.example.com/simulated=false -o name 2>/dev/null | g
   done
   phase "serving check"
   [[ "$code" == 200 ]] || die "the shop does not answer through the edge: GET $api/products gave '$code' for 90 s (kubectl get pods -A; the edge's logs: kubectl -n traefik logs deploy/traefik)"
-  obs="$(pulumi stack output --stack "$STACK" observabilityNamespace)"
+  obs="$(scripts/automation.sh outputs "$STACK" observabilityNamespace)"
   echo "== running for real (on the node local-real-node), at 127.0.0.1:"
   echo "shop API:         $api/products   (answers now; *.localhost is 127.0.0.1, the edge is Traefik on 127.0.0.1:80)"
   echo "Prometheus API:   kubectl -n $obs port-forward svc/monitoring-prometheus 9090:9090   then http://127.0.0.1:9090/api/v1/targets"

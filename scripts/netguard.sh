@@ -18,13 +18,8 @@
 #                       endpoints (which FORWARD would otherwise reach only after those ACCEPTs)
 #   ip6tables           the pod bridge carries no IPv6 in either direction
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-POD_CIDR="${POD_CIDR:-10.244.0.0/16}"
-SERVICE_CIDR="${SERVICE_CIDR:-10.96.0.0/16}"
-BRIDGE="${BRIDGE:-cni0}"
-NODE_IP="${NODE_IP:-10.244.0.1}"
-APISERVER_PORT="${APISERVER_PORT:-16443}"
-KUBELET_PORT="${KUBELET_PORT:-10250}"
+# The cluster's ranges, bridge, node address and ports: the same file scripts/cluster.sh reads.
+source "$REPO_ROOT/scripts/cluster-network.sh"
 # The uplink: the interface of the default route (eth0 here). Guards name it explicitly.
 UPLINK="${UPLINK:-$(ip -4 route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')}"
 

@@ -10,13 +10,10 @@
 # kwok's simulated pods get addresses from 10.244.128.0/17, which is never on the bridge.
 
 NODE_NAME="${NODE_NAME:-local-real-node}"
-BRIDGE=cni0
-NODE_IP=10.244.0.1
-POD_CIDR=10.244.0.0/16          # the cluster's pod range (guards, kube-proxy's clusterCIDR)
+# BRIDGE, NODE_IP, POD_CIDR, SERVICE_CIDR, KUBELET_PORT: scripts/cluster-network.sh (cluster.sh sources it).
 NODE_POD_CIDR=10.244.0.0/24     # the real node's pods
 SIM_POD_CIDR=10.244.128.0/17    # kwok's simulated pods
 DNS_IP=10.96.0.10
-KUBELET_PORT=10250
 # Placement labels and taints (docs/local.md):
 #   every node carries shop.example.com/simulated: "true" (kwok) or "false" (the real node).
 #   SHOP_NODE_PLACEMENT=real (the default): the simulated nodes are tainted shop.example.com/simulated=true:NoSchedule,
@@ -51,10 +48,10 @@ node_certs() {
   [[ -f "$p/ca.crt" ]]
 }
 
-# guard up|down|check: scripts/netguard.sh with this cluster's ranges and ports.
+# guard up|down|check: scripts/netguard.sh with this cluster's API server port (the rest of its network
+# it reads from scripts/cluster-network.sh, as this cluster does).
 guard() {
-  NODE_IP="$NODE_IP" POD_CIDR="$POD_CIDR" SERVICE_CIDR="$SERVICE_CIDR" APISERVER_PORT="$APISERVER_PORT" \
-    KUBELET_PORT="$KUBELET_PORT" BRIDGE="$BRIDGE" "$REPO_ROOT/scripts/netguard.sh" "$@"
+  APISERVER_PORT="$APISERVER_PORT" "$REPO_ROOT/scripts/netguard.sh" "$@"
 }
 
 # The bridge exists before the API server starts, since it binds the bridge's address.

@@ -19,7 +19,7 @@ import {
   releaseTimeoutMinutes,
   WAIT_FOR_PROMOTED,
 } from "./canary-release";
-import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, PART_OF, peer, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, PART_OF, peer, podSecurityContext, resources, WorkloadScope } from "../kit";
 import { PROMETHEUS } from "../monitoring/peers";
 
 /** The controller's pods and metrics port, for NetworkPolicies elsewhere (Prometheus'). */

@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { WorkloadScope } from "../k8s-defaults";
+import { WorkloadScope } from "../kit";
 
 /** Keys of the credentials Secret. */
 export const KEYS = {

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { filesChecksum, containerSecurityContext, podSecurityContext, resources, RETAIN_CLAIMS, WorkloadScope } from "../k8s-defaults";
+import { filesChecksum, containerSecurityContext, podSecurityContext, resources, RETAIN_CLAIMS, WorkloadScope } from "../kit";
 import { GRAFANA } from "../monitoring/peers";
 import { Credentials, KEYS } from "./credentials";
 import { elasticsearchSetupFiles, elasticsearchYml, ES_HOME, heapMegabytes, TRANSPORT_KEYSTORE } from "./elasticsearch-config";

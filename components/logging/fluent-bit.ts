@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, resources, WorkloadScope } from "../kit";
 import { PROMETHEUS } from "../monitoring/peers";
 import { Credentials, KEYS } from "./credentials";
 import { ES_USERS } from "./elasticsearch-config";

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { WorkloadOverrides, WorkloadScope } from "../k8s-defaults";
+import { WorkloadOverrides, WorkloadScope } from "../kit";
 import { createCredentials } from "./credentials";
 import { ES_USERS } from "./elasticsearch-config";
 import { createElasticsearch } from "./elasticsearch";

@@ -1,7 +1,7 @@
 /** The one-off setup Jobs of the logging stack: a curl container running a script from a ConfigMap. */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../kit";
 import { IMAGES } from "./images";
 
 /** A Job gives up after this long (the cluster may still be pulling images). */

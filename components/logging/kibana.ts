@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../kit";
 import { Credentials, KEYS } from "./credentials";
 import { IMAGES } from "./images";
 import { curlJob } from "./jobs";

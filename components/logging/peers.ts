@@ -2,7 +2,7 @@
  * The logging workloads as NetworkPolicy peers: their pod labels and ports, defined once and
  * imported wherever another workload (Monitoring's included) names them.
  */
-import { peer } from "../k8s-defaults";
+import { peer } from "../kit";
 
 export const ELASTICSEARCH = peer("elasticsearch", 9200);
 /** Node-to-node (transport) port of Elasticsearch. */

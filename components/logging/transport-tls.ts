@@ -4,7 +4,7 @@
  * only path out is the API server.
  */
 import * as k8s from "@pulumi/kubernetes";
-import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../kit";
 import { ES_HOME, TRANSPORT_KEYSTORE } from "./elasticsearch-config";
 import { IMAGES } from "./images";
 import { JOB_DEADLINE_SECONDS } from "./jobs";

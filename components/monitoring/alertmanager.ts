@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
-import { ANYWHERE, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { ANYWHERE, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../kit";
 import { alertmanagerConfig, webhookPort } from "./alertmanager-config";
 import { IMAGES } from "./images";
 import { ALERTMANAGER, NOBODY, PROMETHEUS } from "./peers";

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import * as yaml from "js-yaml";
-import { filesChecksum, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { filesChecksum, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../kit";
 import { ELASTICSEARCH } from "../logging/peers";
 import { allDashboards } from "./dashboards";
 import { dashboardProvider, DASHBOARDS_DIR, datasources, GRAFANA_ES_ENV } from "./grafana-config";

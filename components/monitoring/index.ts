@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { WorkloadOverrides, WorkloadScope } from "../k8s-defaults";
+import { WorkloadOverrides, WorkloadScope } from "../kit";
 import { createAlertmanager } from "./alertmanager";
 import { createGrafana } from "./grafana";
 import { createKubeStateMetrics } from "./kube-state-metrics";

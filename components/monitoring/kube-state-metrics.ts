@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../k8s-defaults";
+import { ANYWHERE, API_SERVER_PORTS, containerSecurityContext, podSecurityContext, resources, WorkloadScope } from "../kit";
 import { IMAGES } from "./images";
 import { KSM_TELEMETRY_PORT, KUBE_STATE_METRICS, NOBODY, PROMETHEUS } from "./peers";
 

@@ -2,7 +2,7 @@
  * The monitoring workloads as NetworkPolicy peers: their pod labels and ports, defined once and
  * imported wherever another workload (Logging's included) names them.
  */
-import { peer } from "../k8s-defaults";
+import { peer } from "../kit";
 
 export const PROMETHEUS = peer("prometheus", 9090);
 export const ALERTMANAGER = peer("alertmanager", 9093);

@@ -17,7 +17,7 @@ import {
   podSecurityContext,
   resources,
   WorkloadScope,
-} from "../k8s-defaults";
+} from "../kit";
 import { FLUENT_BIT } from "../logging/peers";
 import { IMAGES } from "./images";
 import { ALERTMANAGER, GRAFANA, KUBE_STATE_METRICS, KUBELET_PORT, NOBODY, PROMETHEUS } from "./peers";

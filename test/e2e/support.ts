@@ -64,17 +64,24 @@ export async function prepareStack(name: string, base: string, overrides: Record
   return { stack, configFile };
 }
 
-/** Destroys and removes a stack and its generated config, if they exist. */
+/** The automation CLI as the scripts run it (scripts/automation.sh); returns its stdout. */
+export function automation(args: string[], env: NodeJS.ProcessEnv = {}): string {
+  return sh(path.join(REPO, "scripts", "automation.sh"), args, env);
+}
+
+/**
+ * Destroys and removes a stack and its generated config, if they exist: `destroy --remove` of the
+ * automation CLI (the file is the stack's generated config, as prepareStack returns it). A stack left
+ * without its config file has nothing to destroy with: only its state is removed.
+ */
 export function removeStack(name: string, configFile = path.join(CONFIG_DIR, `Pulumi.${name}.yaml`)) {
   let exists = false;
   try {
     exists = JSON.parse(sh("pulumi", ["stack", "ls", "--json"])).some((s: any) => s.name === name);
   } catch { /* no stacks yet */ }
   if (exists) {
-    if (fs.existsSync(configFile)) {
-      sh("pulumi", ["destroy", "--stack", name, "--config-file", configFile, "--yes", "--skip-preview", "--color", "never"]);
-    }
-    sh("pulumi", ["stack", "rm", name, "--yes", "--force"]);
+    if (fs.existsSync(configFile)) automation(["destroy", name, "--remove"]);
+    else sh("pulumi", ["stack", "rm", name, "--yes", "--force"]);
   }
   fs.rmSync(configFile, { force: true });
 }

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as yaml from "js-yaml";
 import { Logging, LoggingArgs } from "../../components/logging";
-import { bytes } from "../../components/k8s-defaults";
+import { bytes } from "../../components/kit";
 import { heapMegabytes, namespaceIndexPattern } from "../../components/logging/elasticsearch-config";
 import { IMAGES } from "../../components/logging/images";
 import { RETRY_LIMIT } from "../../components/logging/pipeline";

@@ -63,10 +63,10 @@ describe("observability network (whole program, effective policies)", () => {
 
   it("lets every API client reach the local cluster's API server on the port a policy sees (after the Service DNAT)", async () => {
     // Pods dial the `kubernetes` Service on 443; kube-proxy rewrites that to the API server's endpoint
-    // (on the local cluster 10.244.0.1:<APISERVER_PORT of scripts/cluster.sh>) before any policy applies.
-    const script = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "cluster.sh"), "utf8");
+    // (on the local cluster 10.244.0.1:<APISERVER_PORT of scripts/cluster-network.sh>) before any policy applies.
+    const script = fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "cluster-network.sh"), "utf8");
     const port = Number(/^APISERVER_PORT="\$\{APISERVER_PORT:-(\d+)\}"/m.exec(script)?.[1]);
-    assert.ok(port > 0, "scripts/cluster.sh sets no default APISERVER_PORT");
+    assert.ok(port > 0, "scripts/cluster-network.sh sets no default APISERVER_PORT");
     const n = await build();
     const apiServer: Party = { id: "api-server", labels: {}, ports: [port] };
     assert.deepStrictEqual(openFlows(n.policies, n.obs, [apiServer]), [

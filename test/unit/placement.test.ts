@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { ConfigError, loadConfig, THIRD_PARTY_IMAGES, THIRD_PARTY_WORKLOADS } from "../../config";
-import { placement } from "../../components/k8s-defaults";
+import { placement } from "../../components/kit";
 import { STORE_IMAGES } from "../../components/data-stores";
 import { IMAGES as MONITORING_IMAGES } from "../../components/monitoring/images";
 import { IMAGES as LOGGING_IMAGES } from "../../components/logging/images";

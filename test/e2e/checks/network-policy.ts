@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { BINARIES, CATALOG, HTTP_PORT } from "../../../catalog";
 import { STORE_KINDS, STORE_PORTS } from "../../../components/data-stores";
-import { DEFAULT_DNS_PEER, DnsPeer, podsOf } from "../../../components/k8s-defaults";
+import { DEFAULT_DNS_PEER, DnsPeer, podsOf } from "../../../components/kit";
 import { ALERTMANAGER, GRAFANA, KUBE_STATE_METRICS, KUBELET_PORT, PROMETHEUS } from "../../../components/monitoring/peers";
 import { ELASTICSEARCH, FLUENT_BIT, KIBANA } from "../../../components/logging/peers";
 import { TRANSPORT_CERT_APP } from "../../../components/logging/transport-tls";

@@ -80,6 +80,18 @@ describe("automation CLI input checks", function () {
     assertRefused(run(["status", "staging"]), /^error: unknown stack 'staging'/);
   });
 
+  it("refuses to destroy an unknown stack, with or without --remove", () => {
+    assertRefused(run(["destroy", "staging"]), /^error: unknown stack 'staging': this project's stacks are dev, local, prod$/);
+    assertRefused(run(["destroy", "staging", "--remove"]), /^error: unknown stack 'staging'/);
+  });
+
+  it("refuses the outputs of an unknown stack, and a call without a stack", () => {
+    assertRefused(run(["outputs", "staging"]), /^error: unknown stack 'staging': this project's stacks are dev, local, prod$/);
+    assertRefused(run(["outputs", "staging", "apiUrl", "--json"]), /^error: unknown stack 'staging'/);
+    assertRefused(run(["outputs", "../../etc"]), /^error: unknown stack '\.\.\/\.\.\/etc'/);
+    assertRefused(run(["outputs"]), /missing required argument 'stack'/);
+  });
+
   it("refuses a stack file of a stack with no committed base, or with missing input files, naming the variable", () => {
     assertRefused(run(["stack-file", "staging"]), /^error: no Pulumi\.staging\.yaml in the repo \(stacks: dev local prod\)$/);
     assertRefused(run(["stack-file", "bench"], { BASE_STACK: "staging" }), /^error: no Pulumi\.staging\.yaml in the repo \(BASE_STACK\)/);
