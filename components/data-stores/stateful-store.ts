@@ -1,5 +1,5 @@
 /**
- * One in-cluster store: its password Secret, headless Service and StatefulSet with a claim. What differs
+ * One in-cluster store: its password Secret, its Services and StatefulSet with a claim. What differs
  * between the stores comes from their {@link StoreDefinition}; the rest is here, once.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -17,8 +17,10 @@ export interface StoreTarget {
 }
 
 /**
- * Creates store `kind` as `<name>-<kind>-auth` (Secret), `<name>-<kind>-service` and `<name>-<kind>`
- * (the StatefulSet), all with `child`'s parent; returns the host the services connect to.
+ * Creates store `kind` as `<name>-<kind>-auth` (Secret), `<name>-<kind>-service` (the StatefulSet's
+ * headless governing Service, `<kind>`), `<name>-<kind>-primary` (the Service the shop connects to,
+ * `<kind>-primary`) and `<name>-<kind>` (the StatefulSet), all with `child`'s parent; returns the host
+ * the services connect to.
  */
 export function statefulStore<A extends StoreArgs>(
   name: string,
@@ -48,6 +50,19 @@ export function statefulStore<A extends StoreArgs>(
     {
       metadata: meta({ name: kind }),
       spec: { clusterIP: "None", selector, ports: [{ name: "db", port, targetPort: "db", protocol: "TCP" }], publishNotReadyAddresses: false },
+    },
+    child,
+  );
+
+  // The shop connects through a virtual IP, not the headless name: that name resolves to the pod's own
+  // address, which a restarted pod no longer has while DNS caches it (30 s), so after an outage the
+  // services kept dialling the old address; without a ready endpoint kube-proxy refuses a connection
+  // to this Service at once, and routes to the new pod as soon as it is ready.
+  const primary = new k8s.core.v1.Service(
+    `${name}-${kind}-primary`,
+    {
+      metadata: meta({ name: `${kind}-primary` }),
+      spec: { type: "ClusterIP", selector, ports: [{ name: "db", port, targetPort: "db", protocol: "TCP" }] },
     },
     child,
   );
@@ -98,5 +113,5 @@ export function statefulStore<A extends StoreArgs>(
     },
     child,
   );
-  return pulumi.interpolate`${svc.metadata.name}.${svc.metadata.namespace}.svc`;
+  return pulumi.interpolate`${primary.metadata.name}.${primary.metadata.namespace}.svc`;
 }

@@ -167,12 +167,28 @@ describe("DataStores", () => {
     const product = h.named("data-product-connection").inputs;
     assert.ok(h.isSecretInput(product.stringData));
     assert.deepStrictEqual(h.plain(product.stringData), {
-      MYSQL_HOST: "mysql.shop-test.svc", MYSQL_PORT: "3306", MYSQL_USER: "shop", MYSQL_PASSWORD: "given-mysql-pw-123", MYSQL_DATABASE: "shop",
-      REDIS_ADDR: "redis.shop-test.svc:6379", REDIS_PASSWORD: "given-redis-pw-123",
+      MYSQL_HOST: "mysql-primary.shop-test.svc", MYSQL_PORT: "3306", MYSQL_USER: "shop", MYSQL_PASSWORD: "given-mysql-pw-123", MYSQL_DATABASE: "shop",
+      REDIS_ADDR: "redis-primary.shop-test.svc:6379", REDIS_PASSWORD: "given-redis-pw-123",
     });
     const order = h.plain(h.named("data-order-connection").inputs.stringData);
     assert.deepStrictEqual(Object.keys(order).sort(), ["MYSQL_DATABASE", "MYSQL_HOST", "MYSQL_PASSWORD", "MYSQL_PORT", "MYSQL_USER",
       "RABBITMQ_HOST", "RABBITMQ_PASSWORD", "RABBITMQ_PORT", "RABBITMQ_USER", "RABBITMQ_VHOST"]);
+  });
+
+  it("connects the services through a ClusterIP Service per store, beside the StatefulSet's headless one", async () => {
+    await deploy({ passwords: given });
+    const services = h.ofType("kubernetes:core/v1:Service").map((r) => h.plain(r.inputs));
+    for (const kind of ["mysql", "redis", "rabbitmq"]) {
+      const headless = services.find((s: any) => s.metadata.name === kind);
+      const primary = services.find((s: any) => s.metadata.name === `${kind}-primary`);
+      assert.strictEqual(headless?.spec.clusterIP, "None", `${kind}: the StatefulSet's governing Service is headless`);
+      assert.strictEqual(sts()[kind].serviceName, kind);
+      assert.strictEqual(primary?.spec.type, "ClusterIP", `${kind}: no ClusterIP Service for the shop`);
+      assert.strictEqual(primary.spec.clusterIP, undefined, `${kind}: the Service must get a virtual IP`);
+      assert.deepStrictEqual(primary.spec.selector, headless.spec.selector);
+    }
+    const order = h.plain(h.named("data-order-connection").inputs.stringData);
+    assert.strictEqual(order.RABBITMQ_HOST, "rabbitmq-primary.shop-test.svc");
   });
 
   it("keeps passwords out of the pod specs (env comes from secretKeyRef)", async () => {
