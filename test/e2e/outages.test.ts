@@ -207,7 +207,9 @@ describe("data-store outages on the running platform (Redis, RabbitMQ, MySQL und
     for (const [k, o] of Object.entries(result!.outcomes)) console.log(`      ${k}: ${o.count}, p99 ${o.p99Ms} ms, max ${o.maxMs} ms`);
     assert.deepStrictEqual(unexpected(result!, /^\w+ (200|201|503)$/), {}, "answers other than success or 503 while MySQL was down");
     assert.ok(unavailable.length > 0, "no call answered 503: MySQL was not down under load");
-    for (const [k, o] of unavailable) assert.ok(o.p99Ms <= 2500, `${k}: p99 ${o.p99Ms} ms, not quick (the gateway's connect timeout is 2 s)`);
+    // Quick: bounded by the 2 s connect timeouts (a request that took a connection the outage killed waits
+    // that long once), never by the 10 s upstream timeout of a hang.
+    for (const [k, o] of unavailable) assert.ok(o.maxMs <= 3000, `${k}: up to ${o.maxMs} ms (p99 ${o.p99Ms} ms), not quick: bound 3000 ms`);
     assert.deepStrictEqual(serviceRestarts(), restarts, "a service restarted (or crash-looped) while MySQL was down");
 
     const back = await scaleStore("mysql", 1);
