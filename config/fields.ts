@@ -130,7 +130,7 @@ const autoscaling = z
      * (`behavior.scaleDown.stabilizationWindowSeconds`); left out: Kubernetes' default, 300 s.
      */
     scaleDownStabilizationSeconds: z
-      .number({ error: "must be a number of seconds" })
+      .number()
       .int({ error: "must be a whole number of seconds" })
       .min(0, { error: "must be at least 0 (0 scales in as soon as the load drops)" })
       .max(MAX_HPA_STABILIZATION_SECONDS, { error: `must be at most ${MAX_HPA_STABILIZATION_SECONDS} (one hour, the API server's limit); leave it out for Kubernetes' default of 300` })

@@ -11,13 +11,11 @@
  * environment (SHOP_IMAGES_JSON, as scripts/e2e.sh sets it).
  */
 import * as assert from "assert";
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, waitFor } from "./support";
-import type { LoadResult, LoadSpec } from "./edge-load";
+import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, storeImagesEnv, waitFor } from "./support";
+import type { Call, LoadResult } from "./edge-load";
+import { killLoads, report, seedShopper, startLoad } from "./load";
 
 const STACK = "e2e-autoscaling";
 const NS = "e2e-autoscaling";
@@ -30,6 +28,8 @@ const CPU_PERCENT = 20;
 const WINDOW = 20;
 /** Requests per second through the edge: enough to put product far above its target, little for 2 cores. */
 const RATE = 40;
+/** Product's reads only: the load's CPU lands on the autoscaled service (and the gateway in front). */
+const CALLS: Call[] = ["list", "detail"];
 /**
  * Bounds of the waits. Scale-out: metrics-server's resolution (15 s) plus the HPA's sync (15 s), twice,
  * then the new pods' start on a loaded node. Scale-in: the window, plus the same metric delays.
@@ -37,64 +37,25 @@ const RATE = 40;
 const SCALE_OUT_SECONDS = 300;
 const SCALE_IN_SECONDS = WINDOW + 240;
 const MAX_LOAD_SECONDS = SCALE_OUT_SECONDS + 60;
-const SHOP_RUN = process.env.SHOP_RUN || path.join(process.env.SHOP_CACHE || path.join(os.homedir(), ".cache", "shop-platform"), "run");
 
 const kubectl = (...args: string[]) => sh("kubectl", args);
 const kjson = (...args: string[]): any => JSON.parse(kubectl(...args, "-o", "json"));
 const secondsSince = (t: number) => Math.round((Date.now() - t) / 100) / 10;
 
-async function edge(method: string, p: string, body?: unknown, token?: string) {
-  const r = await edgeRequest(HOST, method, p, { body, headers: token ? { Authorization: `Bearer ${token}` } : {}, timeoutMs: 15_000 });
-  return { status: r.status, body: r.json ?? r.body };
-}
-
 /** The slim stack over the local stack (whose shop:scheduling puts its workloads on the real node). */
-function overrides(): Record<string, unknown> {
-  return {
-    "shop:namespace": NS,
-    "shop:routing": { host: HOST },
-    "shop:monitoring": { enabled: false },
-    "shop:logging": { enabled: false },
-    "shop:services": {
-      // One client sends all of the load: the per-client limit (50/s) would refuse some of it.
-      gateway: { replicas: 1, env: { RATE_LIMIT_RPS: "5000", RATE_LIMIT_BURST: "10000" } },
-      user: { replicas: 1 },
-      product: { autoscaling: { minReplicas: MIN, maxReplicas: MAX, cpuPercent: CPU_PERCENT, scaleDownStabilizationSeconds: WINDOW } },
-      order: { replicas: 1 },
-    },
-  };
-}
-
-const loads: ChildProcess[] = [];
-/** The edge load in its own process (the test's kubectl calls block its event loop); `stop()` gives its summary. */
-async function startLoad(spec: LoadSpec): Promise<{ stop(): Promise<LoadResult> }> {
-  const child = spawn(process.execPath, ["-r", "ts-node/register", path.join(__dirname, "edge-load.ts"), JSON.stringify(spec)], {
-    cwd: REPO,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  loads.push(child);
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (c) => (out += c));
-  const exited = new Promise<LoadResult>((resolve, reject) =>
-    child.on("exit", (code) => {
-      try {
-        resolve(JSON.parse(out.trim().split("\n").pop() ?? ""));
-      } catch {
-        reject(new Error(`the load generator exited ${code} without a summary: ${err.slice(-2000)}`));
-      }
-    }),
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stderr!.on("data", (c) => {
-      err += c;
-      if (err.includes("started\n")) resolve();
-    });
-    child.on("exit", (code) => reject(new Error(`the load generator exited ${code} before starting: ${err.slice(-2000)}`)));
-  });
-  return { stop: () => { child.kill("SIGTERM"); return exited; } };
-}
+const overrides = {
+  "shop:namespace": NS,
+  "shop:routing": { host: HOST },
+  "shop:monitoring": { enabled: false },
+  "shop:logging": { enabled: false },
+  "shop:services": {
+    // One client sends all of the load: the per-client limit (50/s) would refuse some of it.
+    gateway: { replicas: 1, env: { RATE_LIMIT_RPS: "5000", RATE_LIMIT_BURST: "10000" } },
+    user: { replicas: 1 },
+    product: { autoscaling: { minReplicas: MIN, maxReplicas: MAX, cpuPercent: CPU_PERCENT, scaleDownStabilizationSeconds: WINDOW } },
+    order: { replicas: 1 },
+  },
+};
 
 /** The product Deployment's replica counts and the HPA's view. */
 function state() {
@@ -117,9 +78,7 @@ describe("autoscaling on the running platform (metrics-server, an HPA, CPU load 
   let stack: Stack;
   let configFile = "";
   let skipped = false;
-  let token = "";
-  let productId = 0;
-  let stackEnv: NodeJS.ProcessEnv = {};
+  let shopper: { token: string; productId: number };
 
   before(async function () {
     const node = realNode();
@@ -134,34 +93,20 @@ describe("autoscaling on the running platform (metrics-server, an HPA, CPU load 
       return api.status?.conditions?.some((c: any) => c.type === "Available" && c.status === "True");
     });
     if (!process.env.SHOP_IMAGES_JSON) throw new Error("SHOP_IMAGES_JSON is not set: run the suite through scripts/e2e.sh");
-    if (!process.env.THIRD_PARTY_IMAGES) {
-      const thirdParty = path.join(SHOP_RUN, "third-party-images.json");
-      if (!fs.existsSync(thirdParty)) throw new Error(`${thirdParty} does not exist: the stores on the real node need the images of scripts/images.sh third-party`);
-      stackEnv = { THIRD_PARTY_IMAGES: thirdParty };
-    }
 
     removeStack(STACK);
     const t = Date.now();
-    ({ stack, configFile } = await prepareStack(STACK, "local", overrides(), { env: stackEnv }));
+    ({ stack, configFile } = await prepareStack(STACK, "local", overrides, { env: storeImagesEnv() }));
     const res = await stack.up({ configFile, color: "never" });
     assert.strictEqual(res.summary.result, "succeeded");
-    await waitFor("the API answering through the edge", 180, async () => (await edge("GET", "/api/products")).status === 200);
+    await waitFor("the API answering through the edge", 180, async () => (await edgeRequest(HOST, "GET", "/api/products")).status === 200);
     console.log(`    stack ${STACK} up and answering through the edge in ${secondsSince(t)}s`);
-
-    const email = `autoscaling-${Date.now()}@example.com`;
-    const reg = await edge("POST", "/api/users/register", { email, password: "autoscaling-e2e-pw", name: "Autoscaling" });
-    assert.strictEqual(reg.status, 201, JSON.stringify(reg.body));
-    const login = await edge("POST", "/api/users/login", { email, password: "autoscaling-e2e-pw" });
-    assert.strictEqual(login.status, 200, JSON.stringify(login.body));
-    token = login.body.token;
-    const product = await edge("POST", "/api/products", { name: "Autoscaling mug", description: "ordered under load", price_cents: 900, stock: 1_000_000 }, token);
-    assert.strictEqual(product.status, 201, JSON.stringify(product.body));
-    productId = product.body.id;
+    shopper = await seedShopper(HOST, "Autoscaling");
   });
 
   after(function () {
     this.timeout(10 * 60_000);
-    for (const c of loads) if (c.exitCode === null) c.kill("SIGKILL");
+    killLoads();
     if (skipped) return;
     try {
       removeStack(STACK, configFile || undefined);
@@ -197,10 +142,12 @@ describe("autoscaling on the running platform (metrics-server, an HPA, CPU load 
     assert.strictEqual(idle.want, MIN, `product runs ${idle.want} pods before any load`);
     console.log(`    idle: ${idle.want} pod, CPU at ${idle.cpu}% of its request (target ${CPU_PERCENT}%)`);
 
-    const load = await startLoad({ host: HOST, rate: RATE, maxSeconds: MAX_LOAD_SECONDS, token, productId });
+    const load = await startLoad({ host: HOST, rate: RATE, maxSeconds: MAX_LOAD_SECONDS, calls: CALLS, ...shopper });
     const t0 = Date.now();
     let peak = { ...idle };
-    let out;
+    let out: ReturnType<typeof state>;
+    let scaleOut: number;
+    let stopped: number;
     let during: LoadResult;
     try {
       out = await waitFor(`product scaled out (more than ${MIN} pods, all Ready)`, SCALE_OUT_SECONDS, () => {
@@ -208,22 +155,20 @@ describe("autoscaling on the running platform (metrics-server, an HPA, CPU load 
         if ((s.cpu ?? 0) > (peak.cpu ?? 0)) peak = s;
         return s.want > MIN && s.ready === s.want && s.updated === s.want && s;
       });
+      scaleOut = secondsSince(t0);
     } finally {
+      stopped = Date.now();
       during = await load.stop();
     }
-    const scaleOut = secondsSince(t0);
-    const reasons = Object.entries(during.reasons).map(([k, v]) => `${k}: ${v}`).join(", ");
     console.log(`    scale-out: ${out.want} pods, all Ready, ${scaleOut}s after the load started (CPU peaked at ${peak.cpu}% of the request, target ${CPU_PERCENT}%)`);
-    console.log(`    load: ${during.sent} requests in ${during.seconds}s (${during.rps}/s), ${during.ok} ok, ${during.failed} failed${reasons ? ` (${reasons})` : ""}; p50 ${during.p50Ms} ms, p99 ${during.p99Ms} ms`);
-    for (const e of during.examples) console.log(`      ${e}`);
+    report("load until scaled out", during);
     assert.strictEqual(during.failed, 0, `failed requests while product scaled out: ${JSON.stringify(during.reasons)}`);
 
-    const t1 = Date.now();
     const back = await waitFor(`product scaled back in to ${MIN} pod`, SCALE_IN_SECONDS, () => {
       const s = state();
       return s.want === MIN && s.pods === MIN && s.ready === MIN && s;
     });
-    const scaleIn = secondsSince(t1);
+    const scaleIn = secondsSince(stopped);
     console.log(`    scale-in: back to ${back.want} pod ${scaleIn}s after the load stopped (scale-down window ${WINDOW}s; CPU now ${back.cpu ?? "?"}%)`);
     console.log(`    times: scale-out ${scaleOut}s, scale-in ${scaleIn}s`);
     assert.ok(scaleIn >= WINDOW, `scaled in after ${scaleIn}s, inside the ${WINDOW}s window: the window is not applied`);

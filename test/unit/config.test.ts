@@ -286,7 +286,7 @@ describe("config", () => {
       await rejects({ services: { product: { autoscaling: { minReplicas: 1, maxReplicas: 3, scaleDownStabilizationSeconds: -5 } } } },
         "shop:services.product.autoscaling.scaleDownStabilizationSeconds", /at least 0/);
       await rejects({ services: { product: { autoscaling: { minReplicas: 1, maxReplicas: 3, scaleDownStabilizationSeconds: "30s" } } } },
-        "shop:services.product.autoscaling.scaleDownStabilizationSeconds", /number of seconds/);
+        "shop:services.product.autoscaling.scaleDownStabilizationSeconds", /expected number, got "30s" \(e\.g\. 300\)/);
     });
 
     it("rejects a PodDisruptionBudget that blocks every eviction", async () => {
