@@ -207,6 +207,9 @@ start() {
   if [[ "$REAL_NODE" != 1 ]]; then
     # A real node left from the other layout would get DaemonSet pods that never start.
     kc delete node "$NODE_NAME" --ignore-not-found >/dev/null
+    # So would its metrics API: an APIService without a backend fails discovery, and the namespace
+    # controller then leaves every deleted namespace Terminating.
+    kc delete apiservice v1beta1.metrics.k8s.io --ignore-not-found >/dev/null
   fi
   if [[ "$REAL_NODE" == 1 ]]; then
     guard check >/dev/null
