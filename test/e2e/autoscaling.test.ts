@@ -156,6 +156,8 @@ describe("autoscaling on the running platform (metrics-server, an HPA, CPU load 
         return s.want > MIN && s.ready === s.want && s.updated === s.want && s;
       });
       scaleOut = secondsSince(t0);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; the HPA saw product's CPU at ${peak.cpu ?? "?"}% of its request at most (target ${CPU_PERCENT}%, desired ${peak.desired ?? "?"} pods)`);
     } finally {
       stopped = Date.now();
       during = await load.stop();
