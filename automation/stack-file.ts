@@ -32,7 +32,7 @@ export const GENERATED_SECRETS = ["jwtKey", "mysqlPassword", "redisPassword", "r
 
 /**
  * The third-party images scripts/images.sh builds, under the program's names (`shop:images.thirdParty`;
- * the MariaDB image stands in for mysql). The cluster's own (pause, coredns, traefik) are not the program's.
+ * the MariaDB image stands in for mysql). The cluster's own (pause, coredns, traefik, metrics-server) are not the program's.
  */
 export const BUILT_THIRD_PARTY: Readonly<Record<string, string>> = {
   mariadb: "mysql",

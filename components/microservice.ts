@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { DEFAULT_PROGRESS_DEADLINE_SECONDS } from "../config";
+import { DEFAULT_PROGRESS_DEADLINE_SECONDS, MAX_HPA_STABILIZATION_SECONDS } from "../config";
 import { VERSION_ENV } from "../contracts";
 import { DIGEST_REF } from "./service-image";
 import { appLabels, checksum, containerSecurityContext, HTTP_PORT, placement, podSecurityContext, Scheduling, selectorLabels } from "./kit";
@@ -60,8 +60,12 @@ export interface MicroServiceArgs {
   replicas: number;
   /** Requests and limits of the container. */
   resources: { cpu: string; memory: string; cpuLimit: string; memoryLimit: string };
-  /** A HorizontalPodAutoscaler on CPU; none when absent. */
-  autoscaling?: { minReplicas: number; maxReplicas: number; cpuPercent: number };
+  /**
+   * A HorizontalPodAutoscaler on CPU; none when absent. `scaleDownStabilizationSeconds` (0-3600) is its
+   * scale-down window (`behavior.scaleDown.stabilizationWindowSeconds`).
+   * @default no behavior set: Kubernetes' scale-down window of 300 s
+   */
+  autoscaling?: { minReplicas: number; maxReplicas: number; cpuPercent: number; scaleDownStabilizationSeconds?: number };
   /**
    * PodDisruptionBudget minAvailable.
    * @default replica floor - 1, or `maxUnavailable: 1` when the floor is one pod
@@ -112,6 +116,10 @@ export class MicroService extends pulumi.ComponentResource {
     if (!Number.isInteger(args.replicas) || args.replicas < 1) throw fail("replicas", `must be a whole number >= 1 (got ${args.replicas})`);
     const a = args.autoscaling;
     if (a && (a.minReplicas < 1 || a.minReplicas > a.maxReplicas)) throw fail("autoscaling", `needs 1 <= minReplicas <= maxReplicas (got ${a.minReplicas}..${a.maxReplicas})`);
+    const window = a?.scaleDownStabilizationSeconds;
+    if (window !== undefined && (!Number.isInteger(window) || window < 0 || window > MAX_HPA_STABILIZATION_SECONDS)) {
+      throw fail("autoscaling.scaleDownStabilizationSeconds", `must be a whole number of seconds from 0 to ${MAX_HPA_STABILIZATION_SECONDS} (got ${window}); leave it out for Kubernetes' default of 300`);
+    }
     for (const k of Object.keys(args.secretEnv ?? {})) {
       if (k in args.env) throw fail("env", `and secretEnv both set ${k}`);
     }
@@ -278,6 +286,7 @@ export class MicroService extends pulumi.ComponentResource {
             minReplicas: a.minReplicas,
             maxReplicas: a.maxReplicas,
             metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: a.cpuPercent } } }],
+            ...(window !== undefined ? { behavior: { scaleDown: { stabilizationWindowSeconds: window } } } : {}),
           },
         },
         child,

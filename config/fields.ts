@@ -117,11 +117,25 @@ export const resources = z
     if (isSize(r.memory) && isSize(r.memoryLimit) && bytes(r.memory) > bytes(r.memoryLimit)) ctx.addIssue({ code: "custom", path: ["memoryLimit"], message: `must be at least the request memory (${r.memory})` });
   });
 
+/** The API server's limit of an HPA's `stabilizationWindowSeconds`. */
+export const MAX_HPA_STABILIZATION_SECONDS = 3600;
+
 const autoscaling = z
   .strictObject({
     minReplicas: positiveInt(3, 100),
     maxReplicas: positiveInt(10, 100),
     cpuPercent: z.number().int({ error: "must be a whole number" }).min(10).max(100).meta({ example: 70 }).default(70),
+    /**
+     * How long the HPA keeps the highest recommendation of the window before it scales in
+     * (`behavior.scaleDown.stabilizationWindowSeconds`); left out: Kubernetes' default, 300 s.
+     */
+    scaleDownStabilizationSeconds: z
+      .number()
+      .int({ error: "must be a whole number of seconds" })
+      .min(0, { error: "must be at least 0 (0 scales in as soon as the load drops)" })
+      .max(MAX_HPA_STABILIZATION_SECONDS, { error: `must be at most ${MAX_HPA_STABILIZATION_SECONDS} (one hour, the API server's limit); leave it out for Kubernetes' default of 300` })
+      .meta({ example: 300 })
+      .optional(),
   })
   .superRefine((a, ctx) => {
     if (a.minReplicas > a.maxReplicas) ctx.addIssue({ code: "custom", path: ["maxReplicas"], message: `must be at least minReplicas (${a.minReplicas})` });

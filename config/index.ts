@@ -19,6 +19,7 @@ export {
   imageBuildSchema,
   isLabelKey,
   LOCAL_GATEWAY_CLASS,
+  MAX_HPA_STABILIZATION_SECONDS,
   NAMESPACE,
   RESERVED_ENV,
   ROUTING_MODES,

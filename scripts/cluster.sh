@@ -39,10 +39,11 @@ kc() { kubectl --kubeconfig "$KC" "$@"; }
 source "$REPO_ROOT/scripts/node.sh"
 if [[ "$REAL_NODE" == 1 ]]; then API_IP="$NODE_IP"; else API_IP=127.0.0.1; fi
 
-# sign_once NAME SUBJ [SAN]: a key and a certificate signed by the local CA, unless it exists with
-# that subject and SAN (a certificate from an earlier layout with fewer SANs is made again).
+# sign_once NAME SUBJ [SAN]: a key and a certificate signed by the local CA (or by the CA named
+# $SIGNING_CA, e.g. front-proxy-ca), unless it exists with that subject and SAN (a certificate from an
+# earlier layout with fewer SANs is made again).
 sign_once() {
-  local p="$C/pki" want="${3:-}"
+  local p="$C/pki" want="${3:-}" ca="${SIGNING_CA:-ca}"
   if [[ -f "$p/$1.crt" ]]; then
     [[ -z "$want" ]] && return 0
     [[ "$(cat "$p/$1.san" 2>/dev/null)" == "$want" ]] && return 0
@@ -50,7 +51,7 @@ sign_once() {
   openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$p/$1.key" -out "$p/$1.csr" 2>/dev/null
   local ext="$p/$1.ext"; : >"$ext"
   [[ -n "$want" ]] && printf 'subjectAltName=%s\n' "$want" >"$ext"
-  openssl x509 -req -in "$p/$1.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 3650 \
+  openssl x509 -req -in "$p/$1.csr" -CA "$p/$ca.crt" -CAkey "$p/$ca.key" -CAcreateserial -days 3650 \
     -extfile "$ext" -out "$p/$1.crt" 2>/dev/null
   printf '%s' "$want" >"$p/$1.san"
 }
@@ -67,6 +68,14 @@ certs() {
   sign_once controller-manager "/CN=system:kube-controller-manager"
   sign_once scheduler "/CN=system:kube-scheduler"
   sign_once kwok "/O=system:masters/CN=kwok"
+  # The aggregation layer (metrics.k8s.io, served by metrics-server): the API server proxies to an
+  # extension API server as front-proxy-client, with the user in X-Remote-* headers. Its CA is its own,
+  # as Kubernetes recommends: a certificate of the cluster CA must never pass as a front proxy.
+  if [[ ! -f "$p/front-proxy-ca.crt" ]]; then
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=shop-local-front-proxy-ca" \
+      -keyout "$p/front-proxy-ca.key" -out "$p/front-proxy-ca.crt" 2>/dev/null
+  fi
+  SIGNING_CA=front-proxy-ca sign_once front-proxy-client "/CN=front-proxy-client"
   if [[ ! -f "$p/sa.key" ]]; then
     openssl genrsa -out "$p/sa.key" 2048 2>/dev/null
     openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
@@ -164,18 +173,15 @@ start() {
     --quota-backend-bytes 2147483648 --unsafe-no-fsync --log-level warn
   wait_for etcd 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 
-  local kubelet_client=()
-  [[ "$REAL_NODE" == 1 ]] && kubelet_client=(--kubelet-client-certificate "$p/apiserver-kubelet-client.crt"
-    --kubelet-client-key "$p/apiserver-kubelet-client.key" --kubelet-certificate-authority "$p/ca.crt"
-    --kubelet-preferred-address-types InternalIP) && node_certs
-  spawn kube-apiserver kube-apiserver --bind-address "$API_IP" --advertise-address "$API_IP" \
-    --secure-port "$APISERVER_PORT" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC \
-    --enable-admission-plugins NodeRestriction "${kubelet_client[@]}" \
-    --client-ca-file "$p/ca.crt" --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key" \
-    --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local --api-audiences https://kubernetes.default.svc.cluster.local \
-    --allow-privileged=true --profiling=false --v=1
+  [[ "$REAL_NODE" != 1 ]] || node_certs
+  local api_args; mapfile -t api_args < <(apiserver_args)
+  # An API server started with other flags (by an earlier version of this script) is restarted alone:
+  # the other processes and the node's pods keep running and reconnect.
+  if running kube-apiserver && [[ "$(tr '\0' '\n' <"/proc/$(cat "$C/kube-apiserver.pid")/cmdline" | tail -n +2)" != "$(printf '%s\n' "${api_args[@]}")" ]]; then
+    log "the running API server has other flags: restarting it"
+    stop_proc kube-apiserver
+  fi
+  spawn kube-apiserver kube-apiserver "${api_args[@]}"
   wait_for kube-apiserver 60 kc get --raw /readyz
 
   spawn kube-controller-manager kube-controller-manager --kubeconfig "$C/controller-manager.kubeconfig" \
@@ -201,6 +207,9 @@ start() {
   if [[ "$REAL_NODE" != 1 ]]; then
     # A real node left from the other layout would get DaemonSet pods that never start.
     kc delete node "$NODE_NAME" --ignore-not-found >/dev/null
+    # So would its metrics API: an APIService without a backend fails discovery, and the namespace
+    # controller then leaves every deleted namespace Terminating.
+    kc delete apiservice v1beta1.metrics.k8s.io --ignore-not-found >/dev/null
   fi
   if [[ "$REAL_NODE" == 1 ]]; then
     guard check >/dev/null
@@ -213,6 +222,31 @@ start() {
   fi
   echo "$fp" >"$C/applied"
   log "cluster ready in $((SECONDS - t0))s; KUBECONFIG=$KC"
+}
+
+# apiserver_args: the API server's flags, one a line.
+apiserver_args() {
+  local p="$C/pki" a=()
+  a+=(--bind-address "$API_IP" --advertise-address "$API_IP"
+    --secure-port "$APISERVER_PORT" --etcd-servers "http://127.0.0.1:$ETCD_PORT"
+    --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC
+    --enable-admission-plugins NodeRestriction)
+  [[ "$REAL_NODE" == 1 ]] && a+=(--kubelet-client-certificate "$p/apiserver-kubelet-client.crt"
+    --kubelet-client-key "$p/apiserver-kubelet-client.key" --kubelet-certificate-authority "$p/ca.crt"
+    --kubelet-preferred-address-types InternalIP)
+  a+=(--client-ca-file "$p/ca.crt" --tls-cert-file "$p/apiserver.crt" --tls-private-key-file "$p/apiserver.key"
+    --service-account-key-file "$p/sa.pub" --service-account-signing-key-file "$p/sa.key"
+    --service-account-issuer https://kubernetes.default.svc.cluster.local --api-audiences https://kubernetes.default.svc.cluster.local)
+  # The aggregation layer: extension API servers (metrics-server) trust front-proxy-client's requests
+  # and read the user from these headers; the API server, on the host, proxies to the extension's
+  # endpoints (pod IPs) directly rather than through its Service.
+  a+=(--requestheader-client-ca-file "$p/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group
+    --requestheader-extra-headers-prefix X-Remote-Extra-
+    --proxy-client-cert-file "$p/front-proxy-client.crt" --proxy-client-key-file "$p/front-proxy-client.key"
+    --enable-aggregator-routing=true)
+  a+=(--allow-privileged=true --profiling=false --v=1)
+  printf '%s\n' "${a[@]}"
 }
 
 # fingerprint: what a running cluster's applied state derives from: the scripts, the layout and

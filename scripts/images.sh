@@ -166,7 +166,7 @@ build() {
 # Each is tagged <name>:<version>-<key>, where the key hashes everything its content derives from (the
 # recipe's code, the entrypoint, the package versions apt would install, or the binary): a build is
 # skipped when the registry already holds that tag. References by digest go to third-party-images.json.
-THIRD_PARTY=(pause coredns traefik prometheus kube-state-metrics alertmanager mariadb redis rabbitmq)
+THIRD_PARTY=(pause coredns traefik metrics-server prometheus kube-state-metrics alertmanager mariadb redis rabbitmq)
 THIRD_PARTY_REPO="$REGISTRY/third-party"
 IMAGE_SRC="$REPO_ROOT/scripts/images"
 STORE_UID=999   # the uid the program runs MariaDB, Redis and RabbitMQ as (components/data-stores/)
@@ -254,6 +254,13 @@ inputs_kube-state-metrics() { bin_hash "$SHOP_BIN/kube-state-metrics"; }
 recipe_kube-state-metrics() {
   static_rootfs "$1"; cp "$SHOP_BIN/kube-state-metrics" "$1/bin/"
   printf '%s\n' 'ENTRYPOINT ["/bin/kube-state-metrics"]' 'USER 65534:65534'
+}
+
+version_metrics-server() { echo "$METRICS_SERVER_VERSION"; }
+inputs_metrics-server() { bin_hash "$SHOP_BIN/metrics-server"; }
+recipe_metrics-server() {
+  static_rootfs "$1"; cp "$SHOP_BIN/metrics-server" "$1/bin/"
+  printf '%s\n' 'ENTRYPOINT ["/bin/metrics-server"]' 'USER 65534:65534'
 }
 
 # Alertmanager: Debian's binary is dynamically linked, so it keeps its Debian rootfs.

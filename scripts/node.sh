@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The real node of the local cluster, sourced by scripts/cluster.sh: a containerd of its own, the
 # kubelet, kube-proxy (iptables mode), the pod bridge (CNI bridge + host-local + portmap + firewall),
-# and the cluster add-ons that run on it: CoreDNS and Traefik (the Gateway API edge on 127.0.0.1).
+# and the cluster add-ons that run on it: CoreDNS, metrics-server (the resource metrics API the HPAs
+# read) and Traefik (the Gateway API edge on 127.0.0.1).
 # Nothing here uses the Docker engine's containerd, socket or folders.
 #
 # Addresses: pods 10.244.0.0/24 on the bridge cni0 (gateway 10.244.0.1); 10.244.0.1 is also the node's
@@ -34,7 +35,7 @@ KUBELET_ROOT="$N/kubelet"
 NODE_PATH="$SHOP_BIN:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # SHOP_EDGE=0 leaves Traefik out (no Gateway API edge on 127.0.0.1).
 EDGE="${SHOP_EDGE:-1}"
-NODE_BINS=(kubelet kube-proxy coredns)
+NODE_BINS=(kubelet kube-proxy coredns metrics-server)
 [[ "$EDGE" == 1 ]] && NODE_BINS+=(traefik)
 NODE_IMAGES=(pause "${NODE_BINS[@]:2}")
 
@@ -355,8 +356,118 @@ spec:
   - { name: dns-tcp, port: 53, protocol: TCP, targetPort: 53 }
   - { name: metrics, port: 9153, protocol: TCP, targetPort: 9153 }
 YAML
+  metrics_server_objects
   [[ "$EDGE" == 1 ]] && edge_objects
   true
+}
+
+# metrics-server: serves metrics.k8s.io (CPU and memory of nodes and pods, read from each kubelet's
+# /metrics/resource) through the API server's aggregation layer; the HPAs and `kubectl top` read it.
+# Objects and RBAC as upstream's manifests (v0.8.0, manifests/base), least privilege. It scrapes the
+# real node only (the simulated nodes have no kubelet) and verifies the kubelet's serving certificate
+# with the cluster CA, which signed it (node_certs) and which every pod's service-account volume holds.
+METRICS_SERVER_PORT=4443   # the container's HTTPS port (non-privileged; the kubelet has 10250)
+metrics_server_objects() {
+  local image; image="$(third_party_ref metrics-server)"
+  cat <<YAML
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: metrics-server, namespace: kube-system, labels: { k8s-app: metrics-server } }
+---
+# Readers of the metrics API: aggregated into the view, edit and admin roles.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: "system:aggregated-metrics-reader"
+  labels:
+    k8s-app: metrics-server
+    rbac.authorization.k8s.io/aggregate-to-view: "true"
+    rbac.authorization.k8s.io/aggregate-to-edit: "true"
+    rbac.authorization.k8s.io/aggregate-to-admin: "true"
+rules:
+- { apiGroups: [metrics.k8s.io], resources: [pods, nodes], verbs: [get, list, watch] }
+---
+# What metrics-server itself reads: the kubelets' resource metrics, and the pods and nodes it reports on.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: "system:metrics-server", labels: { k8s-app: metrics-server } }
+rules:
+- { apiGroups: [""], resources: [nodes/metrics], verbs: [get] }
+- { apiGroups: [""], resources: [pods, nodes], verbs: [get, list, watch] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: "system:metrics-server", labels: { k8s-app: metrics-server } }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:metrics-server" }
+subjects: [{ kind: ServiceAccount, name: metrics-server, namespace: kube-system }]
+---
+# Delegated authentication and authorization of its callers (TokenReview, SubjectAccessReview) ...
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: "metrics-server:system:auth-delegator", labels: { k8s-app: metrics-server } }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:auth-delegator" }
+subjects: [{ kind: ServiceAccount, name: metrics-server, namespace: kube-system }]
+---
+# ... and the front proxy's CA and header names (kube-system/extension-apiserver-authentication).
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: metrics-server-auth-reader, namespace: kube-system, labels: { k8s-app: metrics-server } }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: extension-apiserver-authentication-reader }
+subjects: [{ kind: ServiceAccount, name: metrics-server, namespace: kube-system }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: metrics-server, namespace: kube-system, labels: { k8s-app: metrics-server } }
+spec:
+  selector: { k8s-app: metrics-server }
+  ports: [{ name: https, port: 443, protocol: TCP, targetPort: https, appProtocol: https }]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: metrics-server, namespace: kube-system, labels: { k8s-app: metrics-server } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { k8s-app: metrics-server } }
+  strategy: { rollingUpdate: { maxUnavailable: 0 } }
+  template:
+    metadata: { labels: { k8s-app: metrics-server } }
+    spec:
+      serviceAccountName: metrics-server
+      priorityClassName: system-cluster-critical
+$(addon_placement)
+      containers:
+      - name: metrics-server
+        image: $image
+        args:
+        - --cert-dir=/tmp
+        - --secure-port=$METRICS_SERVER_PORT
+        - --kubelet-preferred-address-types=InternalIP
+        - --kubelet-use-node-status-port
+        - --kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+        - --node-selector=$SIM_LABEL=false
+        - --metric-resolution=15s
+        ports: [{ name: https, containerPort: $METRICS_SERVER_PORT, protocol: TCP }]
+        resources: { requests: { cpu: 20m, memory: 48Mi }, limits: { memory: 192Mi } }
+        readinessProbe: { httpGet: { path: /readyz, port: https, scheme: HTTPS }, periodSeconds: 5, failureThreshold: 3 }
+        livenessProbe: { httpGet: { path: /livez, port: https, scheme: HTTPS }, periodSeconds: 10, failureThreshold: 3 }
+$(addon_security)
+        volumeMounts: [{ name: tmp, mountPath: /tmp }]
+      volumes: [{ name: tmp, emptyDir: { sizeLimit: 16Mi } }]
+---
+# The API server serves metrics.k8s.io by proxying to the Service's endpoints. metrics-server's serving
+# certificate is self-signed (made in /tmp at start), hence insecureSkipTLSVerify, as upstream has it.
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: { name: v1beta1.metrics.k8s.io, labels: { k8s-app: metrics-server } }
+spec:
+  service: { name: metrics-server, namespace: kube-system }
+  group: metrics.k8s.io
+  version: v1beta1
+  insecureSkipTLSVerify: true
+  groupPriorityMinimum: 100
+  versionPriority: 100
+YAML
 }
 
 edge_objects() {
@@ -446,6 +557,8 @@ YAML
 node_wait_ready() {
   wait_for "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
   wait_for "CoreDNS" 120 kc -n kube-system rollout status deployment/coredns --timeout=1s
+  wait_for "metrics-server" 120 kc -n kube-system rollout status deployment/metrics-server --timeout=1s
+  wait_for "the metrics API (APIService v1beta1.metrics.k8s.io)" 60 kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=1s
   [[ "$EDGE" != 1 ]] || wait_for "Traefik" 120 kc -n traefik rollout status deployment/traefik --timeout=1s
 }
 

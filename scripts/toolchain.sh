@@ -3,11 +3,12 @@
 #   pulumi CLI, the Node.js language host, the Kubernetes resource provider,
 #   etcd, kube-apiserver/-controller-manager/-scheduler, kubectl and kwok;
 #   for the real node: kubelet, kube-proxy, the CNI plugins, CoreDNS; for the edge and monitoring:
-#   Traefik, the Gateway API CRDs, Prometheus, kube-state-metrics and the NetworkPolicy analyzer cyclonus
+#   Traefik, the Gateway API CRDs, Prometheus, kube-state-metrics, metrics-server and the NetworkPolicy analyzer cyclonus
 #   (`node`, not in `all` while the real node is opt-in); and the launcher of the Node.js dynamic provider host (ConfigGuard resources).
 # Each part is skipped when its versioned stamp exists. Usage:
 #   scripts/toolchain.sh [all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|
-#                         cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|cyclonus|dynamic-provider]...
+#                         cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|metrics-server|cyclonus|
+#                         dynamic-provider]...
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PULUMI_VERSION=v3.274.1
@@ -26,6 +27,7 @@ PROMETHEUS_MODULE_VERSION=v0.55.1   # the Go module version of Prometheus releas
 PROMETHEUS_VERSION=2.55.1
 KSM_VERSION=v2.18.0                 # client-go v0.34: the newest the Go proxy serves (v2.17.0 is not served)
 CYCLONUS_VERSION=v0.5.6             # NetworkPolicy analyzer: test/e2e/checks/network-policy.ts
+METRICS_SERVER_VERSION=v0.8.0       # resource metrics API (metrics.k8s.io) for HPAs and `kubectl top`
 
 WORK="$SHOP_CACHE/build"
 mkdir -p "$WORK"
@@ -306,10 +308,24 @@ build_cyclonus() {
   mark cyclonus "$CYCLONUS_VERSION"
 }
 
+# metrics-server: the resource metrics API the HPAs read (metrics.k8s.io, served through the aggregation
+# layer). Its go.mod has no replace directives, but a wrapper module requires it, as for kube-state-metrics,
+# so no `go install ...@version` depends on the proxy answering the module's version list.
+build_metrics_server() {
+  done_already metrics-server "$METRICS_SERVER_VERSION" && return 0
+  begin "building metrics-server $METRICS_SERVER_VERSION"
+  local d="$WORK/metrics-server" v=k8s.io/client-go/pkg/version
+  wrapper "$d" "require sigs.k8s.io/metrics-server $METRICS_SERVER_VERSION"
+  printf '//go:build tools\n\npackage tools\n\nimport _ "sigs.k8s.io/metrics-server/cmd/metrics-server"\n' > "$d/tools.go"
+  (cd "$d" && go mod tidy && go build -trimpath -ldflags "-s -w -X $v.gitVersion=$METRICS_SERVER_VERSION" \
+     -o "$SHOP_BIN/metrics-server" sigs.k8s.io/metrics-server/cmd/metrics-server)
+  mark metrics-server "$METRICS_SERVER_VERSION"
+}
+
 # Everything the real node and its in-cluster add-ons need, beside the control plane, and the analyzer
 # that proves its NetworkPolicies.
 build_node() { build_cni; build_coredns; build_gateway_crds; build_traefik; build_prometheus; build_ksm
-  build_kube_cmd kubelet; build_kube_cmd kube-proxy; build_cyclonus; }
+  build_metrics_server; build_kube_cmd kubelet; build_kube_cmd kube-proxy; build_cyclonus; }
 
 install_k8s_plugin() {
   [[ -x "$SHOP_BIN/pulumi" && -x "$SHOP_BIN/pulumi-resource-kubernetes" ]] || return 0
@@ -340,7 +356,8 @@ main() {
       prometheus) build_prometheus ;;
       kube-state-metrics) build_ksm ;;
       cyclonus) build_cyclonus ;;
-      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|cyclonus|dynamic-provider)" ;;
+      metrics-server) build_metrics_server ;;
+      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|metrics-server|cyclonus|dynamic-provider)" ;;
     esac
   done
   install_k8s_plugin

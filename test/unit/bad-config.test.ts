@@ -34,6 +34,7 @@ const CASES: Case[] = [
   { what: "a memory quantity without a unit suffix", config: { services: { product: { resources: { memory: "lots" } } } }, key: /shop:services\.product\.resources\.memory/ },
   { what: "a CPU quantity in the wrong unit", config: { services: { product: { resources: { cpu: "2 cores" } } } }, key: /shop:services\.product\.resources\.cpu/ },
   { what: "autoscaling min above max", config: { services: { gateway: { autoscaling: { minReplicas: 5, maxReplicas: 2, cpuPercent: 70 } } } }, key: /shop:services\.gateway\.autoscaling/ },
+  { what: "an HPA scale-down window beyond an hour", config: { services: { product: { autoscaling: { minReplicas: 1, maxReplicas: 3, scaleDownStabilizationSeconds: 7200 } } } }, key: /shop:services\.product\.autoscaling\.scaleDownStabilizationSeconds/ },
   { what: "a canary weight above 100", config: { routing: { canary: { enabled: true, weight: 150 } } }, key: /shop:routing\.canary\.weight/ },
   { what: "a canary weight of 101", config: { routing: { canary: { enabled: true, weight: 101 } } }, key: /shop:routing\.canary\.weight/ },
   { what: "gray-release steps that go down", config: { routing: { canary: { analysis: { steps: [50, 25] } } } }, key: /shop:routing\.canary\.analysis\.steps: must be strictly ascending/ },

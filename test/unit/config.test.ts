@@ -278,6 +278,17 @@ describe("config", () => {
       await rejects({ services: { order: { autoscaling: { minReplicas: 5, maxReplicas: 3 } } } }, "shop:services.order.autoscaling.maxReplicas", /at least minReplicas \(5\)/);
     });
 
+    it("takes an HPA scale-down window of 0 to 3600 whole seconds", async () => {
+      await h.reset("dev", { ...DAEMON, services: { product: { autoscaling: { minReplicas: 1, maxReplicas: 3, scaleDownStabilizationSeconds: 20 } } } });
+      assert.strictEqual(loadConfig().services.product.autoscaling?.scaleDownStabilizationSeconds, 20);
+      await rejects({ services: { product: { autoscaling: { minReplicas: 1, maxReplicas: 3, scaleDownStabilizationSeconds: 7200 } } } },
+        "shop:services.product.autoscaling.scaleDownStabilizationSeconds", /at most 3600 .*leave it out for Kubernetes' default of 300/);
+      await rejects({ services: { product: { autoscaling: { minReplicas: 1, maxReplicas: 3, scaleDownStabilizationSeconds: -5 } } } },
+        "shop:services.product.autoscaling.scaleDownStabilizationSeconds", /at least 0/);
+      await rejects({ services: { product: { autoscaling: { minReplicas: 1, maxReplicas: 3, scaleDownStabilizationSeconds: "30s" } } } },
+        "shop:services.product.autoscaling.scaleDownStabilizationSeconds", /expected number, got "30s" \(e\.g\. 300\)/);
+    });
+
     it("rejects a PodDisruptionBudget that blocks every eviction", async () => {
       await rejects({ services: { order: { replicas: 2, minAvailable: 2 } } }, "shop:services.order.minAvailable", /below the replica floor/);
     });

@@ -205,6 +205,15 @@ describe("MicroService", () => {
     assert.strictEqual(deployment.spec.replicas, undefined);
   });
 
+  it("leaves the HPA's behavior to Kubernetes unless a scale-down window is given", async () => {
+    await deploy({ autoscaling: { minReplicas: 1, maxReplicas: 3, cpuPercent: 20 } });
+    assert.strictEqual(h.named("product-hpa").inputs.spec.behavior, undefined);
+    await deploy({ autoscaling: { minReplicas: 1, maxReplicas: 3, cpuPercent: 20, scaleDownStabilizationSeconds: 20 } });
+    assert.deepStrictEqual(h.named("product-hpa").inputs.spec.behavior, { scaleDown: { stabilizationWindowSeconds: 20 } });
+    await deploy({ autoscaling: { minReplicas: 1, maxReplicas: 3, cpuPercent: 20, scaleDownStabilizationSeconds: 0 } });
+    assert.deepStrictEqual(h.named("product-hpa").inputs.spec.behavior, { scaleDown: { stabilizationWindowSeconds: 0 } });
+  });
+
   it("creates no HPA without autoscaling", async () => {
     await deploy();
     assert.strictEqual(h.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler").length, 0);
@@ -245,5 +254,9 @@ describe("MicroService", () => {
     assert.throws(() => new MicroService("Product_1", args(provider)), /MicroService Product_1: name must be a DNS label/);
     assert.throws(() => new MicroService("p2", args(provider, { replicas: 0 })), /p2: replicas must be a whole number >= 1/);
     assert.throws(() => new MicroService("p3", args(provider, { autoscaling: { minReplicas: 4, maxReplicas: 2, cpuPercent: 50 } })), /p3: autoscaling needs 1 <= minReplicas <= maxReplicas/);
+    for (const bad of [-1, 2.5, 3601]) {
+      assert.throws(() => new MicroService("p4", args(provider, { autoscaling: { minReplicas: 1, maxReplicas: 2, cpuPercent: 50, scaleDownStabilizationSeconds: bad } })),
+        /p4: autoscaling\.scaleDownStabilizationSeconds must be a whole number of seconds from 0 to 3600/, String(bad));
+    }
   });
 });

@@ -264,12 +264,13 @@ describe("the platform", () => {
       assert.strictEqual(env("gateway").TRUSTED_PROXY_HOPS, "1");
     });
 
-    it("autoscales every service 3..10 on CPU with a PDB of minAvailable 2", async () => {
+    it("autoscales every service 3..10 on CPU, scaling in after Kubernetes' 300 s window, with a PDB of minAvailable 2", async () => {
       const hpas = h.ofType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
       assert.strictEqual(hpas.length, 4);
       for (const hpa of hpas) {
         assert.strictEqual(hpa.inputs.spec.minReplicas, 3);
         assert.strictEqual(hpa.inputs.spec.maxReplicas, 10);
+        assert.strictEqual(hpa.inputs.spec.behavior, undefined, `${hpa.name}: prod sets no scale-down window of its own`);
       }
       for (const pdb of h.ofType("kubernetes:policy/v1:PodDisruptionBudget")) assert.strictEqual(pdb.inputs.spec.minAvailable, 2, pdb.name);
     });
