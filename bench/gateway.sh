@@ -51,7 +51,10 @@ build gateway product user
 build_loadgen
 CADDY="$(go_tool caddy github.com/caddyserver/caddy/v2/cmd/caddy "$CADDY_VERSION")" || die "building Caddy $CADDY_VERSION failed"
 TRAEFIK=""
-if [[ -x "$SHOP_BIN/traefik" ]] && "$SHOP_BIN/traefik" version 2>/dev/null | grep -q "$TRAEFIK_VERSION"; then
+# (The version is captured before matching: `traefik version | grep -q` fails under pipefail when grep
+# exits before traefik has written everything.)
+traefik_version="$("$SHOP_BIN/traefik" version 2>/dev/null || true)"
+if [[ -x "$SHOP_BIN/traefik" && "$traefik_version" == *"$TRAEFIK_VERSION"* ]]; then
   TRAEFIK="$SHOP_BIN/traefik"
 else
   log "Traefik is skipped: no $TRAEFIK_VERSION binary at $SHOP_BIN/traefik (scripts/deps.sh puts it there)"
