@@ -51,10 +51,19 @@ func LoadConfig(l *config.Loader) Config {
 	}
 }
 
-type service struct{ g *Gateway }
+type service struct {
+	g  *Gateway
+	tr http.RoundTripper
+}
 
 func (s *service) Routes(mux *http.ServeMux) { s.g.Routes(mux) }
-func (s *service) Close()                    {}
+
+// Close closes the idle upstream connections (after the server has stopped).
+func (s *service) Close() {
+	if ci, ok := s.tr.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
 
 // Wrap rejects non-canonical paths before the ServeMux would redirect them.
 func (s *service) Wrap(mux http.Handler) http.Handler { return s.g.Canonical(mux) }
@@ -99,6 +108,6 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 			AuthFailures:     authFail,
 			UpstreamErrors:   upErrs,
 		}
-		return &service{g: g}, nil
+		return &service{g: g, tr: tr}, nil
 	}
 }
