@@ -116,13 +116,14 @@ start nginx -- nginx -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" -g 
 wait_ready nginx "http://127.0.0.1:$P_NGINX/readyz" 10
 
 # Caddy: a plain reverse_proxy to the same upstream (keep-alive, as many idle connections as nginx
-# keeps), no admin endpoint, no automatic HTTPS, its JSON access log to a file like the others.
+# keeps), no admin endpoint, no automatic HTTPS, its JSON access log to a file like the others (not
+# rolled: rolling gzips the old file in Caddy's process, which would count in its CPU per request).
 mkdir -p "$BENCH_TMP/caddy"
 cat >"$BENCH_TMP/caddy/caddy.json" <<JSON
 {
   "admin": {"disabled": true},
   "storage": {"module": "file_system", "root": "$BENCH_TMP/caddy/data"},
-  "logging": {"logs": {"default": {"level": "INFO", "writer": {"output": "file", "filename": "$BENCH_TMP/caddy/caddy.log"}, "encoder": {"format": "json"}}}},
+  "logging": {"logs": {"default": {"level": "INFO", "writer": {"output": "file", "filename": "$BENCH_TMP/caddy/caddy.log", "roll_disabled": true}, "encoder": {"format": "json"}}}},
   "apps": {"http": {"servers": {"bench": {
     "listen": ["127.0.0.1:$P_CADDY"],
     "automatic_https": {"disable": true},
