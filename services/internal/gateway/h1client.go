@@ -13,12 +13,13 @@ import (
 	"time"
 )
 
-// h1Transport sends the gateway's requests that carry no body to the
-// upstreams over pooled HTTP/1.1 keep-alive connections, on the calling
+// h1Transport sends the gateway's replayable requests that carry no body
+// (GET, HEAD, OPTIONS, TRACE, or any with an idempotency key: nearly all of
+// its traffic) to the upstreams over pooled HTTP/1.1 keep-alive connections, on the calling
 // goroutine: the request is written and the answer's header read by the
 // handler itself, and the connection goes back to the pool when the handler
 // has read the body to its end. http.Transport (which sends everything else:
-// request bodies, protocol upgrades) hands each request to a writer goroutine
+// request bodies, protocol upgrades, requests that must not be sent twice) hands each request to a writer goroutine
 // and each answer over from a reader goroutine per connection, which then
 // reads ahead for the next answer: two goroutine switches and one read(2)
 // that finds nothing per request, the largest share of the gateway's own CPU
@@ -27,10 +28,12 @@ import (
 // What it keeps of http.Transport's contract: the answer's header must arrive
 // within headerTimeout; the request's context cancels the exchange at any
 // point (the error is the context's); a dial failure is the dialer's
-// *net.OpError (Upstream fails over on it); a request that may be replayed
-// (GET, HEAD, OPTIONS, TRACE or one with an idempotency key) is sent once more
-// on a new connection when a reused one turns out to be closed by the
-// upstream before answering; 1xx answers are skipped; "Connection: close" and
+// *net.OpError (Upstream fails over on it); when a reused connection turns
+// out to be closed by the upstream before answering (its idle timeout, its
+// graceful shutdown), the pooled connections to that upstream are dropped and
+// the request is sent again (it is replayable), at most twice; (http.Transport
+// notices such closes early with its read-ahead, which is why requests that
+// must not be sent twice stay with it); 1xx answers are skipped; "Connection: close" and
 // answers delimited by the end of the connection are honoured.
 type h1Transport struct {
 	dial          func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -57,7 +60,7 @@ var errStaleConn = errors.New("keep-alive connection closed by the upstream befo
 var aLongTimeAgo = time.Unix(1, 0)
 
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if (req.Body != nil && req.Body != http.NoBody) || req.URL.Scheme != "http" || req.Header["Upgrade"] != nil {
+	if (req.Body != nil && req.Body != http.NoBody) || req.URL.Scheme != "http" || req.Header["Upgrade"] != nil || !replayable(req) {
 		return t.fallback.RoundTrip(req)
 	}
 	addr := req.URL.Host
@@ -74,7 +77,10 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		if errors.Is(err, errStaleConn) && reused && attempt == 0 && replayable(req) {
+		if errors.Is(err, errStaleConn) && reused && attempt < 2 {
+			// The upstream closed its keep-alive connections (idle timeout, shutdown): the other
+			// idle ones to it are most likely closed too.
+			t.dropIdle(addr)
 			continue
 		}
 		if errors.Is(err, errStaleConn) {
@@ -128,6 +134,17 @@ func (t *h1Transport) put(c *h1Conn) {
 	}
 	t.mu.Unlock()
 	_ = c.nc.Close()
+}
+
+// dropIdle closes the idle connections to addr.
+func (t *h1Transport) dropIdle(addr string) {
+	t.mu.Lock()
+	list := t.idle[addr]
+	delete(t.idle, addr)
+	t.mu.Unlock()
+	for _, c := range list {
+		_ = c.nc.Close()
+	}
 }
 
 // CloseIdleConnections closes the pooled connections (and the fallback's).
