@@ -123,7 +123,7 @@ cat >"$BENCH_TMP/caddy/caddy.json" <<JSON
 {
   "admin": {"disabled": true},
   "storage": {"module": "file_system", "root": "$BENCH_TMP/caddy/data"},
-  "logging": {"logs": {"default": {"level": "INFO", "writer": {"output": "file", "filename": "$BENCH_TMP/caddy/caddy.log", "roll_disabled": true}, "encoder": {"format": "json"}}}},
+  "logging": {"logs": {"default": {"level": "INFO", "writer": {"output": "file", "filename": "$BENCH_TMP/caddy/caddy.log", "roll": false}, "encoder": {"format": "json"}}}},
   "apps": {"http": {"servers": {"bench": {
     "listen": ["127.0.0.1:$P_CADDY"],
     "automatic_https": {"disable": true},
