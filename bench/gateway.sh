@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Gateway overhead: the product service (a real upstream, MariaDB + Redis
 # behind it) measured (a) directly, (b) behind the gateway with JWT
-# verification and rate limiting on (limits raised so they never throttle) and
-# (c) behind Debian's nginx as a plain keep-alive reverse proxy. Every request
+# verification and rate limiting on (limits raised so they never throttle),
+# (c) behind Debian's nginx as a plain keep-alive reverse proxy and, as the
+# gateway's Go peers, (d) behind Caddy (a plain reverse_proxy from a JSON
+# config) and (e) behind Traefik (file provider, one router). Every request
 # is GET /api/products/{id} with a valid user token: product reads are public
 # at the gateway, but a token that is sent is verified (and the request is
 # rate-limited per user), so (b) exercises both.
@@ -17,7 +19,10 @@
 #   BENCH_PROFILE=10        seconds of gateway CPU profile under wrk load (0: skip)
 #   BENCH_ACCESS_LOG=on     off: neither the services nor nginx log each request
 #                           (the services run at LOG_LEVEL=warn, nginx with access_log off)
-#   BENCH_KEEP=1            keep logs, nginx config and the profile in the temp dir
+#   BENCH_KEEP=1            keep logs, proxy configs and the profile in the temp dir
+#   SHOP_CACHE              the tool cache (default ~/.cache/shop-platform): Traefik is taken from
+#                           its bin/ (scripts/deps.sh; skipped when absent), Caddy is built once into
+#                           its bench-bin/ with go install (Go module proxy)
 # Everything runs on 127.0.0.1; every process started is stopped on exit.
 # R_* variables are set by parse_result (printf -v).
 # shellcheck source=lib/common.sh disable=SC2154
@@ -29,11 +34,14 @@ RATE="${BENCH_RATE:-2000}"
 RATE_DURATION="${BENCH_RATE_DURATION:-10s}"
 PROFILE_SECS="${BENCH_PROFILE:-10}"
 ACCESS_LOG="${BENCH_ACCESS_LOG:-on}"
+CADDY_VERSION=v2.11.9
+TRAEFIK_VERSION=v3.6.12
 [[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || die "BENCH_ROUNDS must be 1 to 99, got '$ROUNDS'"
 [[ "$RATE" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RATE must be a positive integer, got '$RATE'"
 case "$ACCESS_LOG" in
-  on) SVC_LOG=LOG_LEVEL=info; NGX_ACCESS_LOG="access_log $BENCH_TMP/nginx/logs/access.log" ;;
-  off) SVC_LOG=LOG_LEVEL=warn; NGX_ACCESS_LOG="access_log off" ;;
+  on) SVC_LOG=LOG_LEVEL=info; NGX_ACCESS_LOG="access_log $BENCH_TMP/nginx/logs/access.log"
+    CADDY_ACCESS_LOG='"logs": {},'; TRAEFIK_ACCESS_LOG="accessLog: {filePath: $BENCH_TMP/traefik/access.log}" ;;
+  off) SVC_LOG=LOG_LEVEL=warn; NGX_ACCESS_LOG="access_log off"; CADDY_ACCESS_LOG=""; TRAEFIK_ACCESS_LOG="" ;;
   *) die "BENCH_ACCESS_LOG must be on or off, got '$ACCESS_LOG'" ;;
 esac
 { [[ "$PROFILE_SECS" =~ ^[0-9]+$ ]] && ((PROFILE_SECS <= 60)); } || die "BENCH_PROFILE must be 0 to 60 seconds, got '$PROFILE_SECS'"
@@ -41,6 +49,16 @@ esac
 need_tools
 build gateway product user
 build_loadgen
+CADDY="$(go_tool caddy github.com/caddyserver/caddy/v2/cmd/caddy "$CADDY_VERSION")" || die "building Caddy $CADDY_VERSION failed"
+TRAEFIK=""
+# (The version is captured before matching: `traefik version | grep -q` fails under pipefail when grep
+# exits before traefik has written everything.)
+traefik_version="$("$SHOP_BIN/traefik" version 2>/dev/null || true)"
+if [[ -x "$SHOP_BIN/traefik" && "$traefik_version" == *"$TRAEFIK_VERSION"* ]]; then
+  TRAEFIK="$SHOP_BIN/traefik"
+else
+  log "Traefik is skipped: no $TRAEFIK_VERSION binary at $SHOP_BIN/traefik (scripts/deps.sh puts it there)"
+fi
 # The profiled gateway: the same main package plus bench/gateway/pprof.go.overlay.
 cat >"$BENCH_TMP/overlay.json" <<JSON
 {"Replace": {"$REPO_ROOT/services/cmd/gateway/zz_bench_pprof.go": "$BENCH_DIR/gateway/pprof.go.overlay"}}
@@ -50,7 +68,7 @@ BIN_OF["gateway-pprof"]=gateway-pprof
 
 start_stores
 P_PRODUCT=$(free_port); P_USER=$(free_port); P_GATEWAY=$(free_port); P_NGINX=$(free_port)
-P_PPROF=$(free_port); P_NOORDER=$(free_port)
+P_PPROF=$(free_port); P_NOORDER=$(free_port); P_CADDY=$(free_port); P_TRAEFIK=$(free_port)
 # shellcheck disable=SC2046
 service product "$P_PRODUCT" $(mysql_env) "REDIS_ADDR=$SHOP_IT_REDIS_ADDR" "REDIS_PASSWORD=$SHOP_IT_REDIS_PASSWORD" CACHE_TTL=1h "$SVC_LOG"
 # shellcheck disable=SC2046
@@ -97,12 +115,78 @@ CONF
 start nginx -- nginx -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" -g 'daemon off;'
 wait_ready nginx "http://127.0.0.1:$P_NGINX/readyz" 10
 
+# Caddy: a plain reverse_proxy to the same upstream (keep-alive, as many idle connections as nginx
+# keeps), no admin endpoint, no automatic HTTPS, its JSON access log to a file like the others (not
+# rolled: rolling gzips the old file in Caddy's process, which would count in its CPU per request).
+mkdir -p "$BENCH_TMP/caddy"
+cat >"$BENCH_TMP/caddy/caddy.json" <<JSON
+{
+  "admin": {"disabled": true},
+  "storage": {"module": "file_system", "root": "$BENCH_TMP/caddy/data"},
+  "logging": {"logs": {"default": {"level": "INFO", "writer": {"output": "file", "filename": "$BENCH_TMP/caddy/caddy.log", "roll": false}, "encoder": {"format": "json"}}}},
+  "apps": {"http": {"servers": {"bench": {
+    "listen": ["127.0.0.1:$P_CADDY"],
+    "automatic_https": {"disable": true},
+    $CADDY_ACCESS_LOG
+    "routes": [{"handle": [{
+      "handler": "reverse_proxy",
+      "upstreams": [{"dial": "127.0.0.1:$P_PRODUCT"}],
+      "transport": {"protocol": "http", "keep_alive": {"enabled": true, "max_idle_conns_per_host": 128}}
+    }]}]
+  }}}}
+}
+JSON
+start caddy HOME="$BENCH_TMP/caddy" XDG_DATA_HOME="$BENCH_TMP/caddy/data" XDG_CONFIG_HOME="$BENCH_TMP/caddy/config" \
+  -- "$CADDY" run --config "$BENCH_TMP/caddy/caddy.json"
+wait_ready caddy "http://127.0.0.1:$P_CADDY/readyz" 20
+
+# Traefik: the file provider with one router to the same upstream (keep-alive, 128 idle connections
+# per host), access log to a file; no API, dashboard, metrics or version check.
+if [[ -n "$TRAEFIK" ]]; then
+  mkdir -p "$BENCH_TMP/traefik"
+  cat >"$BENCH_TMP/traefik/traefik.yml" <<YAML
+entryPoints:
+  web:
+    address: "127.0.0.1:$P_TRAEFIK"
+providers:
+  file:
+    filename: "$BENCH_TMP/traefik/dynamic.yml"
+serversTransport:
+  maxIdleConnsPerHost: 128
+log:
+  level: WARN
+  filePath: "$BENCH_TMP/traefik/traefik.log"
+$TRAEFIK_ACCESS_LOG
+global:
+  checkNewVersion: false
+  sendAnonymousUsage: false
+YAML
+  cat >"$BENCH_TMP/traefik/dynamic.yml" <<YAML
+http:
+  routers:
+    product:
+      entryPoints: [web]
+      rule: "PathPrefix(\`/\`)"
+      service: product
+  services:
+    product:
+      loadBalancer:
+        servers:
+          - url: "http://127.0.0.1:$P_PRODUCT"
+YAML
+  start traefik HOME="$BENCH_TMP/traefik" -- "$TRAEFIK" --configFile="$BENCH_TMP/traefik/traefik.yml"
+  wait_ready traefik "http://127.0.0.1:$P_TRAEFIK/readyz" 30
+fi
+
 PRODUCT_ID="$(create_product "http://127.0.0.1:$P_PRODUCT" "Bench mug" 1000)" || die "creating a product failed"
 TOKEN="$(user_token "http://127.0.0.1:$P_USER" "bench-gw@example.com")" || die "login failed"
 AUTH="Authorization: Bearer $TOKEN"
 PATH_="/api/products/$PRODUCT_ID"
-declare -A URL=([direct]="http://127.0.0.1:$P_PRODUCT$PATH_" [gateway]="http://127.0.0.1:$P_GATEWAY$PATH_" [nginx]="http://127.0.0.1:$P_NGINX$PATH_")
-TARGETS=(direct gateway nginx)
+declare -A URL=([direct]="http://127.0.0.1:$P_PRODUCT$PATH_" [gateway]="http://127.0.0.1:$P_GATEWAY$PATH_"
+  [nginx]="http://127.0.0.1:$P_NGINX$PATH_" [caddy]="http://127.0.0.1:$P_CADDY$PATH_" [traefik]="http://127.0.0.1:$P_TRAEFIK$PATH_")
+TARGETS=(direct gateway nginx caddy)
+GO_PEERS=(caddy)
+if [[ -n "$TRAEFIK" ]]; then TARGETS+=(traefik); GO_PEERS+=(traefik); fi
 
 # Each target answers 200 from the cache; the gateway refuses a forged token where one is required
 # (on this public read it parses the token too, and treats a bad one as no token).
@@ -112,7 +196,7 @@ for t in "${TARGETS[@]}"; do
 done
 code="$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer ${TOKEN}x" "${URL[gateway]}")"
 [[ "$code" == 401 ]] || die "the gateway answered $code (not 401) to a forged token on DELETE"
-log "targets ready: product $P_PRODUCT, gateway $P_GATEWAY, nginx $P_NGINX; GET $PATH_ with a user token"
+log "targets ready: product $P_PRODUCT, gateway $P_GATEWAY, nginx $P_NGINX, caddy $P_CADDY${TRAEFIK:+, traefik $P_TRAEFIK}; GET $PATH_ with a user token"
 
 log "warm-up: 3 s of wrk per target"
 for t in "${TARGETS[@]}"; do wrk_run "warm-up $t" -t2 -c32 -d3s -H "$AUTH" "${URL[$t]}" 2>/dev/null; done
@@ -120,7 +204,7 @@ for t in "${TARGETS[@]}"; do wrk_run "warm-up $t" -t2 -c32 -d3s -H "$AUTH" "${UR
 # The CPU each proxy uses per request (nginx: master and workers) is measured alongside: on a
 # shared machine it is steadier than throughput, which also depends on what else runs.
 # shellcheck disable=SC2154
-declare -A PROXY_PIDS=([direct]="" [gateway]="$PID_gateway" [nginx]="$PID_nginx")
+declare -A PROXY_PIDS=([direct]="" [gateway]="$PID_gateway" [nginx]="$PID_nginx" [caddy]="$PID_caddy" [traefik]="${PID_traefik:-}")
 proxy_ticks() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then cpu_ticks "${PROXY_PIDS[$1]}"; else echo 0; fi; }
 proxy_io() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then io_calls "${PROXY_PIDS[$1]}"; else echo 0; fi; }
 
@@ -178,19 +262,31 @@ echo "request: GET /api/products/{id} with a user JWT (Redis cache hit at the pr
 echo "throughput: wrk -t2 -c32 -d$DURATION, median of $ROUNDS rounds (each round's values in brackets)"
 echo "proxy_cpu_us: user+system CPU time of the proxy process(es) per request, in microseconds;"
 echo "proxy_rw: their read+write system calls per request (/proc/PID/io); medians"
-printf '%-8s %10s %10s %10s %14s %9s   %s\n' target req/s p50_ms p99_ms proxy_cpu_us proxy_rw "rounds (req/s)"
 declare -A M_RPS M_P50 M_P99 M_CPU M_IOC
 for t in "${TARGETS[@]}"; do
   # shellcheck disable=SC2086
   M_RPS[$t]=$(median ${RPS[$t]}); M_P50[$t]=$(median ${P50[$t]}); M_P99[$t]=$(median ${P99[$t]})
   # shellcheck disable=SC2086
   if [[ -n "${CPU[$t]:-}" ]]; then M_CPU[$t]=$(median ${CPU[$t]}); M_IOC[$t]=$(median ${IOC[$t]}); else M_CPU[$t]=-; M_IOC[$t]=-; fi
-  printf '%-8s %10.0f %10.3f %10.3f %14s %9s   [%s]\n' "$t" "${M_RPS[$t]}" "${M_P50[$t]}" "${M_P99[$t]}" "${M_CPU[$t]}" "${M_IOC[$t]}" "${RPS[$t]% }"
 done
-echo "ratio gateway/nginx req/s:  $(ratio "${M_RPS[gateway]}" "${M_RPS[nginx]}")   (goal >= 0.8)"
-echo "ratio gateway/direct req/s: $(ratio "${M_RPS[gateway]}" "${M_RPS[direct]}")"
-echo "ratio nginx/direct req/s:   $(ratio "${M_RPS[nginx]}" "${M_RPS[direct]}")"
-echo "proxy CPU per request, gateway/nginx: $(ratio "${M_CPU[gateway]}" "${M_CPU[nginx]}")"
+# The best Go peer: the highest req/s, and (separately) the lowest CPU per request, of Caddy and Traefik.
+BEST_RPS="${GO_PEERS[0]}"; BEST_CPU="${GO_PEERS[0]}"
+for t in "${GO_PEERS[@]}"; do
+  awk -v a="${M_RPS[$t]}" -v b="${M_RPS[$BEST_RPS]}" 'BEGIN { exit !(a > b) }' && BEST_RPS=$t
+  awk -v a="${M_CPU[$t]}" -v b="${M_CPU[$BEST_CPU]}" 'BEGIN { exit !(a < b) }' && BEST_CPU=$t
+done
+echo "x_nginx, x_go: req/s and CPU per request as a ratio to nginx and to the best Go peer"
+echo "(req/s: $BEST_RPS, the faster of ${GO_PEERS[*]}; CPU: $BEST_CPU, the leaner)"
+printf '%-8s %8s %8s %8s %8s %8s %8s %8s %8s %8s   %s\n' target req/s x_nginx x_go p50_ms p99_ms cpu_us x_nginx x_go rw/req "rounds (req/s)"
+for t in "${TARGETS[@]}"; do
+  if [[ "$t" == direct ]]; then cx_n=-; cx_g=-; else cx_n=$(ratio "${M_CPU[$t]}" "${M_CPU[nginx]}"); cx_g=$(ratio "${M_CPU[$t]}" "${M_CPU[$BEST_CPU]}"); fi
+  printf '%-8s %8.0f %8s %8s %8.3f %8.3f %8s %8s %8s %8s   [%s]\n' "$t" "${M_RPS[$t]}" \
+    "$(ratio "${M_RPS[$t]}" "${M_RPS[nginx]}")" "$(ratio "${M_RPS[$t]}" "${M_RPS[$BEST_RPS]}")" \
+    "${M_P50[$t]}" "${M_P99[$t]}" "${M_CPU[$t]}" "$cx_n" "$cx_g" "${M_IOC[$t]}" "${RPS[$t]% }"
+done
+echo "goals: gateway/nginx req/s $(ratio "${M_RPS[gateway]}" "${M_RPS[nginx]}") (>= 0.8), gateway/$BEST_RPS req/s $(ratio "${M_RPS[gateway]}" "${M_RPS[$BEST_RPS]}") (>= 1),"
+echo "       gateway/nginx CPU per request $(ratio "${M_CPU[gateway]}" "${M_CPU[nginx]}") (<= 2)"
+echo "ratio gateway/direct req/s: $(ratio "${M_RPS[gateway]}" "${M_RPS[direct]}");  nginx/direct: $(ratio "${M_RPS[nginx]}" "${M_RPS[direct]}")"
 echo
 echo "fixed rate $RATE req/s for $RATE_DURATION (bench/loadgen rate, open loop, latency from each request's due time),"
 echo "median of $ROUNDS rounds; best_p99 is the lowest p99 of the rounds (the least disturbed by other load)"
@@ -205,6 +301,9 @@ for t in "${TARGETS[@]}"; do
 done
 echo "p99 added by the gateway at $RATE req/s: $(minus "${M99[gateway]}" "${M99[direct]}") ms median, $(minus "${B99[gateway]}" "${B99[direct]}") ms best rounds   (goal < 1 ms)"
 echo "p99 added by nginx at $RATE req/s:       $(minus "${M99[nginx]}" "${M99[direct]}") ms median, $(minus "${B99[nginx]}" "${B99[direct]}") ms best rounds"
+for t in "${GO_PEERS[@]}"; do
+  printf 'p99 added by %-8s at %s req/s:   %s ms median, %s ms best rounds\n' "$t" "$RATE" "$(minus "${M99[$t]}" "${M99[direct]}")" "$(minus "${B99[$t]}" "${B99[direct]}")"
+done
 echo "p50 added by the gateway / nginx:        $(minus "${M50[gateway]}" "${M50[direct]}") / $(minus "${M50[nginx]}" "${M50[direct]}") ms"
 if [[ -n "$PROFILE_TOP" ]]; then
   echo

@@ -10,6 +10,11 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPO_ROOT="$(cd "$BENCH_DIR/.." && pwd)"
 BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/shop-bench.XXXXXX")"
 BIN="$BENCH_TMP/bin"
+# The repo's tool cache (scripts/lib.sh sets the same defaults): prebuilt tools in $SHOP_BIN are only read;
+# binaries the benches build themselves (peers measured side by side) are kept in $BENCH_BIN_CACHE.
+SHOP_CACHE="${SHOP_CACHE:-$HOME/.cache/shop-platform}"
+SHOP_BIN="$SHOP_CACHE/bin"
+BENCH_BIN_CACHE="$SHOP_CACHE/bench-bin"
 STORES_DIR=""
 BENCH_PIDS=()
 BENCH_NAMES=()
@@ -81,6 +86,18 @@ build() {
   for s in "$@"; do pkgs+=("./cmd/$s"); done
   log "building ${*} (CGO_ENABLED=0)"
   (cd "$REPO_ROOT/services" && CGO_ENABLED=0 go build -trimpath -o "$BIN/" "${pkgs[@]}")
+}
+
+# go_tool NAME MODULE/PKG VERSION: prints the path of NAME built with `go install PKG@VERSION` into
+# $BENCH_BIN_CACHE/NAME-VERSION/ (from the Go module proxy), building it only when it is not there yet.
+go_tool() {
+  local name="$1" pkg="$2" version="$3" dir="$BENCH_BIN_CACHE/$1-$3"
+  if [[ ! -x "$dir/$name" ]]; then
+    log "building $name $version (go install $pkg@$version into $dir; once)"
+    mkdir -p "$dir"
+    GOBIN="$dir" CGO_ENABLED=0 go install "$pkg@$version" >&2 || return 1
+  fi
+  echo "$dir/$name"
 }
 
 # build_loadgen: the fixed-rate / orders load generator (bench/loadgen, its own module).

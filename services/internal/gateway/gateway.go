@@ -51,7 +51,7 @@ type Gateway struct {
 	AuthFailures   prometheus.Counter
 	UpstreamErrors *prometheus.CounterVec
 
-	users, products, orders *httputil.ReverseProxy
+	users, products, orders *forwarder
 }
 
 type ctxKey int
@@ -225,7 +225,15 @@ type bytePool struct{ p sync.Pool }
 func (b *bytePool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
 func (b *bytePool) Put(x []byte) { b.p.Put(&x) }
 
-func (g *Gateway) proxy(u *Upstream) *httputil.ReverseProxy {
+// proxy is the handler that forwards to u: the lean forwarder (forward.go),
+// with httputil.ReverseProxy kept for protocol upgrades.
+func (g *Gateway) proxy(u *Upstream) *forwarder {
+	return &forwarder{g: g, u: u, upgrades: g.reverseProxy(u), onError: g.proxyError(u)}
+}
+
+// reverseProxy forwards requests that switch protocols (Upgrade), which the
+// lean forwarder leaves to httputil.ReverseProxy.
+func (g *Gateway) reverseProxy(u *Upstream) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// The upstream picks the backend; Scheme/Host are placeholders.

@@ -159,16 +159,25 @@ func (t *trackedBody) again() (io.ReadCloser, error) {
 	return t, nil
 }
 
-// NewTransport is the keep-alive pool shared by all upstreams.
-func NewTransport(timeout time.Duration) *http.Transport {
-	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          2048,
-		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: timeout,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
+// NewTransport is the keep-alive pool shared by all upstreams: requests
+// without a body go over h1Transport, the others over http.Transport.
+func NewTransport(timeout time.Duration) http.RoundTripper {
+	dialer := &net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}
+	return &h1Transport{
+		dial:          dialer.DialContext,
+		headerTimeout: timeout,
+		idleTimeout:   90 * time.Second,
+		maxIdle:       512,
+		idle:          map[string][]*h1Conn{},
+		fallback: &http.Transport{
+			Proxy:                 nil,
+			DialContext:           dialer.DialContext,
+			MaxIdleConns:          2048,
+			MaxIdleConnsPerHost:   512,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: timeout,
+			DisableCompression:    true,
+			ForceAttemptHTTP2:     false,
+		},
 	}
 }
