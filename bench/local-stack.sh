@@ -164,7 +164,8 @@ for svc in gateway user product order; do
   # What the node pulls: the layers' compressed sizes, from the registry's manifest.
   size="$(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' \
     "http://127.0.0.1:5000/v2/shop/$svc/manifests/${image#*@}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);console.log(((m.layers||[]).reduce((a,l)=>a+l.size,0)+(m.config?.size||0))/1048576)})')"
-  refs="$(ctr_node images ls -q | grep -F "${image#*@}" || true)"
+  # Every name of the image (by digest and by tag), so that its content goes with them.
+  refs="$(ctr_node images ls -q | grep -E "/shop/$svc[:@]" || true)"
   [[ -z "$refs" ]] || ctr_node images rm --sync $refs >/dev/null
   t0=$(date +%s.%N)
   kubectl -n shop-local delete pod "$pod" --wait=false >/dev/null
@@ -172,7 +173,7 @@ for svc in gateway user product order; do
   deadline=$((SECONDS + 120))
   until [[ -n "$new" ]] && kubectl -n shop-local get pod "$new" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True; do
     ((SECONDS < deadline)) || die "$svc: no new Ready pod within 120 s"
-    new="$(kubectl -n shop-local get pods -l "app.kubernetes.io/name=$svc" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}' | awk -v old="$pod" '$2 == "" && $1 != old {print $1; exit}')"
+    new="$(kubectl -n shop-local get pods -l "app.kubernetes.io/name=$svc" -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}' | awk -v old="$pod" '$2 == "" && $1 != old && !n {n = $1} END {print n}')"
     sleep 0.2
   done
   ready=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{printf "%.1f", a-b}')
