@@ -96,6 +96,7 @@ func TestAnswersDuringTheDrainCloseTheirConnection(t *testing.T) {
 	drainStarted := make(chan struct{})
 	o := Options{ShutdownTimeout: 5 * time.Second, Drain: time.Second, OnShutdown: func() { close(drainStarted) }}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	served := make(chan error, 1)
 	go func() { served <- Serve(ctx, ln, New(h, log, o), log, o) }()
 	url := "http://" + ln.Addr().String()
