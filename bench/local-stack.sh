@@ -164,8 +164,9 @@ for svc in gateway user product order; do
   # What the node pulls: the layers' compressed sizes, from the registry's manifest.
   size="$(curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' \
     "http://127.0.0.1:5000/v2/shop/$svc/manifests/${image#*@}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s);console.log(((m.layers||[]).reduce((a,l)=>a+l.size,0)+(m.config?.size||0))/1048576)})')"
-  # Every name of the image (by digest and by tag), so that its content goes with them.
-  refs="$(ctr_node images ls -q | grep -E "/shop/$svc[:@]" || true)"
+  # Every name of the image (by digest, by tag, and the kubelet's by image ID: all with its manifest's
+  # digest), so that its content goes with them.
+  refs="$(ctr_node images ls | awk -v d="${image#*@}" '$3 == d {print $1}')"
   [[ -z "$refs" ]] || ctr_node images rm --sync $refs >/dev/null
   t0=$(date +%s.%N)
   kubectl -n shop-local delete pod "$pod" --wait=false >/dev/null
