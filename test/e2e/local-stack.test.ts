@@ -123,6 +123,7 @@ describe("the local stack, end to end", function () {
 
   it("answers every Grafana dashboard query with data from the real Prometheus", async function () {
     if (!realNode()) { console.log(NO_REAL_NODE); this.skip(); }
+    // After the alert test above: the overview's "Firing alerts" panel shows the alerts it fired.
     this.timeout(5 * 60_000);
     await checkDashboardQueries(MONITORED);
   });
