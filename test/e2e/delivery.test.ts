@@ -309,12 +309,6 @@ describe("deliveries on the running platform (rolling update, failed rollout, ro
   });
 
   it("rolls back to the last good update with the automation CLI: healthy again, then up is a no-op", async function () {
-    // Not yet in the default run: it passed on its own, and failed in the whole suite's run after the failed
-    // rollout (docs/delivery.md); it runs with SHOP_E2E_ROLLBACK=1 until the whole suite passes with it.
-    if (process.env.SHOP_E2E_ROLLBACK !== "1") {
-      console.log("    (skipped: the rollback test runs with SHOP_E2E_ROLLBACK=1 until the whole suite has passed with it; docs/delivery.md)");
-      this.skip();
-    }
     const load = await startLoad({ token, productId, rate: REPLACE_RATE });
     const t = Date.now();
     let r: Awaited<ReturnType<typeof cli>>;
@@ -345,11 +339,7 @@ describe("deliveries on the running platform (rolling update, failed rollout, ro
   });
 
   it(`loses a serving pod of each service under ${REPLACE_RATE} req/s without a failed request`, async function () {
-    // Runs on the stack the rollback restored, so with it (SHOP_E2E_ROLLBACK=1, see above).
-    if (process.env.SHOP_E2E_ROLLBACK !== "1") {
-      console.log("    (skipped: runs after the rollback test, with SHOP_E2E_ROLLBACK=1; docs/delivery.md)");
-      this.skip();
-    }
+    // Runs on the stack the rollback restored.
     const load = await startLoad({ token, productId, rate: REPLACE_RATE });
     const times: string[] = [];
     try {
