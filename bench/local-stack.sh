@@ -58,6 +58,9 @@ YAML
   timed "pod start (image present)" pod
 fi
 scratch scripts/cluster.sh stop
+# Its registry and engine too (the node's images were built through them; their pid files are in the
+# scratch folder, so nothing else would stop them).
+scratch scripts/images.sh stop >/dev/null
 rm -rf "$scratch_run"
 scripts/cluster.sh start >/dev/null
 else
