@@ -13,7 +13,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, storeImagesEnv, waitFor } from "./support";
+import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, slimStack, storeImagesEnv, waitFor } from "./support";
 import type { Call, LoadResult } from "./edge-load";
 import { killLoads, report, seedShopper, startLoad } from "./load";
 
@@ -42,20 +42,10 @@ const kubectl = (...args: string[]) => sh("kubectl", args);
 const kjson = (...args: string[]): any => JSON.parse(kubectl(...args, "-o", "json"));
 const secondsSince = (t: number) => Math.round((Date.now() - t) / 100) / 10;
 
-/** The slim stack over the local stack (whose shop:scheduling puts its workloads on the real node). */
-const overrides = {
-  "shop:namespace": NS,
-  "shop:routing": { host: HOST },
-  "shop:monitoring": { enabled: false },
-  "shop:logging": { enabled: false },
-  "shop:services": {
-    // One client sends all of the load: the per-client limit (50/s) would refuse some of it.
-    gateway: { replicas: 1, env: { RATE_LIMIT_RPS: "5000", RATE_LIMIT_BURST: "10000" } },
-    user: { replicas: 1 },
-    product: { autoscaling: { minReplicas: MIN, maxReplicas: MAX, cpuPercent: CPU_PERCENT, scaleDownStabilizationSeconds: WINDOW } },
-    order: { replicas: 1 },
-  },
-};
+/** The slim stack, with autoscaling on product. */
+const overrides = slimStack(NS, HOST, {
+  product: { autoscaling: { minReplicas: MIN, maxReplicas: MAX, cpuPercent: CPU_PERCENT, scaleDownStabilizationSeconds: WINDOW } },
+});
 
 /** The product Deployment's replica counts and the HPA's view. */
 function state() {

@@ -13,7 +13,7 @@
 import * as assert from "assert";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, storeImagesEnv, waitFor } from "./support";
+import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, slimStack, storeImagesEnv, waitFor } from "./support";
 import type { Call, LoadResult } from "./edge-load";
 import { killLoads, report, seedShopper, startLoad } from "./load";
 
@@ -35,19 +35,8 @@ const kjson = (...args: string[]): any => JSON.parse(kubectl(...args, "-o", "jso
 const secondsSince = (t: number) => Math.round((Date.now() - t) / 100) / 10;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Lean: no observability, one pod per service; one client sends all of the load. */
-const overrides = {
-  "shop:namespace": NS,
-  "shop:routing": { host: HOST },
-  "shop:monitoring": { enabled: false },
-  "shop:logging": { enabled: false },
-  "shop:services": {
-    gateway: { replicas: 1, env: { RATE_LIMIT_RPS: "5000", RATE_LIMIT_BURST: "10000" } },
-    user: { replicas: 1 },
-    product: { replicas: 1 },
-    order: { replicas: 1 },
-  },
-};
+/** Lean: no observability, one pod per service and store. */
+const overrides = slimStack(NS, HOST);
 
 /** Scales a store's StatefulSet and waits until it has that many Ready pods (0: none left at all). */
 async function scaleStore(store: string, replicas: 0 | 1): Promise<number> {

@@ -132,6 +132,28 @@ export async function waitFor<T>(what: string, seconds: number, check: () => T |
 }
 
 /**
+ * The config of a slim test stack over the local stack (whose shop:scheduling puts every workload on the
+ * real node, which has 2 CPUs for all stacks): its own namespace and route host, no observability, one pod
+ * per service unless `services` says otherwise (an entry replaces that service's), and the gateway's
+ * per-client limit (50/s) raised, since one client sends all of a test's load.
+ */
+export function slimStack(namespace: string, host: string, services: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    "shop:namespace": namespace,
+    "shop:routing": { host },
+    "shop:monitoring": { enabled: false },
+    "shop:logging": { enabled: false },
+    "shop:services": {
+      gateway: { replicas: 1, env: { RATE_LIMIT_RPS: "5000", RATE_LIMIT_BURST: "10000" } },
+      user: { replicas: 1 },
+      product: { replicas: 1 },
+      order: { replicas: 1 },
+      ...services,
+    },
+  };
+}
+
+/**
  * The environment scripts/stack-config.sh needs for a stack whose stores run on the real node: their
  * images built here (THIRD_PARTY_IMAGES; scripts/e2e.sh exports it, else the harness's last build),
  * since the node pulls only from 127.0.0.1:5000.
