@@ -12,8 +12,7 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { Stack } from "@pulumi/pulumi/automation";
-import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, slimStack, storeImagesEnv, waitFor } from "./support";
+import { realNode, REPO, removeStack, sh, slimStack, storeImagesEnv, upAnswering, waitFor } from "./support";
 import type { Call, LoadResult } from "./edge-load";
 import { killLoads, report, seedShopper, startLoad } from "./load";
 
@@ -65,7 +64,6 @@ function state() {
 
 describe("autoscaling on the running platform (metrics-server, an HPA, CPU load through the edge)", function () {
   this.timeout(20 * 60_000);
-  let stack: Stack;
   let configFile = "";
   let skipped = false;
   let shopper: { token: string; productId: number };
@@ -84,13 +82,9 @@ describe("autoscaling on the running platform (metrics-server, an HPA, CPU load 
     });
     if (!process.env.SHOP_IMAGES_JSON) throw new Error("SHOP_IMAGES_JSON is not set: run the suite through scripts/e2e.sh");
 
-    removeStack(STACK);
-    const t = Date.now();
-    ({ stack, configFile } = await prepareStack(STACK, "local", overrides, { env: storeImagesEnv() }));
-    const res = await stack.up({ configFile, color: "never" });
-    assert.strictEqual(res.summary.result, "succeeded");
-    await waitFor("the API answering through the edge", 180, async () => (await edgeRequest(HOST, "GET", "/api/products")).status === 200);
-    console.log(`    stack ${STACK} up and answering through the edge in ${secondsSince(t)}s`);
+    const up = await upAnswering(STACK, HOST, overrides, storeImagesEnv());
+    configFile = up.configFile;
+    console.log(`    stack ${STACK} up and answering through the edge in ${up.seconds}s`);
     shopper = await seedShopper(HOST, "Autoscaling");
   });
 

@@ -12,8 +12,7 @@
  */
 import * as assert from "assert";
 import * as path from "path";
-import { Stack } from "@pulumi/pulumi/automation";
-import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, slimStack, storeImagesEnv, waitFor } from "./support";
+import { edgeRequest, realNode, REPO, removeStack, sh, slimStack, storeImagesEnv, upAnswering, waitFor } from "./support";
 import type { Call, LoadResult } from "./edge-load";
 import { killLoads, report, seedShopper, startLoad } from "./load";
 
@@ -86,7 +85,6 @@ const unexpected = (r: LoadResult, allowed: RegExp) => Object.fromEntries(Object
 
 describe("data-store outages on the running platform (Redis, RabbitMQ, MySQL under load through the edge)", function () {
   this.timeout(20 * 60_000);
-  let stack: Stack;
   let configFile = "";
   let token = "";
   let productId = 0;
@@ -100,13 +98,9 @@ describe("data-store outages on the running platform (Redis, RabbitMQ, MySQL und
       console.log("    (skipped: the cluster has no real node (no node labelled shop.example.com/simulated=false): store outages need real pods, probes and endpoints; start the cluster with its real node, docs/local.md)");
       this.skip();
     }
-    removeStack(STACK);
-    const t = Date.now();
-    ({ stack, configFile } = await prepareStack(STACK, "local", overrides, { env: storeImagesEnv() }));
-    const res = await stack.up({ configFile, color: "never" });
-    assert.strictEqual(res.summary.result, "succeeded");
-    await waitFor("the API answering through the edge", 180, async () => (await edgeRequest(HOST, "GET", "/api/products")).status === 200);
-    console.log(`    stack ${STACK} up and answering through the edge in ${secondsSince(t)}s`);
+    const up = await upAnswering(STACK, HOST, overrides, storeImagesEnv());
+    configFile = up.configFile;
+    console.log(`    stack ${STACK} up and answering through the edge in ${up.seconds}s`);
     ({ token, productId } = await seedShopper(HOST, "Outages"));
   });
 

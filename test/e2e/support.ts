@@ -3,6 +3,7 @@
  * The harness scripts make each stack's generated config (scripts/stack-config.sh), so no test
  * writes into a tracked file.
  */
+import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
@@ -67,6 +68,21 @@ export async function prepareStack(name: string, base: string, overrides: Record
 /** The automation CLI as the scripts run it (scripts/automation.sh); returns its stdout. */
 export function automation(args: string[], env: NodeJS.ProcessEnv = {}): string {
   return sh(path.join(REPO, "scripts", "automation.sh"), args, env);
+}
+
+/**
+ * Brings a test stack up from nothing (an earlier run's leftovers removed first) and waits, at most
+ * 180 s, until its API answers through the edge on `host`; returns the stack, its config file and
+ * how long that took.
+ */
+export async function upAnswering(name: string, host: string, overrides: Record<string, unknown>, env: NodeJS.ProcessEnv) {
+  removeStack(name);
+  const t = Date.now();
+  const { stack, configFile } = await prepareStack(name, "local", overrides, { env });
+  const res = await stack.up({ configFile, color: "never" });
+  assert.strictEqual(res.summary.result, "succeeded");
+  await waitFor("the API answering through the edge", 180, async () => (await edgeRequest(host, "GET", "/api/products")).status === 200);
+  return { stack, configFile, seconds: Math.round((Date.now() - t) / 100) / 10 };
 }
 
 /**
