@@ -18,7 +18,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, storeImagesEnv, waitFor } from "./support";
+import { edgeRequest, prepareStack, realNode, REPO, removeStack, sh, storeImagesEnv, upAnswering, waitFor } from "./support";
 import type { LoadResult, LoadSpec } from "./edge-load";
 import { killLoads, report, seedShopper, startLoad as startEdgeLoad } from "./load";
 import { rolloutTimeoutSeconds } from "../../components/microservice";
@@ -180,20 +180,16 @@ describe("deliveries on the running platform (rolling update, failed rollout, ro
     baseImages = JSON.parse(fs.readFileSync(imagesJson, "utf8"));
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-delivery-"));
 
-    let t = Date.now();
+    const t = Date.now();
     newProduct = buildNewProduct(tmp);
     assert.notStrictEqual(newProduct, baseImages.product, "the code edit did not change the product image's digest");
     newImagesFile = path.join(tmp, "images-2.json");
     fs.writeFileSync(newImagesFile, JSON.stringify({ ...baseImages, product: newProduct }));
     console.log(`    product build 2 (a code edit): ${newProduct}, built and pushed in ${secondsSince(t)}s`);
 
-    removeStack(STACK);
-    t = Date.now();
-    ({ stack, configFile } = await prepareStack(STACK, "local", overrides(), { env: stackEnv }));
-    const res = await stack.up({ configFile, color: "never" });
-    assert.strictEqual(res.summary.result, "succeeded");
-    await waitFor("the API answering through the edge", 180, async () => (await edge("GET", "/api/products")).status === 200);
-    console.log(`    stack ${STACK} up (${REPLICAS} pods per service) and answering through the edge in ${secondsSince(t)}s`);
+    const up = await upAnswering(STACK, HOST, overrides(), stackEnv);
+    ({ stack, configFile } = up);
+    console.log(`    stack ${STACK} up (${REPLICAS} pods per service) and answering through the edge in ${up.seconds}s`);
 
     ({ token, productId } = await seedShopper(HOST, "Delivery"));
   });
