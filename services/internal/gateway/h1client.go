@@ -31,7 +31,9 @@ import (
 // *net.OpError (Upstream fails over on it); when a reused connection turns
 // out to be closed by the upstream before answering (its idle timeout, its
 // graceful shutdown), the pooled connections to that upstream are dropped and
-// the request is sent again (it is replayable), at most twice; (http.Transport
+// the request is sent again over a new connection (it is replayable), as it is
+// when a new connection is closed before answering (accepted by the kernel as
+// the upstream closed its listener), at most maxResends times; (http.Transport
 // notices such closes early with its read-ahead, which is why requests that
 // must not be sent twice stay with it); 1xx answers are skipped; "Connection: close" and
 // answers delimited by the end of the connection are honoured.
@@ -68,8 +70,9 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		addr = net.JoinHostPort(addr, "80")
 	}
 	ctx := req.Context()
+	fresh := false
 	for attempt := 0; ; attempt++ {
-		c, reused, err := t.conn(ctx, addr)
+		c, reused, err := t.conn(ctx, addr, fresh)
 		if err != nil {
 			return nil, err
 		}
@@ -77,10 +80,17 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		if errors.Is(err, errStaleConn) && reused && attempt < 2 {
-			// The upstream closed its keep-alive connections (idle timeout, shutdown): the other
-			// idle ones to it are most likely closed too.
-			t.dropIdle(addr)
+		if errors.Is(err, errStaleConn) && attempt < maxResends {
+			if reused {
+				// The upstream closed its keep-alive connections (idle timeout, shutdown): the
+				// other idle ones to it are most likely closed too.
+				t.dropIdle(addr)
+			}
+			// A new connection closed before answering was accepted by the kernel but never
+			// served (an upstream closing its listener in its graceful shutdown): the request
+			// is replayable, so it goes again over a new connection, whose dial is refused
+			// if the listener is gone (and Upstream fails over on a refused dial).
+			fresh = true
 			continue
 		}
 		if errors.Is(err, errStaleConn) {
@@ -90,6 +100,10 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// maxResends bounds how often one request is sent again after its connection
+// closed before answering.
+const maxResends = 3
+
 func replayable(req *http.Request) bool {
 	switch req.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
@@ -98,11 +112,12 @@ func replayable(req *http.Request) bool {
 	return req.Header["Idempotency-Key"] != nil || req.Header["X-Idempotency-Key"] != nil
 }
 
-// conn is an idle connection to addr (reused true) or a new one.
-func (t *h1Transport) conn(ctx context.Context, addr string) (*h1Conn, bool, error) {
+// conn is an idle connection to addr (reused true) or, when there is none or
+// fresh is set, a new one.
+func (t *h1Transport) conn(ctx context.Context, addr string, fresh bool) (*h1Conn, bool, error) {
 	now := time.Now()
 	t.mu.Lock()
-	for {
+	for !fresh {
 		list := t.idle[addr]
 		if len(list) == 0 {
 			break

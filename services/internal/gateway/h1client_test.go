@@ -143,6 +143,65 @@ func TestTransportResendsAReplayableRequestWhenReusedConnectionsWereClosed(t *te
 	}
 }
 
+// resettingListener resets the first `drop` connections it accepts once the
+// request has arrived, unanswered, as a kernel does with the connections still
+// queued on a listener that closes.
+type resettingListener struct {
+	net.Listener
+	drop atomic.Int64
+}
+
+func (l *resettingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || l.drop.Add(-1) < 0 {
+			return c, err
+		}
+		_, _ = c.Read(make([]byte, 1))
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close()
+	}
+}
+
+func TestTransportResendsAReplayableRequestWhenANewConnectionIsResetBeforeAnswering(t *testing.T) {
+	cases := []struct {
+		name    string
+		method  string
+		hdr     http.Header
+		resets  int64
+		wantErr bool
+	}{
+		{name: "one reset", method: "GET", resets: 1},
+		{name: "a reset on every resend but the last", method: "GET", resets: 3},
+		{name: "a delete with an idempotency key", method: "DELETE", hdr: http.Header{"Idempotency-Key": {"k1"}}, resets: 1},
+		{name: "more resets than resends", method: "GET", resets: maxResends + 1, wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var hits atomic.Int64
+			s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				hits.Add(1)
+				_, _ = io.WriteString(w, "ok")
+			}))
+			rl := &resettingListener{Listener: s.Listener}
+			rl.drop.Store(tc.resets)
+			s.Listener = rl
+			s.Start()
+			t.Cleanup(s.Close)
+			_, body, err := get(t, NewTransport(time.Second), tc.method, s.URL, tc.hdr)
+			if tc.wantErr {
+				if err == nil || hits.Load() != 0 {
+					t.Fatalf("after %d resets: %q %v (%d handled), want an error and nothing handled", tc.resets, body, err, hits.Load())
+				}
+				return
+			}
+			if err != nil || body != "ok" || hits.Load() != 1 {
+				t.Fatalf("after %d resets: %q %v (%d handled), want ok handled once", tc.resets, body, err, hits.Load())
+			}
+		})
+	}
+}
+
 func TestTransportGivesUpAtTheHeaderTimeoutAndWhenTheContextEnds(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
