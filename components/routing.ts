@@ -85,8 +85,24 @@ export interface RoutingArgs {
   tls?: { enabled: boolean; secretName: string; secretNamespace?: string; clusterIssuer?: string };
 }
 
-/** The backendRefs' weights of a route's one rule (stable, canary): the controller's, not the program's. */
-export const CONTROLLED_WEIGHTS = ["spec.rules[0].backendRefs[0].weight", "spec.rules[0].backendRefs[1].weight"];
+/**
+ * What a route whose weights a CanaryRelease controller moves leaves to it: its whole `rules` list.
+ * The Gateway API schema makes `rules` an atomic list, so the controller's patch of two weights makes
+ * it the owner of the whole list (server-side apply has no finer owner inside an atomic list). The
+ * provider then drops an ignored field that another field manager owns from its apply (no field
+ * conflict, no reset of the weights); a path into the list (`spec.rules[0]...weight`) is not matched
+ * by that rule, so the apply would carry the rules with the program's first weights and fail on the
+ * conflict with the controller. While a release controls the route, an `up` changes its host, parent
+ * and labels but not its rules (backends, path, timeout): turn the gray release off to change those.
+ */
+export const CONTROLLED_RULES = ["spec.rules"];
+
+/**
+ * Annotation of every route: the program's apply wins over another field manager's changes. Only a
+ * route that was controlled and no longer is needs it (the controller still owns its rules then): its
+ * rules go back to the program's.
+ */
+export const FORCE_APPLY = { "pulumi.com/patchForce": "true" } as const;
 
 /** What either mode renders: the validated entries, TLS when enabled, and the options and labels of every child. */
 interface RouteSet {
@@ -227,7 +243,7 @@ export class Routing extends pulumi.ComponentResource {
         {
           apiVersion: GATEWAY_API_VERSION,
           kind: "HTTPRoute",
-          metadata: { name: key, namespace: r.namespace, labels },
+          metadata: { name: key, namespace: r.namespace, labels, annotations: { ...FORCE_APPLY } },
           spec: httpRouteSpec({
             parent: parent(appListener),
             host: args.host,
@@ -240,8 +256,9 @@ export class Routing extends pulumi.ComponentResource {
           ...child,
           dependsOn,
           // With a controller the weights move step by step at run time; an `up` resetting them to the
-          // program's value would undo the analysis (or put an aborted canary back into traffic).
-          ...(r.canary?.controlled ? { ignoreChanges: CONTROLLED_WEIGHTS } : {}),
+          // program's value would undo the analysis (or put an aborted canary back into traffic), and
+          // the controller owns the whole atomic rules list once it moved a weight (CONTROLLED_RULES).
+          ...(r.canary?.controlled ? { ignoreChanges: CONTROLLED_RULES } : {}),
         },
       );
       this.routes[key] = route;

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { CanaryController, CanaryControllerArgs, CRD_FILE, ROLE_FILE } from "../../components/delivery/canary-controller";
 import { canaryReleaseSpec, configDigest, releaseTimeoutMinutes } from "../../components/delivery/canary-release";
-import { CONTROLLED_WEIGHTS, Routing } from "../../components/routing";
+import { CONTROLLED_RULES, FORCE_APPLY, Routing } from "../../components/routing";
 import { ConfigError, loadConfig } from "../../config";
 import { deployPlatform } from "../../platform";
 
@@ -256,13 +256,29 @@ describe("Routing with controller-owned weights", () => {
     return seen;
   }
 
-  it("leaves the backendRefs' weights to the controller only when it owns them", async () => {
+  it("leaves the route's rules (the atomic list holding the weights) to the controller only when it owns them", async () => {
     const owned = await routeOptions(true);
-    assert.deepStrictEqual(owned["edge-api"].ignoreChanges, CONTROLLED_WEIGHTS);
-    assert.deepStrictEqual(CONTROLLED_WEIGHTS, ["spec.rules[0].backendRefs[0].weight", "spec.rules[0].backendRefs[1].weight"]);
+    assert.deepStrictEqual(owned["edge-api"].ignoreChanges, CONTROLLED_RULES);
+    // A path into the list is not what the provider's server-side apply can leave out: the whole list.
+    assert.deepStrictEqual(CONTROLLED_RULES, ["spec.rules"]);
     assert.strictEqual(owned["edge-grafana"].ignoreChanges, undefined);
     const fixed = await routeOptions(false);
     assert.strictEqual(fixed["edge-api"].ignoreChanges, undefined);
+  });
+
+  it("forces the program's apply on every route, so a route that was controlled gets its rules back", async () => {
+    await h.reset("dev");
+    new Routing("edge", {
+      provider: new k8s.Provider("test-k8s", {}),
+      host: "shop.example.com",
+      namespace: "shop-test",
+      gateway: { className: "envoy" },
+      routes: { api: { namespace: "shop-test", path: "/api", backend: { serviceName: "gateway", port: 8080 } } },
+    });
+    await h.settle();
+    const route = h.ofType(T.route).find((r) => r.inputs.metadata.name === "api")!.inputs;
+    assert.deepStrictEqual(route.metadata.annotations, { "pulumi.com/patchForce": "true" });
+    assert.deepStrictEqual(FORCE_APPLY, { "pulumi.com/patchForce": "true" });
   });
 });
 
