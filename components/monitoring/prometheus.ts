@@ -25,6 +25,8 @@ import { prometheusConfig } from "./prometheus-config";
 import { AlertThresholds, logPipelineRules, shopAlertRules } from "./rules";
 
 const RULES_DIR = "/etc/prometheus/rules";
+/** Prometheus' feature flags (`--enable-feature`): created timestamps as zero samples, see the args. */
+export const PROMETHEUS_FEATURES = ["created-timestamp-zero-ingestion"] as const;
 
 /** A workload (pods of another namespace) allowed to query Prometheus' API. */
 export interface PrometheusQuerier {
@@ -147,6 +149,12 @@ export function createPrometheus(s: WorkloadScope, input: PrometheusInput): { ur
                   "--storage.tsdb.path=/prometheus",
                   `--storage.tsdb.retention.time=${input.retention}`,
                   `--web.listen-address=:${PROMETHEUS.port}`,
+                  // A counter series' first increments count: rate() needs a sample before them, and a
+                  // new series (a new pod's, or its first 500) has none. With this flag Prometheus
+                  // scrapes protobuf first and writes a 0 at the series' creation time, which the
+                  // services' client library exposes. Without it a canary failing half its requests
+                  // passed its first check (its 5xx series were new); alerts on error rates lagged too.
+                  `--enable-feature=${PROMETHEUS_FEATURES.join(",")}`,
                 ],
                 ports: [{ name: "http", containerPort: PROMETHEUS.port }],
                 readinessProbe: { httpGet: { path: "/-/ready", port: "http" }, periodSeconds: 10, failureThreshold: 6 },

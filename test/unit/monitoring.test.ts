@@ -55,6 +55,12 @@ describe("Monitoring", () => {
       assert.deepStrictEqual([promConfig().global.scrape_interval, promConfig().global.scrape_timeout], ["5s", "5s"]);
     });
 
+    it("ingests created timestamps as zeros, so rate() counts a new series' first increments", async () => {
+      await deploy();
+      const args: string[] = get(T.statefulSet, "mon-prometheus").spec.template.spec.containers[0].args;
+      assert.deepStrictEqual(args.filter((a) => a.startsWith("--enable-feature=")), ["--enable-feature=created-timestamp-zero-ingestion"]);
+    });
+
     it("keeps the retention and volume of the stack config", async () => {
       await deploy({ retention: "30d", storageSize: "50Gi", storageClass: "gp3" });
       const sts = get(T.statefulSet, "mon-prometheus");
