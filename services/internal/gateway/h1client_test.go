@@ -172,7 +172,7 @@ func TestTransportResendsAReplayableRequestWhenANewConnectionIsResetBeforeAnswer
 		wantErr bool
 	}{
 		{name: "one reset", method: "GET", resets: 1},
-		{name: "a reset on every resend but the last", method: "GET", resets: 3},
+		{name: "a reset on every resend but the last", method: "GET", resets: maxResends},
 		{name: "a delete with an idempotency key", method: "DELETE", hdr: http.Header{"Idempotency-Key": {"k1"}}, resets: 1},
 		{name: "more resets than resends", method: "GET", resets: maxResends + 1, wantErr: true},
 	}
