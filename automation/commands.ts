@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CommandError, LocalWorkspace } from "@pulumi/pulumi/automation";
 import { UsageError } from "./errors";
-import { ProgressPrinter, summaryLine } from "./progress";
+import { phasesLine, ProgressPrinter, summaryLine } from "./progress";
 import { renderPreviewMarkdown } from "./markdown";
 import { PROJECT, deriveReviewConfig, readOverrides, readStackConfig } from "./review";
 import { Settings, checkExistingStackName, checkStackName, generatedConfigFile, parsePrNumber, resolveSettings } from "./settings";
@@ -56,6 +56,9 @@ function checkPolicyPacks(packs: string[] | undefined): string[] {
   });
 }
 
+/** When this process started (ms since the epoch): the `setup` phase includes the CLI's own start. */
+const cliStarted = performance.timeOrigin;
+
 function firstLine(e: unknown): string {
   const text = e instanceof CommandError ? e.message : e instanceof Error ? e.message : String(e);
   const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
@@ -85,6 +88,7 @@ async function up(ws: LocalWorkspace, s: Settings, stackName: string, configFile
   }
   o.out(`updating ${PROJECT}/${stackName} (config ${path.relative(s.repoRoot, configFile)})`);
   const printer = new ProgressPrinter(o.out, false);
+  const op = Date.now();
   try {
     await stack.up({ configFile, onEvent: printer.onEvent, policyPacks: opts.policyPack });
   } catch (e) {
@@ -93,6 +97,7 @@ async function up(ws: LocalWorkspace, s: Settings, stackName: string, configFile
     return 1;
   }
   o.out(`summary: ${summaryLine(printer.report, (Date.now() - started) / 1000, false)}`);
+  o.out(`phases: ${phasesLine({ cli: cliStarted, op, end: Date.now() }, printer.report.marks)}`);
   return 0;
 }
 

@@ -25,7 +25,26 @@ export interface OperationReport {
   diagnostics: { urn?: string; severity: string; message: string }[];
   policyViolations: PolicyEvent[];
   summary?: SummaryEvent;
+  /** When (ms since the epoch, as received) the operation reached each point: see `Marks`. */
+  marks: Marks;
 }
+
+/**
+ * Points of an operation, as its events arrive: the engine's prelude; the stack resource (the
+ * program's process has started); the first other resource that is not a provider (the program is
+ * loaded and its providers configured); the last resource's outputs; the engine's summary (the
+ * state is written after the resources).
+ */
+export interface Marks {
+  prelude?: number;
+  stack?: number;
+  firstResource?: number;
+  lastResource?: number;
+  summary?: number;
+}
+
+const STACK_TYPE = "pulumi:pulumi:Stack";
+const isProvider = (type: string) => type.startsWith("pulumi:providers:");
 
 /** The resource name of a URN (`urn:pulumi:stack::project::type::name`). */
 export function nameOfUrn(urn: string): string {
@@ -41,16 +60,21 @@ export function plain(text: string): string {
 
 /** Folds engine events into an `OperationReport`. */
 export class EventCollector {
-  readonly report: OperationReport = { steps: [], diagnostics: [], policyViolations: [] };
+  readonly report: OperationReport = { steps: [], diagnostics: [], policyViolations: [], marks: {} };
   private readonly byUrn = new Map<string, Step>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Feeds one event; returns the step it started or finished, if any. */
   handle(e: EngineEvent): { started?: Step; finished?: Step } {
+    const marks = this.report.marks;
+    const now = this.now();
+    if (e.preludeEvent) marks.prelude ??= now;
     if (e.resourcePreEvent) {
       const m = e.resourcePreEvent.metadata;
-      const step: Step = { op: m.op, urn: m.urn, type: m.type, name: nameOfUrn(m.urn), metadata: m, startedAt: this.now() };
+      if (m.type === STACK_TYPE) marks.stack ??= now;
+      else if (!isProvider(m.type)) marks.firstResource ??= now;
+      const step: Step = { op: m.op, urn: m.urn, type: m.type, name: nameOfUrn(m.urn), metadata: m, startedAt: now };
       // A replace shows up as several steps (create-replacement, replace, delete-replaced): keep the most telling one.
       const prev = this.byUrn.get(m.urn);
       if (prev && rank(prev.op) >= rank(m.op)) return {};
@@ -60,9 +84,11 @@ export class EventCollector {
       return { started: step };
     }
     if (e.resOutputsEvent) {
+      const type = e.resOutputsEvent.metadata.type;
+      if (type !== STACK_TYPE && !isProvider(type)) marks.lastResource = now;
       const step = this.byUrn.get(e.resOutputsEvent.metadata.urn);
       if (step && !step.finishedAt) {
-        step.finishedAt = this.now();
+        step.finishedAt = now;
         return { finished: step };
       }
       return {};
@@ -71,7 +97,7 @@ export class EventCollector {
       const step = this.byUrn.get(e.resOpFailedEvent.metadata.urn);
       if (step) {
         step.failed = true;
-        step.finishedAt = this.now();
+        step.finishedAt = now;
         return { finished: step };
       }
       return {};
@@ -87,7 +113,10 @@ export class EventCollector {
       this.report.policyViolations.push(e.policyEvent);
       return {};
     }
-    if (e.summaryEvent) this.report.summary = e.summaryEvent;
+    if (e.summaryEvent) {
+      this.report.summary = e.summaryEvent;
+      marks.summary ??= now;
+    }
     return {};
   }
 }

@@ -3,7 +3,7 @@
  * as it finishes, diagnostics and policy violations as they come, a summary at the end.
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { EventCollector, OperationReport, Step, changeCounts, plain, violationText } from "./events";
+import { EventCollector, Marks, OperationReport, Step, changeCounts, plain, violationText } from "./events";
 
 const SYMBOL: Record<string, string> = {
   create: "+",
@@ -70,4 +70,32 @@ export function summaryLine(report: OperationReport, seconds: number, planning: 
     ? [`${n("create")} to create`, `${n("update")} to update`, `${n("replace")} to replace`, `${n("delete")} to delete`, `${n("same")} unchanged`]
     : [`${n("create")} created`, `${n("update")} updated`, `${n("replace")} replaced`, `${n("delete")} deleted`, `${n("same")} unchanged`];
   return `${parts.join(", ")} in ${seconds.toFixed(1)}s`;
+}
+
+/**
+ * Where an operation's wall time went, from the CLI's start to the engine's exit: `setup` (workspace,
+ * stack and config), `engine start` (the CLI process to its prelude), `program start` (to the stack
+ * resource: the language host and Node), `program and providers` (to the first resource: loading the
+ * program, evaluating it up to there, starting and configuring the providers), `resources` (to the last
+ * resource's outputs: the engine's steps and the providers' checks and diffs), `state` (to the summary:
+ * the stack's outputs and the state written) and `exit`. A point the events did not reach is left out.
+ */
+export function phasesLine(t: { cli: number; op: number; end: number }, marks: Marks): string {
+  const points: [string, number | undefined][] = [
+    ["setup", t.op],
+    ["engine start", marks.prelude],
+    ["program start", marks.stack],
+    ["program and providers", marks.firstResource],
+    ["resources", marks.lastResource],
+    ["state", marks.summary],
+    ["exit", t.end],
+  ];
+  const parts: string[] = [];
+  let from = t.cli;
+  for (const [label, at] of points) {
+    if (at === undefined) continue;
+    parts.push(`${label} ${((at - from) / 1000).toFixed(1)}s`);
+    from = at;
+  }
+  return parts.join(", ");
 }

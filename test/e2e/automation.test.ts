@@ -148,6 +148,8 @@ describe("automation CLI against the local cluster", function () {
     assert.strictEqual(r.code, 0, show(r));
     assert.match(r.stdout, /^updating shop\/local \(config \.pulumi-state\/config\/Pulumi\.local\.yaml\)$/m);
     assert.match(r.stdout, /^summary: \d+ created, \d+ updated, \d+ replaced, \d+ deleted, \d+ unchanged in \d+\.\ds$/m);
+    // Where the time went, each phase reached (bench/local-stack.sh prints it for the no-op up).
+    assert.match(r.stdout, /^phases: setup \d+\.\ds, engine start \d+\.\ds, program start \d+\.\ds, program and providers \d+\.\ds, resources \d+\.\ds, state \d+\.\ds, exit \d+\.\ds$/m);
     const deployments = kjson(["get", "deployments", "-n", "shop-local"]).items.map((d: any) => d.metadata.name);
     for (const svc of ["gateway", "user", "product", "order"]) {
       assert.ok(deployments.some((d: string) => d.startsWith(svc)), `no ${svc} Deployment in shop-local: ${deployments}`);

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { EventCollector, nameOfUrn, plain } from "../../../automation/events";
-import { ProgressPrinter, summaryLine } from "../../../automation/progress";
+import { phasesLine, ProgressPrinter, summaryLine } from "../../../automation/progress";
 import { previewEvents } from "./fixtures";
 
 describe("engine event collection", () => {
@@ -57,5 +57,31 @@ describe("progress output", () => {
     const c = new EventCollector(() => 0);
     for (const e of previewEvents().filter((e) => !e.summaryEvent)) c.handle(e);
     assert.equal(summaryLine(c.report, 0, false), "2 created, 1 updated, 1 replaced, 1 deleted, 3 unchanged in 0.0s");
+  });
+
+  it("splits an update's wall time at its events: setup, engine start, program, providers, resources, state, exit", () => {
+    let t = 10_000;
+    const c = new EventCollector(() => t);
+    const meta = (type: string, name: string): any => ({ op: "same", urn: `urn:pulumi:dev::shop::${type}::${name}`, type, provider: "" });
+    const at = (ms: number, e: any) => {
+      t = ms;
+      c.handle({ sequence: 0, timestamp: 0, ...e });
+    };
+    at(11_000, { preludeEvent: { config: {} } });
+    at(12_500, { resourcePreEvent: { metadata: meta("pulumi:pulumi:Stack", "shop-dev") } });
+    at(13_000, { resourcePreEvent: { metadata: meta("pulumi:providers:kubernetes", "k8s") } });
+    at(13_100, { resOutputsEvent: { metadata: meta("pulumi:providers:kubernetes", "k8s") } });
+    at(14_000, { resourcePreEvent: { metadata: meta("kubernetes:core/v1:Namespace", "ns") } });
+    at(14_200, { resOutputsEvent: { metadata: meta("kubernetes:core/v1:Namespace", "ns") } });
+    at(14_300, { resourcePreEvent: { metadata: meta("kubernetes:apps/v1:Deployment", "d") } });
+    at(15_000, { resOutputsEvent: { metadata: meta("kubernetes:apps/v1:Deployment", "d") } });
+    at(15_100, { resOutputsEvent: { metadata: meta("pulumi:pulumi:Stack", "shop-dev") } });
+    at(15_600, { summaryEvent: { maybeCorrupt: false, durationSeconds: 4, resourceChanges: { same: 4 }, policyPacks: {} } });
+    assert.equal(
+      phasesLine({ cli: 9_000, op: 10_200, end: 16_000 }, c.report.marks),
+      "setup 1.2s, engine start 0.8s, program start 1.5s, program and providers 1.5s, resources 1.0s, state 0.6s, exit 0.4s",
+    );
+    // A failed program reaches no resource: the phases it did not reach are left out.
+    assert.equal(phasesLine({ cli: 0, op: 1000, end: 3000 }, { prelude: 2000 }), "setup 1.0s, engine start 1.0s, exit 1.0s");
   });
 });
