@@ -196,7 +196,11 @@ export class MicroService extends pulumi.ComponentResource {
             limits: { cpu: args.resources.cpuLimit, memory: args.resources.memoryLimit },
           },
           startupProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
-          livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 2 },
+          // Liveness only catches a wedged process, so it is lenient: a node whose CPU is saturated for
+          // half a minute (seen on the 2-core local node while a stack was destroyed beside it) made
+          // /healthz miss 2 s three times and the kubelet restart healthy pods, which deepened the
+          // overload. Readiness stays quick: it only takes a slow pod out of its Service.
+          livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 },
           readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 2 },
           // The image has no shell: the kubelet's own sleep handler keeps the pod serving while
           // the endpoint removal propagates, then SIGTERM starts the graceful shutdown.

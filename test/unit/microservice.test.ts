@@ -120,6 +120,14 @@ describe("MicroService", () => {
     assert.strictEqual(c.ports[0].containerPort, 8080);
   });
 
+  it("restarts a pod only after a minute of failed liveness checks, so a saturated node does not restart healthy pods", async () => {
+    const c = (await deploy()).deployment.spec.template.spec.containers[0];
+    const { periodSeconds, failureThreshold, timeoutSeconds } = c.livenessProbe;
+    assert.ok(periodSeconds * failureThreshold >= 60, `liveness gives up after ${periodSeconds * failureThreshold}s`);
+    assert.ok(timeoutSeconds >= 5, `liveness timeout ${timeoutSeconds}s`);
+    assert.ok(c.readinessProbe.periodSeconds * c.readinessProbe.failureThreshold <= 10, "readiness stays quick");
+  });
+
   it("sets requests and limits, and GOMEMLIMIT to 90% of the memory limit so the GC works before the OOM killer", async () => {
     const c = (await deploy()).deployment.spec.template.spec.containers[0];
     assert.deepStrictEqual(c.resources, { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } });
