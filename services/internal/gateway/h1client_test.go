@@ -27,13 +27,20 @@ func (l *countingListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
-func upstreamWith(t *testing.T, h http.HandlerFunc) (*httptest.Server, *countingListener) {
+// upstreamOn starts an upstream serving h on its listener as wrap returns it.
+func upstreamOn(t *testing.T, h http.HandlerFunc, wrap func(net.Listener) net.Listener) *httptest.Server {
 	t.Helper()
 	s := httptest.NewUnstartedServer(h)
-	cl := &countingListener{Listener: s.Listener}
-	s.Listener = cl
+	s.Listener = wrap(s.Listener)
 	s.Start()
 	t.Cleanup(s.Close)
+	return s
+}
+
+func upstreamWith(t *testing.T, h http.HandlerFunc) (*httptest.Server, *countingListener) {
+	t.Helper()
+	var cl *countingListener
+	s := upstreamOn(t, h, func(l net.Listener) net.Listener { cl = &countingListener{Listener: l}; return cl })
 	return s, cl
 }
 
@@ -179,15 +186,14 @@ func TestTransportResendsAReplayableRequestWhenANewConnectionIsResetBeforeAnswer
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var hits atomic.Int64
-			s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s := upstreamOn(t, func(w http.ResponseWriter, r *http.Request) {
 				hits.Add(1)
 				_, _ = io.WriteString(w, "ok")
-			}))
-			rl := &resettingListener{Listener: s.Listener}
-			rl.drop.Store(tc.resets)
-			s.Listener = rl
-			s.Start()
-			t.Cleanup(s.Close)
+			}, func(l net.Listener) net.Listener {
+				rl := &resettingListener{Listener: l}
+				rl.drop.Store(tc.resets)
+				return rl
+			})
 			_, body, err := get(t, NewTransport(time.Second), tc.method, s.URL, tc.hdr)
 			if tc.wantErr {
 				if err == nil || hits.Load() != 0 {
