@@ -267,17 +267,12 @@ describe("Routing with controller-owned weights", () => {
   });
 
   it("forces the program's apply on every route, so a route that was controlled gets its rules back", async () => {
-    await h.reset("dev");
-    new Routing("edge", {
-      provider: new k8s.Provider("test-k8s", {}),
-      host: "shop.example.com",
-      namespace: "shop-test",
-      gateway: { className: "envoy" },
-      routes: { api: { namespace: "shop-test", path: "/api", backend: { serviceName: "gateway", port: 8080 } } },
-    });
-    await h.settle();
-    const route = h.ofType(T.route).find((r) => r.inputs.metadata.name === "api")!.inputs;
-    assert.deepStrictEqual(route.metadata.annotations, { "pulumi.com/patchForce": "true" });
+    for (const controlled of [false, true]) {
+      await routeOptions(controlled);
+      const routes = h.ofType(T.route).map((r) => r.inputs.metadata);
+      assert.deepStrictEqual(routes.map((m) => m.name).sort(), ["api", "grafana"]);
+      for (const m of routes) assert.deepStrictEqual(m.annotations, { "pulumi.com/patchForce": "true" }, `${m.name} (controlled: ${controlled})`);
+    }
     assert.deepStrictEqual(FORCE_APPLY, { "pulumi.com/patchForce": "true" });
   });
 });
