@@ -26,7 +26,7 @@ import { AlertThresholds, logPipelineRules, shopAlertRules } from "./rules";
 
 const RULES_DIR = "/etc/prometheus/rules";
 /** Prometheus' feature flags (`--enable-feature`): created timestamps as zero samples, see the args. */
-export const PROMETHEUS_FEATURES = ["created-timestamp-zero-ingestion"] as const;
+const PROMETHEUS_FEATURES = ["created-timestamp-zero-ingestion"] as const;
 
 /** A workload (pods of another namespace) allowed to query Prometheus' API. */
 export interface PrometheusQuerier {
