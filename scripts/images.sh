@@ -356,7 +356,18 @@ stop_pid() {
 
 stop() {
   stop_pid "$SHOP_RUN/registry.pid" docker-registry
+  local pid=""
+  [[ -f "$SHOP_RUN/dockerd.pid" ]] && pid="$(cat "$SHOP_RUN/dockerd.pid")"
   stop_pid "$SHOP_RUN/dockerd.pid" dockerd
+  # The engine leaves its data root's bind mount and its network namespace's mount behind when it
+  # exits: once it is gone (at most 20 s), they are unmounted, deepest first.
+  if [[ -n "$pid" ]]; then
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  fi
+  if ! pgrep -f -- "--data-root $SHOP_CACHE/docker" >/dev/null; then
+    awk -v a="$SHOP_CACHE/docker" -v b="$SHOP_RUN/docker-exec" '$2 == a || index($2, a "/") == 1 || $2 == b || index($2, b "/") == 1 { print $2 }' /proc/self/mounts \
+      | sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  fi
 }
 
 # controller_image: builds the CanaryRelease controller with controller/Dockerfile (same builder and
