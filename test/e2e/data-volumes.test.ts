@@ -8,20 +8,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import { Stack } from "@pulumi/pulumi/automation";
-import { kget, prepareStack, realNode, removeStack, sh } from "./support";
+import { kget, mysql as mysqlIn, prepareStack, realNode, removeStack, sh } from "./support";
 
 const STACK = "e2e-volumes";
 const NAMESPACE = "shop-e2e-volumes";
 const ROW = "written-before-the-refused-change";
-
-/** True when some node is a real kubelet (kwok's fake nodes carry its annotation). */
-/** Runs SQL as the shop's MySQL user inside the mysql pod (its env holds the user and password). */
-function mysql(sql: string): string {
-  return sh("kubectl", [
-    "exec", "-n", NAMESPACE, "mysql-0", "-c", "mysql", "--",
-    "sh", "-c", 'mysql -h127.0.0.1 -N -B -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" -e "$1"', "sql", sql,
-  ]);
-}
+const mysql = (sql: string) => mysqlIn(NAMESPACE, sql);
 
 /** A copy of the stack's config with `edit` applied, for one refused `up`. */
 function editedConfig(configFile: string, suffix: string, edit: (file: string) => void): string {

@@ -58,7 +58,7 @@ export function killLoads(): void {
 /** Prints a load's figures under `what`. */
 export function report(what: string, r: LoadResult, extra = ""): void {
   const reasons = Object.entries(r.reasons).map(([k, v]) => `${k}: ${v}`).join(", ");
-  console.log(`    [${what}] ${r.sent} requests in ${r.seconds}s (${r.rps}/s), ${r.ok} ok, ${r.failed} failed${reasons ? ` (${reasons})` : ""}; latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms${extra ? `; ${extra}` : ""}`);
+  console.log(`    [${what}] ${r.sent} requests in ${r.seconds}s (${r.rps}/s; target ${r.target.rate}/s from ${r.target.users} users), ${r.ok} ok, ${r.failed} failed${reasons ? ` (${reasons})` : ""}; latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms${extra ? `; ${extra}` : ""}`);
   for (const e of r.examples) console.log(`      ${e}`);
 }
 

@@ -39,6 +39,17 @@ export function kget(kind: string, name?: string, namespace?: string): any | und
   }
 }
 
+/**
+ * Runs SQL as the shop's MySQL user inside `namespace`'s mysql pod (its env holds the user and
+ * password) and returns the rows, tab-separated, without a header.
+ */
+export function mysql(namespace: string, sql: string): string {
+  return sh("kubectl", [
+    "exec", "-n", namespace, "mysql-0", "-c", "mysql", "--",
+    "sh", "-c", 'mysql -h127.0.0.1 -N -B -u"$MYSQL_USER" -p"$MYSQL_PASSWORD" "$MYSQL_DATABASE" -e "$1"', "sql", sql,
+  ]).trim();
+}
+
 /** Writes a YAML overrides file and returns its path. */
 export function overridesFile(overrides: Record<string, unknown>): string {
   const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-")), "overrides.yaml");
