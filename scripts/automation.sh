@@ -3,6 +3,12 @@
 # stack operation of the scripts goes through it.
 #   scripts/automation.sh <command> [args...]   e.g. deploy local --refresh; outputs local apiUrl
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# The local cluster's kubeconfig when none is set: the `local` stack and the harness's stacks take their
+# cluster from KUBECONFIG, and without it the provider's configuration changes in the state (its
+# kubeconfig becomes the default one) before the update fails, unable to reach any cluster. A stack
+# naming its cluster (dev, prod: shop:cluster) is unaffected; one naming a context this file lacks fails
+# at once, naming the context.
+if [[ -z "${KUBECONFIG:-}" && -f "$KUBECONFIG_LOCAL" ]]; then export KUBECONFIG="$KUBECONFIG_LOCAL"; fi
 # Types are checked by `npx tsc`; here the CLI is only transpiled, which starts faster.
 export TS_NODE_PROJECT="$REPO_ROOT/tsconfig.json" TS_NODE_TRANSPILE_ONLY="${TS_NODE_TRANSPILE_ONLY:-true}"
 exec node -r "$REPO_ROOT/node_modules/ts-node/register" "$REPO_ROOT/automation/cli.ts" "$@"
