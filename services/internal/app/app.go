@@ -22,10 +22,8 @@ import (
 	"shop/internal/config"
 	"shop/internal/health"
 	"shop/internal/httpserver"
-	"shop/internal/httpx"
 	"shop/internal/logging"
 	"shop/internal/metrics"
-	"shop/internal/reqid"
 )
 
 // Env is what a service gets to build itself.
@@ -116,8 +114,7 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 	if faultRatio > 0 {
 		log.Warn("fault injection is on: answering 500 to a share of requests", "FAULT_ERROR_RATIO", faultRatio)
 	}
-	inner = Faults(faultRatio, faultRand, inner)
-	handler := Version(name, common.Version, httpx.Recover(log, reqid.Middleware(AccessLog(log, metrics.NewHTTP(reg).Middleware(inner)))))
+	chain := NewChain(name, common.Version, log, reg, faultRatio, faultRand, inner)
 
 	ln, err := net.Listen("tcp", common.HTTPAddr)
 	if err != nil {
@@ -138,7 +135,12 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 	}
 	log.Info("starting", "version", common.Version)
 	env.Workers.start(bgCtx)
-	serveErr := httpserver.Serve(ctx, ln, httpserver.New(handler, log, so), log, so)
+	var serveErr error
+	if e, ok := svc.(Engine); ok {
+		serveErr = e.Serve(ctx, ln, chain, so)
+	} else {
+		serveErr = httpserver.Serve(ctx, ln, httpserver.New(chain.Handler, log, so), log, so)
+	}
 	cancelBg()
 	env.Workers.wait()
 	svc.Close()

@@ -18,8 +18,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/valyala/fasthttp"
 
 	"shop/internal/auth"
 	"shop/internal/httpx"
@@ -45,6 +47,9 @@ type Gateway struct {
 	// X-Forwarded-For; anonymous clients are rate limited by the address that
 	// many entries from the right (0: the TCP peer). See ClientIP.
 	TrustedProxyHops int
+	// UpstreamTimeout bounds each proxied exchange on the engine's fast path
+	// (the net/http forwarder's transport has its own).
+	UpstreamTimeout time.Duration
 	// RateLimited counts requests refused with 429; AuthFailures those refused with 401;
 	// UpstreamErrors proxy failures by upstream and reason.
 	RateLimited    prometheus.Counter
@@ -157,31 +162,57 @@ func clientBodyFailed(ctx context.Context) bool {
 	return st != nil && st.body != nil && st.body.err.Load() != nil
 }
 
+// refusal is an answer the gateway makes itself instead of proxying: status,
+// an optional header (WWW-Authenticate, Retry-After) and the JSON error.
+type refusal struct {
+	status              int
+	header, headerValue string
+	code, msg           string
+}
+
+func (f *refusal) write(w http.ResponseWriter) {
+	if f.header != "" {
+		w.Header().Set(f.header, f.headerValue)
+	}
+	httpx.WriteError(w, f.status, f.code, f.msg)
+}
+
+// admit is guard's decision for a request: the verified token's claims (nil
+// for an anonymous request), or the refusal (401, 429). authorization is the
+// Authorization header; clientIP is called only for anonymous requests.
+func (g *Gateway) admit(authorization, method, path string, clientIP func() string) (*auth.Claims, *refusal) {
+	var claims *auth.Claims
+	if authorization != "" {
+		if tok, err := auth.BearerToken(authorization); err == nil {
+			claims, _ = g.Keys.Parse(tok)
+		}
+	}
+	if claims == nil && !Public(method, path) {
+		g.AuthFailures.Inc()
+		return nil, &refusal{http.StatusUnauthorized, "WWW-Authenticate", `Bearer realm="shop"`,
+			"unauthorized", "a valid bearer token is required"}
+	}
+	key := ""
+	if claims != nil {
+		key = "u:" + claims.Subject
+	} else {
+		key = "ip:" + clientIP()
+	}
+	if ok, wait := g.Limiter.Allow(key); !ok {
+		g.RateLimited.Inc()
+		return nil, &refusal{http.StatusTooManyRequests, "Retry-After", RetryAfter(wait),
+			"rate_limited", "too many requests; retry after the Retry-After seconds"}
+	}
+	return claims, nil
+}
+
 // guard authenticates and rate-limits before proxying.
 func (g *Gateway) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var claims *auth.Claims
-		if h := r.Header.Get("Authorization"); h != "" {
-			if tok, err := auth.BearerToken(h); err == nil {
-				claims, _ = g.Keys.Parse(tok)
-			}
-		}
-		if claims == nil && !Public(r.Method, r.URL.Path) {
-			g.AuthFailures.Inc()
-			w.Header().Set("WWW-Authenticate", `Bearer realm="shop"`)
-			httpx.WriteError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
-			return
-		}
-		key := ""
-		if claims != nil {
-			key = "u:" + claims.Subject
-		} else {
-			key = "ip:" + ClientIP(r, g.TrustedProxyHops)
-		}
-		if ok, wait := g.Limiter.Allow(key); !ok {
-			g.RateLimited.Inc()
-			w.Header().Set("Retry-After", RetryAfter(wait))
-			httpx.WriteError(w, http.StatusTooManyRequests, "rate_limited", "too many requests; retry after the Retry-After seconds")
+		claims, refused := g.admit(r.Header.Get("Authorization"), r.Method, r.URL.Path,
+			func() string { return ClientIP(r, g.TrustedProxyHops) })
+		if refused != nil {
+			refused.write(w)
 			return
 		}
 		st := &reqState{claims: claims}
@@ -200,9 +231,14 @@ func (g *Gateway) guard(next http.Handler) http.Handler {
 // entries than hops (the request bypassed a proxy) or with an entry that is
 // not an IP address, it is the TCP peer's address.
 func ClientIP(r *http.Request, hops int) string {
+	return clientIP(r.Header.Values("X-Forwarded-For"), r.RemoteAddr, hops)
+}
+
+// clientIP is ClientIP from the X-Forwarded-For values and the peer's host:port.
+func clientIP(forwardedFor []string, remoteAddr string, hops int) string {
 	if hops > 0 {
 		var entries []string
-		for _, v := range r.Header.Values("X-Forwarded-For") {
+		for _, v := range forwardedFor {
 			entries = append(entries, strings.Split(v, ",")...)
 		}
 		if len(entries) >= hops {
@@ -211,9 +247,9 @@ func ClientIP(r *http.Request, hops int) string {
 			}
 		}
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		return remoteAddr
 	}
 	return host
 }
@@ -274,30 +310,39 @@ func isConnectFailure(err error) bool {
 
 func (g *Gateway) proxyError(u *Upstream) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
-		var ne net.Error
 		switch {
 		case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
 			w.WriteHeader(499) // client closed the request
 		case clientBodyFailed(r.Context()):
 			httpx.WriteError(w, http.StatusBadRequest, "bad_body", "the request body could not be read: "+err.Error())
-		case errors.Is(err, ErrBreakerOpen):
-			g.UpstreamErrors.WithLabelValues(u.Name, "breaker_open").Inc()
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(DefaultBreaker.OpenFor.Seconds()))))
-			httpx.WriteError(w, http.StatusServiceUnavailable, "upstream_unavailable", u.Name+" service is unavailable; retry shortly")
-		case isConnectFailure(err):
-			// No instance took the connection (refused, or no answer to the dial): on Kubernetes, a
-			// Service without a ready endpoint, e.g. while the service's database is down. That is
-			// unavailability (retry shortly), not a bad answer (502) nor a slow one (504).
-			g.UpstreamErrors.WithLabelValues(u.Name, "connect").Inc()
-			w.Header().Set("Retry-After", "1")
-			httpx.WriteError(w, http.StatusServiceUnavailable, "upstream_unavailable", u.Name+" service is unavailable; retry shortly")
-		case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-			g.UpstreamErrors.WithLabelValues(u.Name, "timeout").Inc()
-			httpx.WriteError(w, http.StatusGatewayTimeout, "upstream_timeout", u.Name+" service did not answer in time")
 		default:
-			g.UpstreamErrors.WithLabelValues(u.Name, "error").Inc()
-			g.Log.WarnContext(r.Context(), "upstream error", "upstream", u.Name, "err", err)
-			httpx.WriteError(w, http.StatusBadGateway, "upstream_error", u.Name+" service could not be reached")
+			g.upstreamFailure(r.Context(), u, err).write(w)
 		}
+	}
+}
+
+// upstreamFailure is the answer to a request u could not answer (err from
+// its RoundTrip or Do), counted by reason.
+func (g *Gateway) upstreamFailure(ctx context.Context, u *Upstream, err error) *refusal {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrBreakerOpen):
+		g.UpstreamErrors.WithLabelValues(u.Name, "breaker_open").Inc()
+		return &refusal{http.StatusServiceUnavailable, "Retry-After", strconv.Itoa(max(1, int(DefaultBreaker.OpenFor.Seconds()))),
+			"upstream_unavailable", u.Name + " service is unavailable; retry shortly"}
+	case isConnectFailure(err):
+		// No instance took the connection (refused, or no answer to the dial): on Kubernetes, a
+		// Service without a ready endpoint, e.g. while the service's database is down. That is
+		// unavailability (retry shortly), not a bad answer (502) nor a slow one (504).
+		g.UpstreamErrors.WithLabelValues(u.Name, "connect").Inc()
+		return &refusal{http.StatusServiceUnavailable, "Retry-After", "1",
+			"upstream_unavailable", u.Name + " service is unavailable; retry shortly"}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrTimeout) || (errors.As(err, &ne) && ne.Timeout()):
+		g.UpstreamErrors.WithLabelValues(u.Name, "timeout").Inc()
+		return &refusal{status: http.StatusGatewayTimeout, code: "upstream_timeout", msg: u.Name + " service did not answer in time"}
+	default:
+		g.UpstreamErrors.WithLabelValues(u.Name, "error").Inc()
+		g.Log.WarnContext(ctx, "upstream error", "upstream", u.Name, "err", err)
+		return &refusal{status: http.StatusBadGateway, code: "upstream_error", msg: u.Name + " service could not be reached"}
 	}
 }

@@ -51,17 +51,28 @@ func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
 
 func newGateway(t testing.TB, rps float64, burst int, users, products, orders []*url.URL, bs BreakerSettings) http.Handler {
 	t.Helper()
+	return serveGateway(t, gatewayOver(rps, burst, users, products, orders, bs))
+}
+
+// gatewayOver is a gateway over the given backends, logging nothing.
+func gatewayOver(rps float64, burst int, users, products, orders []*url.URL, bs BreakerSettings) *Gateway {
 	tr := NewTransport(2 * time.Second)
-	g := &Gateway{
+	return &Gateway{
 		Keys: NewTokenCache(auth.NewKeys(secret, time.Hour), 1000), Limiter: NewLimiter(rps, burst), Log: quiet,
 		Users: NewUpstream("user", users, tr, bs, nil, quiet), Product: NewUpstream("product", products, tr, bs, nil, quiet),
-		Orders:      NewUpstream("order", orders, tr, bs, nil, quiet),
-		RateLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}), AuthFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "y"}),
-		UpstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "z"}, []string{"upstream", "reason"}),
+		Orders:          NewUpstream("order", orders, tr, bs, nil, quiet),
+		RateLimited:     prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}),
+		AuthFailures:    prometheus.NewCounter(prometheus.CounterOpts{Name: "y"}),
+		UpstreamErrors:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "z"}, []string{"upstream", "reason"}),
+		UpstreamTimeout: 2 * time.Second,
 	}
+}
+
+// serveGateway serves g through the engine (see viaEngine).
+func serveGateway(t testing.TB, g *Gateway) *testGateway {
 	mux := http.NewServeMux()
 	g.Routes(mux)
-	return &testGateway{Handler: reqid.Middleware(g.Canonical(mux)), g: g}
+	return &testGateway{Handler: serveViaEngine(t, g, g.Canonical(mux)), g: g}
 }
 
 // testGateway is the gateway's handler with its settings reachable.
@@ -484,7 +495,7 @@ func TestAProxiedResponseNamesTheGatewaysBuildThenTheUpstreams(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			gw := app.Version("gateway", "sha256:aa", newGateway(t, 1000, 1000, tc.products, tc.products, tc.products, DefaultBreaker))
+			gw := newGateway(t, 1000, 1000, tc.products, tc.products, tc.products, DefaultBreaker)
 			w := httptest.NewRecorder()
 			gw.ServeHTTP(w, httptest.NewRequest("GET", "http://gw/api/products/7", nil))
 			if w.Code != tc.status {

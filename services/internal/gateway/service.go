@@ -60,6 +60,9 @@ func (s *service) Routes(mux *http.ServeMux) { s.g.Routes(mux) }
 
 // Close closes the idle upstream connections (after the server has stopped).
 func (s *service) Close() {
+	for _, u := range []*Upstream{s.g.Users, s.g.Product, s.g.Orders} {
+		u.closeIdleFast()
+	}
 	if ci, ok := s.tr.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
 	}
@@ -101,6 +104,7 @@ func Build(l *config.Loader) func(context.Context, *app.Env) (app.Service, error
 		g := &Gateway{
 			Keys: NewTokenCache(auth.NewKeys(c.JWTSecret, time.Hour), 100_000), Limiter: lim, Log: env.Log,
 			TrustedProxyHops: c.TrustedProxyHops,
+			UpstreamTimeout:  c.UpstreamTimeout,
 			Users:            NewUpstream("user", c.UserURLs, tr, DefaultBreaker, state, env.Log),
 			Product:          NewUpstream("product", c.ProductURLs, tr, DefaultBreaker, state, env.Log),
 			Orders:           NewUpstream("order", c.OrderURLs, tr, DefaultBreaker, state, env.Log),

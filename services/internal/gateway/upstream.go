@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
+	"github.com/valyala/fasthttp"
 )
 
 // ErrBreakerOpen is returned while an upstream's circuit breaker is open.
@@ -26,6 +27,9 @@ type Upstream struct {
 	next     atomic.Uint64
 	tr       http.RoundTripper
 	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
+	// fast are the fasthttp clients of the backends (same order), for the
+	// requests the gateway's engine proxies itself (fastpath.go).
+	fast []*fasthttp.HostClient
 }
 
 // BreakerSettings tune every upstream's breaker.
@@ -179,5 +183,94 @@ func NewTransport(timeout time.Duration) http.RoundTripper {
 			DisableCompression:    true,
 			ForceAttemptHTTP2:     false,
 		},
+	}
+}
+
+// MaxFastAnswer bounds an answer the fast path reads from an upstream (it
+// reads answers whole before passing them on): larger ones are a 502.
+const MaxFastAnswer = 32 << 20
+
+// connectTimeout bounds opening a connection to a backend.
+const connectTimeout = 2 * time.Second
+
+// initFast makes the fasthttp client of each backend: keep-alive pool
+// (LIFO, idle connections closed after 90 s), the connection attempts of
+// NewTransport, no default User-Agent, paths sent as they are (the engine
+// only takes canonical ones). A request fasthttp may replay (GET) is resent,
+// at most twice, when its connection failed before the answer: a reused
+// connection the backend closed, or a new one reset while the backend
+// stopped; never after a timeout. Before it is resent the backend's idle
+// connections are closed, as h1Transport does: when one was closed under a
+// request the backend is likely stopping and has closed the others too, so
+// the retry opens a new connection, and if the backend no longer accepts
+// any, Do fails over to the next backend.
+func (u *Upstream) initFast() {
+	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	u.fast = make([]*fasthttp.HostClient, len(u.backends))
+	for i, b := range u.backends {
+		addr := b.Host
+		if b.Port() == "" {
+			port := "80"
+			if b.Scheme == "https" {
+				port = "443"
+			}
+			addr = net.JoinHostPort(b.Hostname(), port)
+		}
+		hc := &fasthttp.HostClient{
+			Addr:                      addr,
+			IsTLS:                     b.Scheme == "https",
+			Dial:                      func(addr string) (net.Conn, error) { return dialer.Dial("tcp", addr) },
+			MaxConns:                  4096,
+			MaxConnWaitTimeout:        connectTimeout,
+			MaxIdleConnDuration:       90 * time.Second,
+			ConnPoolStrategy:          fasthttp.LIFO,
+			MaxIdemponentCallAttempts: 3,
+			MaxResponseBodySize:       MaxFastAnswer,
+			NoDefaultUserAgentHeader:  true,
+			DisablePathNormalizing:    true,
+		}
+		hc.RetryIfErr = func(_ *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
+			var ne net.Error
+			if errors.Is(err, fasthttp.ErrTimeout) || (errors.As(err, &ne) && ne.Timeout()) {
+				return false, false
+			}
+			hc.CloseIdleConnections()
+			return false, true
+		}
+		u.fast[i] = hc
+	}
+}
+
+// Do sends req to a backend through the breaker and reads the answer into
+// resp within timeout, like RoundTrip: connection failures fail over to the
+// next backend; 5xx answers (but 501) count as failures.
+func (u *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	done, err := u.cb.Allow()
+	if err != nil {
+		return ErrBreakerOpen
+	}
+	start := u.next.Add(1)
+	for i := range len(u.fast) {
+		hc := u.fast[(start+uint64(i))%uint64(len(u.fast))]
+		req.Header.SetHost(hc.Addr)
+		if err = hc.DoTimeout(req, resp, timeout); err == nil || !isDialError(err) {
+			break
+		}
+	}
+	switch {
+	case err != nil:
+		done(err)
+	case resp.StatusCode() >= 500 && resp.StatusCode() != http.StatusNotImplemented:
+		done(errUpstreamStatus)
+	default:
+		done(nil)
+	}
+	return err
+}
+
+// closeIdleFast closes the fast path's idle connections.
+func (u *Upstream) closeIdleFast() {
+	for _, hc := range u.fast {
+		hc.CloseIdleConnections()
 	}
 }

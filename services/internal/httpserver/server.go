@@ -24,7 +24,8 @@ type Options struct {
 	OnShutdown func()
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults fills the zero durations with the defaults above.
+func (o Options) WithDefaults() Options {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -40,7 +41,7 @@ func (o Options) withDefaults() Options {
 
 // New returns an http.Server for h with the option timeouts.
 func New(h http.Handler, log *slog.Logger, o Options) *http.Server {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: o.ReadHeaderTimeout,
@@ -55,7 +56,7 @@ func New(h http.Handler, log *slog.Logger, o Options) *http.Server {
 // Serve serves on ln until ctx ends, then shuts down gracefully. It returns
 // nil after a clean shutdown, or the error that stopped the server.
 func Serve(ctx context.Context, ln net.Listener, srv *http.Server, log *slog.Logger, o Options) error {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())

@@ -35,6 +35,13 @@ func WriteError(w http.ResponseWriter, status int, code, msg string) {
 	WriteJSON(w, status, Error{Error: msg, Code: code})
 }
 
+// ErrorBody is the body WriteError writes (Content-Type application/json),
+// for a server that writes its answers without an http.ResponseWriter.
+func ErrorBody(code, msg string) []byte {
+	b, _ := json.Marshal(Error{Error: msg, Code: code})
+	return append(b, '\n')
+}
+
 // BadRequest is a client error found while decoding or validating a request.
 type BadRequest struct {
 	Status int // 400, 413 or 415

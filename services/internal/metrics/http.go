@@ -50,21 +50,33 @@ func NewHTTP(reg prometheus.Registerer) *HTTP {
 // the mux matched (r.Pattern), "unmatched" when none did.
 func (m *HTTP) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		m.inFlight.Inc()
+		start := m.Begin()
 		rec := &StatusRecorder{ResponseWriter: w}
 		defer func() {
-			m.inFlight.Dec()
 			route := r.Pattern
 			if route == "" {
 				route = "unmatched"
 			}
-			code := strconv.Itoa(rec.Status())
-			m.requests.WithLabelValues(route, r.Method, code).Inc()
-			m.duration.WithLabelValues(route, r.Method, code).Observe(time.Since(start).Seconds())
+			m.End(start, route, r.Method, rec.Status())
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// Begin counts a request in flight and returns its start time, for a server
+// that does not go through Middleware (the gateway's fasthttp path); End
+// must follow.
+func (m *HTTP) Begin() time.Time {
+	m.inFlight.Inc()
+	return time.Now()
+}
+
+// End records a request begun at start with its route pattern, method and status code.
+func (m *HTTP) End(start time.Time, route, method string, status int) {
+	m.inFlight.Dec()
+	code := strconv.Itoa(status)
+	m.requests.WithLabelValues(route, method, code).Inc()
+	m.duration.WithLabelValues(route, method, code).Observe(time.Since(start).Seconds())
 }
 
 // StatusRecorder remembers the status code written through it.

@@ -1,0 +1,173 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"shop/internal/app"
+	"shop/internal/httpserver"
+)
+
+// The gateway's HTTP engine is fasthttp, not net/http: measured with
+// bench/gateway.sh, net/http's server (a goroutine and a background read per
+// connection, allocations per request) cost the gateway most of its CPU once
+// its own code was lean. The engine serves the fast path (fastpath.go)
+// itself and hands every other request (bodies, protocol switches, HEAD and
+// other methods, unusual paths, health, metrics, unknown routes) to the
+// service's net/http chain through fasthttpadaptor, so both keep one
+// behaviour.
+
+// MaxRequestBody bounds a request body the gateway accepts (413 beyond):
+// fasthttp reads bodies whole before serving, and the services' JSON
+// endpoints take at most httpx.MaxBody.
+const MaxRequestBody = 1 << 20
+
+// MaxHeaderBytes bounds a request's header (431 beyond), as httpserver does.
+const MaxHeaderBytes = 32 << 10
+
+// engine serves the gateway's listener.
+type engine struct {
+	g     *Gateway
+	chain app.Chain
+	slow  fasthttp.RequestHandler
+	// draining: the server is shutting down; every answer closes its connection.
+	draining atomic.Bool
+}
+
+func newEngine(g *Gateway, c app.Chain) *engine {
+	for _, u := range []*Upstream{g.Users, g.Product, g.Orders} {
+		u.initFast()
+	}
+	return &engine{g: g, chain: c, slow: fasthttpadaptor.NewFastHTTPHandler(detached(c.Handler))}
+}
+
+// detached gives each request the net/http chain serves a context of its
+// own, cancelled when the chain returns. fasthttpadaptor would pass the
+// fasthttp.RequestCtx itself as the context, which fasthttp reuses for the
+// connection's next request, while net/http's Transport may still read the
+// context after the handler returned (the race detector caught it).
+// (fasthttp never cancels a RequestCtx when its client goes away, so no
+// signal is lost.)
+func detached(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// handle is the server's handler: the fast path, or the net/http chain.
+func (e *engine) handle(ctx *fasthttp.RequestCtx) {
+	if path, query, route, ok := fastRequest(ctx); ok {
+		e.serveFast(ctx, path, query, route)
+	} else {
+		e.slow(ctx)
+	}
+	if e.draining.Load() {
+		ctx.SetConnectionClose()
+	}
+}
+
+// server is the fasthttp server with httpserver's timeouts: o.ReadHeaderTimeout
+// to read a request's header, o.ReadTimeout its body, o.WriteTimeout the
+// answer, o.IdleTimeout between requests.
+func (e *engine) server(o httpserver.Options) *fasthttp.Server {
+	o = o.WithDefaults()
+	return &fasthttp.Server{
+		Handler:      e.handle,
+		ErrorHandler: e.badRequest,
+		ReadTimeout:  o.ReadHeaderTimeout,
+		HeaderReceived: func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+			return fasthttp.RequestConfig{ReadTimeout: o.ReadTimeout}
+		},
+		WriteTimeout:                 o.WriteTimeout,
+		IdleTimeout:                  o.IdleTimeout,
+		ReadBufferSize:               MaxHeaderBytes,
+		MaxRequestBodySize:           MaxRequestBody,
+		NoDefaultServerHeader:        true,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		CloseOnShutdown:              true,
+		Logger:                       warnLogger{e.chain.Log},
+	}
+}
+
+// badRequest answers a request fasthttp could not read, in the services' JSON.
+func (e *engine) badRequest(ctx *fasthttp.RequestCtx, err error) {
+	f := &refusal{status: http.StatusBadRequest, code: "bad_request", msg: "the request could not be read"}
+	var small *fasthttp.ErrSmallBuffer
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		f = &refusal{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("the request body is larger than %d bytes", MaxRequestBody)}
+	case errors.As(err, &small):
+		f = &refusal{status: http.StatusRequestHeaderFieldsTooLarge, code: "header_too_large", msg: fmt.Sprintf("the request header is larger than %d bytes", MaxHeaderBytes)}
+	case errors.Is(err, fasthttp.ErrTimeout) || isTimeout(err):
+		f = &refusal{status: http.StatusRequestTimeout, code: "timeout", msg: "the request was not received in time"}
+	}
+	ctx.Response.Header.Add(app.VersionHeader, e.chain.Version)
+	writeRefusal(ctx, f)
+	ctx.SetConnectionClose()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Serve implements app.Engine with httpserver.Serve's contract: when ctx
+// ends, readiness turns 503 (o.OnShutdown), the server keeps serving for
+// o.Drain with every answer closing its connection, then stops accepting,
+// lets in-flight requests finish within o.ShutdownTimeout and returns.
+func (s *service) Serve(ctx context.Context, ln net.Listener, c app.Chain, o httpserver.Options) error {
+	return newEngine(s.g, c).serve(ctx, ln, o)
+}
+
+func (e *engine) serve(ctx context.Context, ln net.Listener, o httpserver.Options) error {
+	o = o.WithDefaults()
+	log := e.chain.Log
+	srv := e.server(o)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "engine", "fasthttp")
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	start := time.Now()
+	log.Info("shutting down", "drain", o.Drain.String(), "timeout", o.ShutdownTimeout.String())
+	e.draining.Store(true)
+	if o.OnShutdown != nil {
+		o.OnShutdown()
+	}
+	if o.Drain > 0 {
+		time.Sleep(o.Drain)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout-time.Since(start))
+	defer cancel()
+	if err := srv.ShutdownWithContext(sctx); err != nil {
+		return errors.Join(errors.New("in-flight requests did not finish within the shutdown timeout"), err)
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	log.Info("stopped", "took", time.Since(start).String())
+	return nil
+}
+
+// warnLogger passes fasthttp's own messages (connection errors) to the log at warn.
+type warnLogger struct{ log *slog.Logger }
+
+func (l warnLogger) Printf(format string, args ...any) {
+	l.log.Warn(fmt.Sprintf(format, args...), "engine", "fasthttp")
+}

@@ -1,0 +1,250 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"shop/internal/app"
+	"shop/internal/auth"
+	"shop/internal/httpx"
+	"shop/internal/reqid"
+)
+
+// The fast path: the requests the gateway's engine (engine.go) proxies
+// itself, without net/http: GETs without a body or protocol switch, to a
+// canonical path of plain characters under a proxied prefix: nearly all of
+// the shop's traffic. It does what the net/http chain does for them, in the
+// same order, with the same shared pieces: the version header, the request
+// id, fault injection, authentication and the per-client rate limit (admit),
+// the upstream's breaker and fail-over (Upstream.Do), the answers to
+// failures (upstreamFailure), metrics (route label = the ServeMux pattern),
+// the access log, and a 500 on a panic. It differs in one way: it reads the
+// upstream's answer whole (at most MaxFastAnswer) before passing it on,
+// where the net/http forwarder streams it (the services answer JSON of a
+// few KiB; nothing they serve is streamed). Every other request goes through
+// the net/http chain.
+
+// fastRoute is a proxied prefix, as Routes registers them on the mux.
+type fastRoute struct {
+	pattern string // the ServeMux pattern the request would match (its metrics route label)
+	fwd     func(*Gateway) *Upstream
+}
+
+var (
+	routeUsers        = fastRoute{"/api/users/", func(g *Gateway) *Upstream { return g.Users }}
+	routeProducts     = fastRoute{"/api/products", func(g *Gateway) *Upstream { return g.Product }}
+	routeProductsTree = fastRoute{"/api/products/", func(g *Gateway) *Upstream { return g.Product }}
+	routeOrders       = fastRoute{"/api/orders", func(g *Gateway) *Upstream { return g.Orders }}
+	routeOrdersTree   = fastRoute{"/api/orders/", func(g *Gateway) *Upstream { return g.Orders }}
+)
+
+// matchFast returns the route of p when the mux would route p to a proxy:
+// the same patterns as Routes.
+func matchFast(p string) (*fastRoute, bool) {
+	switch {
+	case strings.HasPrefix(p, "/api/users/"):
+		return &routeUsers, true
+	case p == "/api/products":
+		return &routeProducts, true
+	case strings.HasPrefix(p, "/api/products/"):
+		return &routeProductsTree, true
+	case p == "/api/orders":
+		return &routeOrders, true
+	case strings.HasPrefix(p, "/api/orders/"):
+		return &routeOrdersTree, true
+	}
+	return nil, false
+}
+
+// plainPath reports whether p is a path the fast path may take as it is:
+// only letters, digits, '/', '-', '_' and '~', no empty segment. Such a
+// path is canonical (see canonical) and reads the same decoded or not;
+// anything else (dots, escapes, other characters) goes to the net/http
+// chain, which checks it.
+func plainPath(p string) bool {
+	if p == "" || p[0] != '/' || strings.Contains(p, "//") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '/', c == '-', c == '_', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// fastRequest splits the request line's target of a request the fast path
+// takes into its path and query, and its route; ok is false for every
+// request the net/http chain must serve.
+func fastRequest(ctx *fasthttp.RequestCtx) (path, query string, route *fastRoute, ok bool) {
+	h := &ctx.Request.Header
+	// ContentLength: 0, or -2 without the header; -1 is a chunked body.
+	if !h.IsGet() || h.ContentLength() == -1 || len(ctx.Request.Body()) > 0 || len(h.Peek("Upgrade")) > 0 {
+		return "", "", nil, false
+	}
+	target := string(h.RequestURI())
+	path, query, _ = strings.Cut(target, "?")
+	if !plainPath(path) {
+		return "", "", nil, false
+	}
+	route, ok = matchFast(path)
+	return path, query, route, ok
+}
+
+// serveFast proxies one request of the fast path.
+func (e *engine) serveFast(ctx *fasthttp.RequestCtx, path, query string, route *fastRoute) {
+	g := e.g
+	start := e.chain.Metrics.Begin()
+	label := route.pattern
+	rh := &ctx.Response.Header
+	rh.Add(app.VersionHeader, e.chain.Version)
+	id := string(ctx.Request.Header.Peek(reqid.Header))
+	if !reqid.Valid(id) {
+		id = reqid.New()
+	}
+	rh.Set(reqid.Header, id)
+	defer func() {
+		if v := recover(); v != nil {
+			e.chain.Log.ErrorContext(reqid.With(context.Background(), id), "handler panic", "panic", v, "stack", string(debug.Stack()))
+			ctx.Response.Reset() // whatever the answer had so far
+			ctx.Response.Header.Add(app.VersionHeader, e.chain.Version)
+			ctx.Response.Header.Set(reqid.Header, id)
+			writeRefusal(ctx, &refusal{status: http.StatusInternalServerError, code: "internal", msg: "internal error"})
+		}
+		status := ctx.Response.StatusCode()
+		e.chain.Metrics.End(start, label, http.MethodGet, status)
+		if e.chain.Log.Enabled(context.Background(), slog.LevelInfo) {
+			e.chain.Log.LogAttrs(reqid.With(context.Background(), id), slog.LevelInfo, "request",
+				slog.String("method", http.MethodGet), slog.String("path", path),
+				slog.Int("status", status), slog.Duration("duration", time.Since(start)))
+		}
+	}()
+	if e.chain.Fault != nil && e.chain.Fault() {
+		// Injected before routing, as Faults does: counted as an unmatched route.
+		label = "unmatched"
+		rh.Set(app.FaultHeader, "true")
+		writeRefusal(ctx, &refusal{status: http.StatusInternalServerError, code: "injected_fault", msg: "injected fault (FAULT_ERROR_RATIO)"})
+		return
+	}
+	claims, refused := g.admit(string(ctx.Request.Header.Peek("Authorization")), http.MethodGet, path, func() string {
+		var xff []string
+		for _, v := range ctx.Request.Header.PeekAll("X-Forwarded-For") {
+			xff = append(xff, string(v))
+		}
+		return clientIP(xff, ctx.RemoteAddr().String(), g.TrustedProxyHops)
+	})
+	if refused != nil {
+		writeRefusal(ctx, refused)
+		return
+	}
+
+	up := route.fwd(g)
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	outRequest(ctx, req, path, cleanQuery(query), claims, id)
+	if err := up.Do(req, resp, g.UpstreamTimeout); err != nil {
+		writeRefusal(ctx, g.upstreamFailure(reqid.With(context.Background(), id), up, err))
+		return
+	}
+	copyAnswer(ctx, resp)
+}
+
+// outRequest builds the request sent upstream: the client's header without
+// the headers dropped (see dropped) and those its Connection header names,
+// X-Forwarded-For/-Host/-Proto from the connection, the identity headers from
+// the verified token, the request id. The host is set by Upstream.Do.
+func outRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, path, query string, claims *auth.Claims, id string) {
+	in := &ctx.Request.Header
+	out := &req.Header
+	out.DisableNormalizing() // the names come normalised from the client's header
+	out.SetMethod(http.MethodGet)
+	if query != "" {
+		out.SetRequestURI(path + "?" + query)
+	} else {
+		out.SetRequestURI(path)
+	}
+	named := in.Peek("Connection")
+	for k, v := range in.All() {
+		if dropped(string(k)) || string(k) == "Host" || (len(named) > 0 && namedIn(named, k)) {
+			continue
+		}
+		out.AddBytesKV(k, v)
+	}
+	if hasToken([]string{string(in.Peek("Te"))}, "trailers") {
+		out.Set("Te", "trailers")
+	}
+	ip := ctx.RemoteIP().String()
+	if prior := in.PeekAll("X-Forwarded-For"); len(prior) > 0 {
+		var b strings.Builder
+		for _, p := range prior {
+			b.Write(p)
+			b.WriteString(", ")
+		}
+		ip = b.String() + ip
+	}
+	out.Set("X-Forwarded-For", ip)
+	if host := in.Host(); len(host) > 0 {
+		out.SetBytesV("X-Forwarded-Host", host)
+	}
+	out.Set("X-Forwarded-Proto", "http")
+	if claims != nil {
+		out.Set(hUserID, claims.Subject)
+		out.Set(hUserEmail, claims.Email)
+	}
+	out.Set(hRequestID, id)
+}
+
+// namedIn reports whether the header name k is one of the comma-separated
+// names in a Connection header value.
+func namedIn(connection, k []byte) bool {
+	for name := range strings.SplitSeq(string(connection), ",") {
+		if strings.EqualFold(strings.TrimSpace(name), string(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+// copyAnswer passes the upstream's answer on: its status, its header without
+// hop-by-hop headers (and those its Connection header names), its
+// X-Request-ID (the gateway's is already set) and its Date (the server sets
+// its own), after the gateway's own headers; then its body, by exchanging
+// buffers.
+func copyAnswer(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
+	ctx.SetStatusCode(resp.StatusCode())
+	rh := &ctx.Response.Header
+	named := resp.Header.Peek("Connection")
+	for k, v := range resp.Header.All() {
+		switch string(k) {
+		case "Content-Length", "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+			"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", hRequestID, "Date":
+			continue
+		}
+		if len(named) > 0 && namedIn(named, k) {
+			continue
+		}
+		rh.AddBytesKV(k, v)
+	}
+	resp.SwapBody(ctx.Response.SwapBody(resp.Body()))
+}
+
+// writeRefusal answers with f: status, its header, the JSON error.
+func writeRefusal(ctx *fasthttp.RequestCtx, f *refusal) {
+	if f.header != "" {
+		ctx.Response.Header.Set(f.header, f.headerValue)
+	}
+	ctx.SetStatusCode(f.status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(httpx.ErrorBody(f.code, f.msg))
+}
