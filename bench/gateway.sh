@@ -20,6 +20,7 @@
 #   BENCH_ACCESS_LOG=on     off: neither the services nor nginx log each request
 #                           (the services run at LOG_LEVEL=warn, nginx with access_log off)
 #   BENCH_KEEP=1            keep logs, proxy configs and the profile in the temp dir
+#   BENCH_GATEWAY_ENV       extra VAR=value words for the gateway's environment (e.g. GOMAXPROCS=1)
 #   SHOP_CACHE              the tool cache (default ~/.cache/shop-platform): Traefik is taken from
 #                           its bin/ (scripts/deps.sh; skipped when absent), Caddy is built once into
 #                           its bench-bin/ with go install (Go module proxy)
@@ -78,9 +79,10 @@ wait_ready user "http://127.0.0.1:$P_USER/readyz" 60
 
 # The gateway: rate limiting stays on with limits no benchmark reaches; the
 # order upstream is not used here (a closed port).
+read -ra extra_env <<<"${BENCH_GATEWAY_ENV:-}"
 gateway_env=("JWT_SECRET=$BENCH_JWT_SECRET" "USER_URL=http://127.0.0.1:$P_USER"
   "PRODUCT_URL=http://127.0.0.1:$P_PRODUCT" "ORDER_URL=http://127.0.0.1:$P_NOORDER"
-  RATE_LIMIT_RPS=1000000 RATE_LIMIT_BURST=1000000 UPSTREAM_TIMEOUT=10s "$SVC_LOG")
+  RATE_LIMIT_RPS=1000000 RATE_LIMIT_BURST=1000000 UPSTREAM_TIMEOUT=10s "$SVC_LOG" "${extra_env[@]}")
 service gateway "$P_GATEWAY" "${gateway_env[@]}"
 wait_ready gateway "http://127.0.0.1:$P_GATEWAY/readyz" 30
 
