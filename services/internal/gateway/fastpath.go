@@ -30,38 +30,6 @@ import (
 // few KiB; nothing they serve is streamed). Every other request goes through
 // the net/http chain.
 
-// fastRoute is a proxied prefix, as Routes registers them on the mux.
-type fastRoute struct {
-	pattern string // the ServeMux pattern the request would match (its metrics route label)
-	fwd     func(*Gateway) *Upstream
-}
-
-var (
-	routeUsers        = fastRoute{"/api/users/", func(g *Gateway) *Upstream { return g.Users }}
-	routeProducts     = fastRoute{"/api/products", func(g *Gateway) *Upstream { return g.Product }}
-	routeProductsTree = fastRoute{"/api/products/", func(g *Gateway) *Upstream { return g.Product }}
-	routeOrders       = fastRoute{"/api/orders", func(g *Gateway) *Upstream { return g.Orders }}
-	routeOrdersTree   = fastRoute{"/api/orders/", func(g *Gateway) *Upstream { return g.Orders }}
-)
-
-// matchFast returns the route of p when the mux would route p to a proxy:
-// the same patterns as Routes.
-func matchFast(p string) (*fastRoute, bool) {
-	switch {
-	case strings.HasPrefix(p, "/api/users/"):
-		return &routeUsers, true
-	case p == "/api/products":
-		return &routeProducts, true
-	case strings.HasPrefix(p, "/api/products/"):
-		return &routeProductsTree, true
-	case p == "/api/orders":
-		return &routeOrders, true
-	case strings.HasPrefix(p, "/api/orders/"):
-		return &routeOrdersTree, true
-	}
-	return nil, false
-}
-
 // plainPath reports whether p is a path the fast path may take as it is:
 // only letters, digits, '/', '-', '_' and '~', no empty segment. Such a
 // path is canonical (see canonical) and reads the same decoded or not;
@@ -83,9 +51,9 @@ func plainPath(p string) bool {
 }
 
 // fastRequest splits the request line's target of a request the fast path
-// takes into its path and query, and its route; ok is false for every
+// takes into its path and query, and finds its route (matchRoute); ok is false for every
 // request the net/http chain must serve.
-func fastRequest(ctx *fasthttp.RequestCtx) (path, query string, route *fastRoute, ok bool) {
+func fastRequest(ctx *fasthttp.RequestCtx) (path, query string, r *route, ok bool) {
 	h := &ctx.Request.Header
 	// ContentLength: 0, or -2 without the header; -1 is a chunked body.
 	if !h.IsGet() || h.ContentLength() == -1 || len(ctx.Request.Body()) > 0 || len(h.Peek("Upgrade")) > 0 {
@@ -96,15 +64,15 @@ func fastRequest(ctx *fasthttp.RequestCtx) (path, query string, route *fastRoute
 	if !plainPath(path) {
 		return "", "", nil, false
 	}
-	route, ok = matchFast(path)
-	return path, query, route, ok
+	r, ok = matchRoute(path)
+	return path, query, r, ok
 }
 
 // serveFast proxies one request of the fast path.
-func (e *engine) serveFast(ctx *fasthttp.RequestCtx, path, query string, route *fastRoute) {
+func (e *engine) serveFast(ctx *fasthttp.RequestCtx, path, query string, r *route) {
 	g := e.g
 	start := e.chain.Metrics.Begin()
-	label := route.pattern
+	label := r.pattern
 	rh := &ctx.Response.Header
 	rh.Add(app.VersionHeader, e.chain.Version)
 	id := string(ctx.Request.Header.Peek(reqid.Header))
@@ -147,7 +115,7 @@ func (e *engine) serveFast(ctx *fasthttp.RequestCtx, path, query string, route *
 		return
 	}
 
-	up := route.fwd(g)
+	up := r.upstream(g)
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)

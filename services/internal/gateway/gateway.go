@@ -55,8 +55,35 @@ type Gateway struct {
 	RateLimited    prometheus.Counter
 	AuthFailures   prometheus.Counter
 	UpstreamErrors *prometheus.CounterVec
+}
 
-	users, products, orders *forwarder
+// route is one of the gateway's proxied routes: its ServeMux pattern (also
+// its metrics route label) and the upstream it goes to.
+type route struct {
+	pattern  string
+	upstream func(*Gateway) *Upstream
+}
+
+// routes are the proxied routes, for the mux (Routes) and the engine's fast
+// path (matchRoute) alike.
+var routes = [...]route{
+	{"/api/users/", func(g *Gateway) *Upstream { return g.Users }},
+	{"/api/products", func(g *Gateway) *Upstream { return g.Product }},
+	{"/api/products/", func(g *Gateway) *Upstream { return g.Product }},
+	{"/api/orders", func(g *Gateway) *Upstream { return g.Orders }},
+	{"/api/orders/", func(g *Gateway) *Upstream { return g.Orders }},
+}
+
+// matchRoute is the route the mux gives path p: a pattern ending in '/'
+// matches its subtree, any other only itself (the patterns do not overlap).
+func matchRoute(p string) (*route, bool) {
+	for i := range routes {
+		r := &routes[i]
+		if r.pattern == p || (strings.HasSuffix(r.pattern, "/") && strings.HasPrefix(p, r.pattern)) {
+			return r, true
+		}
+	}
+	return nil, false
 }
 
 type ctxKey int
@@ -82,14 +109,14 @@ func Public(method, p string) bool {
 
 // Routes registers the proxied prefixes.
 func (g *Gateway) Routes(mux *http.ServeMux) {
-	g.users = g.proxy(g.Users)
-	g.products = g.proxy(g.Product)
-	g.orders = g.proxy(g.Orders)
-	mux.Handle("/api/users/", g.guard(g.users))
-	mux.Handle("/api/products", g.guard(g.products))
-	mux.Handle("/api/products/", g.guard(g.products))
-	mux.Handle("/api/orders", g.guard(g.orders))
-	mux.Handle("/api/orders/", g.guard(g.orders))
+	forwarders := map[*Upstream]*forwarder{}
+	for _, r := range routes {
+		u := r.upstream(g)
+		if forwarders[u] == nil {
+			forwarders[u] = g.proxy(u)
+		}
+		mux.Handle(r.pattern, g.guard(forwarders[u]))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteError(w, http.StatusNotFound, "not_found", "no route for "+r.URL.Path)
 	})
