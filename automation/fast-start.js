@@ -1,0 +1,118 @@
+"use strict";
+/**
+ * A start-up hook for the Node processes of a stack operation, loaded with `node --require` before
+ * anything else: the automation CLI (scripts/automation.sh) and, through the `NODE_OPTIONS` the CLI
+ * hands to Pulumi (automation/settings.ts), the program and the dynamic providers' process, which the
+ * language host starts with that environment. Plain JavaScript: it runs before ts-node is registered.
+ *
+ * 1. A compile cache (`v8-compile-cache-lib`) when `SHOP_NODE_COMPILE_CACHE` names a folder: the code
+ *    V8 compiles for each module (the SDK, gRPC, protobuf, the Kubernetes SDK, the program as ts-node
+ *    transpiled it) is kept there, one file set per entry script, and reused while the module's source
+ *    is unchanged (keyed by its SHA-1; a cache V8 rejects is dropped and made again). Node 20 has no
+ *    compile cache of its own. The folder is made on the first save.
+ * 2. The Pulumi SDK's promise stacks without source maps: `debuggablePromise` records `new Error().stack`
+ *    for every promise it makes (shown only when a promise leaks), and ts-node's source-map support maps
+ *    every frame of every one of them, about a sixth of a no-op `up`'s CPU in the program. Those stacks
+ *    are formatted as Node does without source maps; every other stack (the user's errors) still goes
+ *    through whatever `Error.prepareStackTrace` is installed (ts-node's mapping included).
+ * `SHOP_FAST_START=0` turns both off.
+ */
+const path = require("path");
+
+/** The first frame of a stack the SDK records for each promise it tracks. */
+const PROMISE_STACK_FUNCTION = "debuggablePromise";
+
+/** True for the stack trace (V8 call sites) `debuggablePromise` records for a promise. */
+function isPromiseStack(trace) {
+  const first = Array.isArray(trace) ? trace[0] : undefined;
+  if (!first || typeof first.getFunctionName !== "function") return false;
+  return first.getFunctionName() === PROMISE_STACK_FUNCTION;
+}
+
+/** The stack as Node formats it without any `prepareStackTrace`: the error's text, then a line per frame. */
+function plainStack(error, trace) {
+  let head;
+  try {
+    head = Error.prototype.toString.call(error);
+  } catch {
+    head = "Error";
+  }
+  return head + trace.map((frame) => `\n    at ${frame}`).join("");
+}
+
+/**
+ * Makes `Error.prepareStackTrace` an accessor: what is assigned to it (ts-node's source-map support,
+ * a library capturing call sites for a moment) is kept as the inner formatter, and reading it gives a
+ * wrapper that formats promise stacks plainly and hands every other stack to the inner one. Reading it
+ * and assigning the value back (the save/restore idiom) restores the same inner formatter. Returns a
+ * function that puts the plain property back (with the current inner formatter).
+ */
+function installPlainPromiseStacks(ErrorCtor = Error) {
+  const existing = Object.getOwnPropertyDescriptor(ErrorCtor, "prepareStackTrace");
+  if (existing && existing.get && existing.get.shopFastStart) return existing.get.shopFastStart;
+  let inner = ErrorCtor.prepareStackTrace;
+  /** wrapper -> the inner formatter it wraps; inner -> its wrapper (one wrapper per inner). */
+  const innerOf = new WeakMap();
+  const wrapperOf = new WeakMap();
+  let wrapperOfNone;
+  const wrap = (fn) => {
+    const known = typeof fn === "function" ? wrapperOf.get(fn) : wrapperOfNone;
+    if (known) return known;
+    const wrapper = function prepareStackTrace(error, trace) {
+      if (isPromiseStack(trace)) return plainStack(error, trace);
+      return typeof fn === "function" ? fn.call(this, error, trace) : plainStack(error, trace);
+    };
+    innerOf.set(wrapper, fn);
+    if (typeof fn === "function") wrapperOf.set(fn, wrapper);
+    else wrapperOfNone = wrapper;
+    return wrapper;
+  };
+  const get = function () {
+    return wrap(inner);
+  };
+  const uninstall = () => {
+    Object.defineProperty(ErrorCtor, "prepareStackTrace", { value: inner, writable: true, configurable: true, enumerable: false });
+  };
+  get.shopFastStart = uninstall;
+  Object.defineProperty(ErrorCtor, "prepareStackTrace", {
+    configurable: true,
+    enumerable: false,
+    get,
+    set(value) {
+      inner = innerOf.has(value) ? innerOf.get(value) : value;
+    },
+  });
+  return uninstall;
+}
+
+/** The file-name prefix of an entry script's cache: which program it is, readable. */
+function cachePrefix(entry) {
+  if (!entry) return "node";
+  const parts = path.resolve(entry).split(path.sep).filter(Boolean);
+  return parts.slice(-3).join("_");
+}
+
+/** Installs the compile cache under `dir/<V8 version>` for the entry script; undefined when off or unavailable. */
+function installCompileCache(dir, entry) {
+  if (!dir) return undefined;
+  let lib;
+  try {
+    lib = require("v8-compile-cache-lib");
+  } catch {
+    return undefined;
+  }
+  return lib.install({ cacheDir: path.join(dir, process.versions.v8), prefix: cachePrefix(entry) });
+}
+
+module.exports = { isPromiseStack, plainStack, installPlainPromiseStacks, cachePrefix, installCompileCache, PROMISE_STACK_FUNCTION };
+
+// Installed only when preloaded (`--require`: no main module yet), not when a test requires the file.
+if (require.main === undefined && process.env.SHOP_FAST_START !== "0" && !global.__shopFastStart) {
+  global.__shopFastStart = true;
+  installPlainPromiseStacks();
+  try {
+    installCompileCache(process.env.SHOP_NODE_COMPILE_CACHE, process.argv[1]);
+  } catch {
+    // A cache that cannot be read or made costs time, never the run.
+  }
+}
