@@ -92,9 +92,12 @@ function cachePrefix(entry) {
   return parts.slice(-3).join("_");
 }
 
-/** Installs the compile cache under `dir/<V8 version>` for the entry script; undefined when off or unavailable. */
+/**
+ * Installs the compile cache under `dir/<V8 version>` for the entry script; undefined when off,
+ * unavailable, or when there is no entry script (`node -e`: a process too short to gain).
+ */
 function installCompileCache(dir, entry) {
-  if (!dir) return undefined;
+  if (!dir || !entry) return undefined;
   let lib;
   try {
     lib = require("v8-compile-cache-lib");
@@ -104,14 +107,30 @@ function installCompileCache(dir, entry) {
   return lib.install({ cacheDir: path.join(dir, process.versions.v8), prefix: cachePrefix(entry) });
 }
 
-module.exports = { isPromiseStack, plainStack, installPlainPromiseStacks, cachePrefix, installCompileCache, PROMISE_STACK_FUNCTION };
+/**
+ * Saves the cache also when the process is stopped by `signal` (the engine stops the dynamic
+ * providers' process with SIGINT, which ends Node without its `exit` event): when nothing else
+ * listens for the signal, the cache is saved and the signal raised again, so the process ends as it
+ * would have; when something else handles it, the cache is only saved.
+ */
+function saveOnSignal(handle, signal, proc = process) {
+  const onSignal = () => {
+    handle.uninstall();
+    if (proc.listenerCount(signal) === 0) proc.kill(proc.pid, signal);
+  };
+  proc.once(signal, onSignal);
+  return onSignal;
+}
+
+module.exports = { isPromiseStack, plainStack, installPlainPromiseStacks, cachePrefix, installCompileCache, saveOnSignal, PROMISE_STACK_FUNCTION };
 
 // Installed only when preloaded (`--require`: no main module yet), not when a test requires the file.
 if (require.main === undefined && process.env.SHOP_FAST_START !== "0" && !global.__shopFastStart) {
   global.__shopFastStart = true;
   installPlainPromiseStacks();
   try {
-    installCompileCache(process.env.SHOP_NODE_COMPILE_CACHE, process.argv[1]);
+    const cache = installCompileCache(process.env.SHOP_NODE_COMPILE_CACHE, process.argv[1]);
+    if (cache) for (const signal of ["SIGINT", "SIGTERM"]) saveOnSignal(cache, signal);
   } catch {
     // A cache that cannot be read or made costs time, never the run.
   }

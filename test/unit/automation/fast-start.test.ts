@@ -115,6 +115,29 @@ describe("automation/fast-start.js", () => {
     }
   });
 
+  it("preloaded: a process ended by SIGINT (as the engine ends the dynamic providers' one) saves its cache and still ends by the signal", function () {
+    this.timeout(120_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-fast-start-"));
+    try {
+      const cache = path.join(dir, "cache");
+      const script = path.join(dir, "provider.js");
+      fs.writeFileSync(script, 'require("js-yaml"); process.stdout.write("ready\\n"); setInterval(() => {}, 1000);\n');
+      const res = spawnSync("sh", ["-c", `node -r "${HOOK}" "${script}" & pid=$!; sleep 1.5; kill -INT $pid; wait $pid; echo "status $?"`], {
+        env: { PATH: process.env.PATH ?? "", SHOP_NODE_COMPILE_CACHE: cache, NODE_PATH: path.join(REPO, "node_modules") },
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      assert.match(res.stdout, /ready\nstatus 130/, res.stderr);
+      assert.ok(fs.readdirSync(path.join(cache, process.versions.v8)).some((f) => f.endsWith("provider.js.BLOB")));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("makes no compile cache for a process without an entry script (node -e)", () => {
+    assert.equal(hook.installCompileCache("/nonexistent", undefined), undefined);
+  });
+
   it("preloaded before ts-node: a TypeScript error still points at its TypeScript line", function () {
     this.timeout(120_000);
     const dir = fs.mkdtempSync(path.join(REPO, ".tmp-fast-start-"));
