@@ -81,6 +81,17 @@ export function resolveSettings(env: NodeJS.ProcessEnv, repoRoot = REPO_ROOT): S
   return { repoRoot, backendUrl, secretsProvider, configDir, toolBin, runDir: env.SHOP_RUN || path.join(cache, "run"), env: out };
 }
 
+/**
+ * The no-op `up`'s speed-ups (docs/benchmarks.md) are on unless `SHOP_FAST_START=0`: the start-up hook
+ * of the Node processes (automation/fast-start.js) and the CLI's shortcuts around an update (the
+ * remembered `pulumi` version, a stack's existence from its checkpoint file, no `stack select` of a
+ * known stack, no read-back of outputs and history after `up`). Off, the CLI does what it did before
+ * them: for comparison (bench/local-stack.sh) and as a way out.
+ */
+export function fastStartOn(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SHOP_FAST_START !== "0";
+}
+
 /** The start-up hook the program's Node processes are given (automation/fast-start.js). */
 export const FAST_START = path.join(REPO_ROOT, "automation", "fast-start.js");
 
@@ -97,7 +108,7 @@ function nodeOption(arg: string): string {
 export function fastStartEnv(env: NodeJS.ProcessEnv, cache: string, hook = FAST_START): Record<string, string> {
   const out: Record<string, string> = { SHOP_NODE_COMPILE_CACHE: env.SHOP_NODE_COMPILE_CACHE ?? path.join(cache, "node-compile-cache") };
   const current = env.NODE_OPTIONS ?? "";
-  if (env.SHOP_FAST_START === "0") {
+  if (!fastStartOn(env)) {
     if (current) out.NODE_OPTIONS = current;
     return out;
   }

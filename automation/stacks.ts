@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { LocalWorkspace, OutputMap, PulumiCommand, Stack, UpOptions, UpResult, UpdateSummary } from "@pulumi/pulumi/automation";
-import { Settings, generatedConfigFile, declaredStacks } from "./settings";
+import { Settings, fastStartOn, generatedConfigFile, declaredStacks } from "./settings";
 import { PROJECT, containsSecure } from "./review";
 import { SecretsKeys, StackBackend, readYaml, writeStackFile } from "./stack-file";
 
@@ -77,6 +77,7 @@ export function pulumiVersionCache(s: Settings): string {
 export async function pulumiCommand(s: Settings): Promise<PulumiCommand> {
   const local = path.join(s.toolBin, "pulumi");
   if (!fs.existsSync(local)) return PulumiCommand.get();
+  if (!fastStartOn()) return PulumiCommand.get({ root: path.dirname(s.toolBin) });
   const cacheFile = pulumiVersionCache(s);
   const known = cachedPulumiVersion(cacheFile, local);
   const internals = known ? commandInternals() : undefined;
@@ -140,7 +141,7 @@ export function checkpointFiles(backendUrl: string, stack: string): string[] {
  */
 export async function stackExists(ws: LocalWorkspace, stack: string): Promise<boolean> {
   const backend = ws.envVars.PULUMI_BACKEND_URL ?? process.env.PULUMI_BACKEND_URL ?? "";
-  if (checkpointFiles(backend, stack).some((f) => fs.existsSync(f))) return true;
+  if (fastStartOn() && checkpointFiles(backend, stack).some((f) => fs.existsSync(f))) return true;
   const stacks = await ws.listStacks();
   return stacks.some((x) => x.name === stack || x.name.endsWith(`/${stack}`));
 }
@@ -226,6 +227,7 @@ export async function selectStack(ws: LocalWorkspace, stack: string): Promise<St
  * is a no-op for that moment.
  */
 export async function existingStack(ws: LocalWorkspace, stack: string): Promise<Stack> {
+  if (!fastStartOn()) return Stack.select(stack, ws);
   const own = Object.prototype.hasOwnProperty.call(ws, "selectStack");
   const saved = ws.selectStack;
   ws.selectStack = async () => {};
@@ -244,6 +246,7 @@ export async function existingStack(ws: LocalWorkspace, stack: string): Promise<
  * the same. The result's `outputs` is `{}` and its `summary` undefined.
  */
 export async function upWithoutReadback(stack: Stack, opts: UpOptions): Promise<UpResult> {
+  if (!fastStartOn()) return stack.up(opts);
   const target = stack as unknown as { outputs: () => Promise<OutputMap>; info: () => Promise<UpdateSummary | undefined> };
   target.outputs = async () => ({});
   target.info = async () => undefined;

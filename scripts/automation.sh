@@ -15,4 +15,5 @@ export TS_NODE_PROJECT="$REPO_ROOT/tsconfig.json" TS_NODE_TRANSPILE_ONLY="${TS_N
 # own modules (the Automation API loads the SDK, gRPC and protobuf). The CLI hands the same hook to the
 # program's processes through NODE_OPTIONS (automation/settings.ts).
 export SHOP_NODE_COMPILE_CACHE="${SHOP_NODE_COMPILE_CACHE-$SHOP_CACHE/node-compile-cache}"
+# SHOP_FAST_START=0 turns it and the CLI's shortcuts off (automation/settings.ts, fastStartOn).
 exec node -r "$REPO_ROOT/automation/fast-start.js" -r "$REPO_ROOT/node_modules/ts-node/register" "$REPO_ROOT/automation/cli.ts" "$@"

@@ -152,6 +152,44 @@ describe("automation/stacks: fewer pulumi processes per deploy", () => {
   });
 });
 
+describe("automation/stacks: SHOP_FAST_START=0, as before the shortcuts", () => {
+  const saved = process.env.SHOP_FAST_START;
+  beforeEach(() => (process.env.SHOP_FAST_START = "0"));
+  afterEach(() => (saved === undefined ? delete process.env.SHOP_FAST_START : (process.env.SHOP_FAST_START = saved)));
+
+  it("asks the binary its version every time", async () => {
+    const cache = tmp();
+    try {
+      fakePulumi(cache, "v3.274.1");
+      const s = resolveSettings({ HOME: cache, SHOP_CACHE: cache, PULUMI_CONFIG_PASSPHRASE: "x" });
+      await pulumiCommand(s);
+      await pulumiCommand(s);
+      assert.equal(runs(cache), 2);
+    } finally {
+      fs.rmSync(cache, { recursive: true, force: true });
+    }
+  });
+
+  it("selects the stack and reads back the update's outputs and history", async () => {
+    const selected: string[] = [];
+    const ws = { selectStack: async (n: string) => void selected.push(n) } as unknown as LocalWorkspace;
+    await existingStack(ws, "local");
+    assert.deepEqual(selected, ["local"]);
+    const reads: string[] = [];
+    const stack = {
+      outputs: async () => void reads.push("outputs"),
+      info: async () => void reads.push("history"),
+      async up() {
+        await this.outputs();
+        await this.info();
+        return {};
+      },
+    };
+    await upWithoutReadback(stack as unknown as Stack, {});
+    assert.deepEqual(reads, ["outputs", "history"]);
+  });
+});
+
 describe("automation/settings: the fast-start hook for the program's processes", () => {
   it("adds --require of the hook to NODE_OPTIONS once, and the compile cache under the toolchain cache", () => {
     const env = fastStartEnv({ NODE_OPTIONS: "--max-old-space-size=2048" }, "/c");
