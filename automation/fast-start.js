@@ -29,7 +29,23 @@ function isPromiseStack(trace) {
   return first.getFunctionName() === PROMISE_STACK_FUNCTION;
 }
 
-/** The stack as Node formats it without any `prepareStackTrace`: the error's text, then a line per frame. */
+/**
+ * One frame as `name (file:line:column)`. Cheaper than the frame's own `toString`, which also looks up
+ * the receiver's type and the method's name on it (about 0.25 s of CPU over a no-op `up`'s promises).
+ */
+function frameText(frame) {
+  try {
+    const name = frame.getFunctionName();
+    const file = frame.getFileName() || (frame.isEval() ? "<eval>" : "<anonymous>");
+    const where = `${file}:${frame.getLineNumber()}:${frame.getColumnNumber()}`;
+    const text = name ? `${name} (${where})` : where;
+    return frame.isAsync && frame.isAsync() ? `async ${text}` : text;
+  } catch {
+    return String(frame);
+  }
+}
+
+/** The stack without source maps: the error's text, then a line per frame (`    at name (file:line:column)`). */
 function plainStack(error, trace) {
   let head;
   try {
@@ -37,7 +53,9 @@ function plainStack(error, trace) {
   } catch {
     head = "Error";
   }
-  return head + trace.map((frame) => `\n    at ${frame}`).join("");
+  let out = head;
+  for (const frame of trace) out += `\n    at ${frameText(frame)}`;
+  return out;
 }
 
 /**
@@ -122,7 +140,7 @@ function saveOnSignal(handle, signal, proc = process) {
   return onSignal;
 }
 
-module.exports = { isPromiseStack, plainStack, installPlainPromiseStacks, cachePrefix, installCompileCache, saveOnSignal, PROMISE_STACK_FUNCTION };
+module.exports = { isPromiseStack, plainStack, frameText, installPlainPromiseStacks, cachePrefix, installCompileCache, saveOnSignal, PROMISE_STACK_FUNCTION };
 
 // Installed only when preloaded (`--require`: no main module yet), not when a test requires the file.
 if (require.main === undefined && process.env.SHOP_FAST_START !== "0" && !global.__shopFastStart) {

@@ -74,6 +74,15 @@ describe("automation/fast-start.js", () => {
     });
   });
 
+  it("formats a frame as name (file:line:column), without the receiver's type", () => {
+    const frame = (name: string | null, file: string | null, extra: Record<string, unknown> = {}) =>
+      ({ getFunctionName: () => name, getFileName: () => file, getLineNumber: () => 3, getColumnNumber: () => 7, isEval: () => false, isAsync: () => false, ...extra }) as unknown as NodeJS.CallSite;
+    assert.equal((hook as any).frameText(frame("f", "/a.js")), "f (/a.js:3:7)");
+    assert.equal((hook as any).frameText(frame(null, "/a.js")), "/a.js:3:7");
+    assert.equal((hook as any).frameText(frame("g", null)), "g (<anonymous>:3:7)");
+    assert.equal((hook as any).frameText(frame("h", "/b.js", { isAsync: () => true })), "async h (/b.js:3:7)");
+  });
+
   it("tells a debuggablePromise trace from others", () => {
     assert.equal(hook.isPromiseStack([{ getFunctionName: () => "debuggablePromise" }]), true);
     assert.equal(hook.isPromiseStack([{ getFunctionName: () => "other" }]), false);
