@@ -15,7 +15,8 @@
  *    every frame of every one of them, about a sixth of a no-op `up`'s CPU in the program. Those stacks
  *    are formatted as Node does without source maps; every other stack (the user's errors) still goes
  *    through whatever `Error.prepareStackTrace` is installed (ts-node's mapping included).
- * `SHOP_FAST_START=0` turns both off.
+ * 3. npm's arborist, which the SDK loads at start and this project never uses, loaded only when used.
+ * `SHOP_FAST_START=0` turns all three off.
  */
 const path = require("path");
 
@@ -140,12 +141,50 @@ function saveOnSignal(handle, signal, proc = process) {
   return onSignal;
 }
 
-module.exports = { isPromiseStack, plainStack, frameText, installPlainPromiseStacks, cachePrefix, installCompileCache, saveOnSignal, PROMISE_STACK_FUNCTION };
+/**
+ * Modules the SDK loads eagerly but uses only in a path this project does not take: npm's arborist,
+ * which `@pulumi/pulumi/runtime` loads at start for `computeCodePaths` (packaging functions with their
+ * dependencies), about 0.2 s of loading in each of the CLI, the program and the dynamic providers' process.
+ */
+const DEFERRED = ["@npmcli/arborist"];
+
+/**
+ * Makes `require(name)` of the `names` give a stand-in that loads the module on first use (any property
+ * read other than the `__esModule` check of TypeScript's import helper, `in`, key listing). Returns a
+ * function that puts `Module._load` back.
+ */
+function deferModules(names, Module = require("module")) {
+  const original = Module._load;
+  const load = function (request, parent, isMain) {
+    if (!names.includes(request)) return original.apply(this, arguments);
+    let real;
+    const target = () => (real = real || original.call(Module, request, parent, isMain));
+    return new Proxy(
+      {},
+      {
+        get: (_t, key) => (key === "__esModule" && real === undefined ? true : Reflect.get(target(), key)),
+        has: (_t, key) => Reflect.has(target(), key),
+        ownKeys: () => Reflect.ownKeys(target()),
+        getOwnPropertyDescriptor: (_t, key) => {
+          const d = Reflect.getOwnPropertyDescriptor(target(), key);
+          return d && { ...d, configurable: true };
+        },
+      },
+    );
+  };
+  Module._load = load;
+  return () => {
+    if (Module._load === load) Module._load = original;
+  };
+}
+
+module.exports = { isPromiseStack, plainStack, frameText, deferModules, DEFERRED, installPlainPromiseStacks, cachePrefix, installCompileCache, saveOnSignal, PROMISE_STACK_FUNCTION };
 
 // Installed only when preloaded (`--require`: no main module yet), not when a test requires the file.
 if (require.main === undefined && process.env.SHOP_FAST_START !== "0" && !global.__shopFastStart) {
   global.__shopFastStart = true;
   installPlainPromiseStacks();
+  deferModules(DEFERRED);
   try {
     const cache = installCompileCache(process.env.SHOP_NODE_COMPILE_CACHE, process.argv[1]);
     if (cache) for (const signal of ["SIGINT", "SIGTERM"]) saveOnSignal(cache, signal);

@@ -83,6 +83,28 @@ describe("automation/fast-start.js", () => {
     assert.equal((hook as any).frameText(frame("h", "/b.js", { isAsync: () => true })), "async h (/b.js:3:7)");
   });
 
+  it("defers a module until it is used, and the SDK's code paths still get npm's arborist", () => {
+    const script = `
+      const hook = require(${JSON.stringify(HOOK)});
+      hook.deferModules(["js-yaml", "@npmcli/arborist"]);
+      const loaded = (m) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + m + "/"));
+      const y = require("js-yaml");
+      const before = loaded("js-yaml");
+      // TypeScript's import helper keeps a module that says __esModule as it is.
+      const esm = y.__esModule === true;
+      const text = y.dump({ a: 1 }).trim();
+      const after = loaded("js-yaml");
+      const keys = Object.keys(y).includes("dump");
+      require("@pulumi/pulumi");
+      const sdkLoadedArborist = loaded("@npmcli/arborist");
+      const { Arborist } = require("@npmcli/arborist");
+      console.log(JSON.stringify({ before, esm, text, after, keys, sdkLoadedArborist, arborist: typeof Arborist }));
+    `;
+    const r = node(["-e", script], { NODE_PATH: path.join(REPO, "node_modules") });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { before: false, esm: true, text: "a: 1", after: true, keys: true, sdkLoadedArborist: false, arborist: "function" });
+  });
+
   it("tells a debuggablePromise trace from others", () => {
     assert.equal(hook.isPromiseStack([{ getFunctionName: () => "debuggablePromise" }]), true);
     assert.equal(hook.isPromiseStack([{ getFunctionName: () => "other" }]), false);
