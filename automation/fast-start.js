@@ -15,7 +15,7 @@
  *    every frame of every one of them, about a sixth of a no-op `up`'s CPU in the program. Those stacks
  *    are formatted as Node does without source maps; every other stack (the user's errors) still goes
  *    through whatever `Error.prepareStackTrace` is installed (ts-node's mapping included).
- * 3. npm's arborist, which the SDK loads at start and this project never uses, loaded only when used.
+ * 3. npm's arborist and TypeScript, which the SDK loads at start, loaded only when used.
  * `SHOP_FAST_START=0` turns all three off.
  */
 const path = require("path");
@@ -142,11 +142,14 @@ function saveOnSignal(handle, signal, proc = process) {
 }
 
 /**
- * Modules the SDK loads eagerly but uses only in a path this project does not take: npm's arborist,
- * which `@pulumi/pulumi/runtime` loads at start for `computeCodePaths` (packaging functions with their
- * dependencies), about 0.2 s of loading in each of the CLI, the program and the dynamic providers' process.
+ * Modules the SDK loads eagerly but uses only in some processes: npm's arborist, which
+ * `@pulumi/pulumi/runtime` loads at start for `computeCodePaths` (packaging functions with their
+ * dependencies, never used here), and TypeScript, which it loads at start to parse functions it
+ * serialises (the program serialises the dynamic providers; the CLI and the dynamic providers' process
+ * never do). About 0.2 s of loading each, in each Node process that does not use them. Both are
+ * required plainly (`require("typescript")`, TypeScript's `__importStar`), which the stand-in serves.
  */
-const DEFERRED = ["@npmcli/arborist"];
+const DEFERRED = ["@npmcli/arborist", "typescript"];
 
 /**
  * Makes `require(name)` of the `names` give a stand-in that loads the module on first use (any property

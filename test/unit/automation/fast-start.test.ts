@@ -83,10 +83,10 @@ describe("automation/fast-start.js", () => {
     assert.equal((hook as any).frameText(frame("h", "/b.js", { isAsync: () => true })), "async h (/b.js:3:7)");
   });
 
-  it("defers a module until it is used, and the SDK's code paths still get npm's arborist", () => {
+  it("defers a module until it is used; the SDK still gets npm's arborist and TypeScript when it uses them", () => {
     const script = `
       const hook = require(${JSON.stringify(HOOK)});
-      hook.deferModules(["js-yaml", "@npmcli/arborist"]);
+      hook.deferModules(["js-yaml", "@npmcli/arborist", "typescript"]);
       const loaded = (m) => Object.keys(require.cache).some((k) => k.includes("/node_modules/" + m + "/"));
       const y = require("js-yaml");
       const before = loaded("js-yaml");
@@ -98,11 +98,18 @@ describe("automation/fast-start.js", () => {
       require("@pulumi/pulumi");
       const sdkLoadedArborist = loaded("@npmcli/arborist");
       const { Arborist } = require("@npmcli/arborist");
-      console.log(JSON.stringify({ before, esm, text, after, keys, sdkLoadedArborist, arborist: typeof Arborist }));
+      const sdkLoadedTypeScript = loaded("typescript");
+      // The SDK parses a function with TypeScript when it serialises one (as for a dynamic provider).
+      require("@pulumi/pulumi").runtime.serializeFunction(() => 42).then((f) => {
+        console.log(JSON.stringify({ before, esm, text, after, keys, sdkLoadedArborist, arborist: typeof Arborist, sdkLoadedTypeScript, serialised: /42/.test(f.text), typescript: loaded("typescript") }));
+      });
     `;
     const r = node(["-e", script], { NODE_PATH: path.join(REPO, "node_modules") });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { before: false, esm: true, text: "a: 1", after: true, keys: true, sdkLoadedArborist: false, arborist: "function" });
+    assert.deepEqual(JSON.parse(r.stdout), {
+      before: false, esm: true, text: "a: 1", after: true, keys: true, sdkLoadedArborist: false, arborist: "function",
+      sdkLoadedTypeScript: false, serialised: true, typescript: true,
+    });
   });
 
   it("tells a debuggablePromise trace from others", () => {
