@@ -178,7 +178,9 @@ describe("automation/fast-start.js", () => {
 
   it("preloaded before ts-node: a TypeScript error still points at its TypeScript line", function () {
     this.timeout(120_000);
-    const dir = fs.mkdtempSync(path.join(REPO, ".tmp-fast-start-"));
+    // Inside the repository (ts-node and its swc are resolved from there), in its ignored scratch folder.
+    fs.mkdirSync(path.join(REPO, ".tmp"), { recursive: true });
+    const dir = fs.mkdtempSync(path.join(REPO, ".tmp", "fast-start-"));
     try {
       const file = path.join(dir, "fails.ts");
       // Line 4 in TypeScript; the types and blank lines make the emitted JavaScript's line differ.
