@@ -9,6 +9,7 @@ import * as random from "@pulumi/random";
 import { CATALOG } from "./catalog";
 import { Binary, bytes, LOCAL_GATEWAY_CLASS, milliCpu, ServiceConfig, ShopConfig } from "./config";
 import { ClusterPrerequisites } from "./components/cluster-prerequisites";
+import { clusterPrerequisites } from "./checks";
 import { ConfigGuard, fingerprint, guardedBy } from "./components/config-guard";
 import { DataStores, STORE_KINDS, STORE_PORTS, STORE_RESOURCES, StoreKind } from "./components/data-stores";
 import { Environment, NetworkAllow } from "./components/environment";
@@ -47,8 +48,7 @@ const SHUTDOWN_SECONDS = 20;
 /** The public entry (and HTTPRoute name) of the shop's API: the route a gray release shifts. */
 export const API_ROUTE = "api";
 
-/** The oldest Kubernetes minor version (1.x) the platform runs on: the preStop `sleep` hook is GA in 1.30. */
-export const MIN_KUBERNETES_MINOR = 30;
+export { MIN_KUBERNETES_MINOR } from "./checks";
 
 /** The stack outputs. */
 export interface PlatformOutputs {
@@ -223,22 +223,11 @@ function registryPullSecret(cfg: ShopConfig, namespace: pulumi.Output<string>, p
   );
 }
 
-/** What the routing mode needs of the cluster, for the prerequisites check. */
-function routingRequirements(cfg: ShopConfig): { ingressClass?: string; gatewayApi?: boolean; gatewayClass?: string } {
-  const r = cfg.routing;
-  if (r.mode === "ingress") return r.ingress.className !== undefined ? { ingressClass: r.ingress.className } : {};
-  const shared = r.gateway.name !== undefined && r.gateway.namespace !== undefined;
-  return { gatewayApi: true, ...(shared ? {} : { gatewayClass: r.gateway.className ?? LOCAL_GATEWAY_CLASS }) };
-}
-
-/** Deploys the whole platform described by `cfg`. */
-export function deployPlatform(cfg: ShopConfig): PlatformOutputs {
-  const prerequisites = new ClusterPrerequisites("cluster-prerequisites", {
-    minMinor: MIN_KUBERNETES_MINOR,
-    ...routingRequirements(cfg),
-    ...(cfg.cluster.kubeconfig ? { kubeconfig: cfg.cluster.kubeconfig } : {}),
-    ...(cfg.cluster.context ? { context: cfg.cluster.context } : {}),
-  });
+/**
+ * Deploys the whole platform described by `cfg`. `prerequisites`: the cluster check, when the caller
+ * registered it already (index.ts does, before loading this module).
+ */
+export function deployPlatform(cfg: ShopConfig, prerequisites: ClusterPrerequisites = clusterPrerequisites(cfg)): PlatformOutputs {
   const provider = new k8s.Provider("shop-k8s", {
     ...(cfg.cluster.kubeconfig ? { kubeconfig: cfg.cluster.kubeconfig } : {}),
     ...(cfg.cluster.context ? { context: cfg.cluster.context } : {}),

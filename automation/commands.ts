@@ -11,7 +11,7 @@ import { phasesLine, ProgressPrinter, summaryLine } from "./progress";
 import { renderPreviewMarkdown } from "./markdown";
 import { PROJECT, deriveReviewConfig, readOverrides, readStackConfig } from "./review";
 import { Settings, checkExistingStackName, checkStackName, generatedConfigFile, parsePrNumber, resolveSettings } from "./settings";
-import { ensureStack, openWorkspace, pulumiStackBackend, runPulumi, selectStack, setSecretConfig, stackExists } from "./stacks";
+import { ensureStack, existingStack, openWorkspace, pulumiStackBackend, runPulumi, selectStack, setSecretConfig, stackExists, upWithoutReadback } from "./stacks";
 import { makeStackFile, readStackFileConfig, stackFileRequest, writeStackFileConfig } from "./stack-file";
 import { describeUpdate, parseUpdateNumber, rollbackConfig, rollbackTarget } from "./rollback";
 import { promotion, releaseLines } from "./canary";
@@ -66,7 +66,8 @@ function firstLine(e: unknown): string {
 }
 
 async function up(ws: LocalWorkspace, s: Settings, stackName: string, configFile: string, opts: DeployOptions, o: Output): Promise<number> {
-  const stack = await selectStack(ws, stackName);
+  // Every caller made sure of the stack first (ensureStack).
+  const stack = await existingStack(ws, stackName);
   const started = Date.now();
   if (opts.refresh) {
     o.out(`refreshing ${PROJECT}/${stackName}`);
@@ -90,7 +91,8 @@ async function up(ws: LocalWorkspace, s: Settings, stackName: string, configFile
   const printer = new ProgressPrinter(o.out, false);
   const op = Date.now();
   try {
-    await stack.up({ configFile, onEvent: printer.onEvent, policyPacks: opts.policyPack });
+    // The result's outputs and summary are not used here: not read back (stacks.ts).
+    await upWithoutReadback(stack, { configFile, onEvent: printer.onEvent, policyPacks: opts.policyPack });
   } catch (e) {
     o.err(`update of ${stackName} failed: ${firstLine(e)}`);
     o.out(`summary: ${summaryLine(printer.report, (Date.now() - started) / 1000, false)} (failed)`);

@@ -72,9 +72,49 @@ export function resolveSettings(env: NodeJS.ProcessEnv, repoRoot = REPO_ROOT): S
     // Commands that read no --config-file (e.g. `stack history --show-secrets`) take the stack's
     // secrets provider from its state instead of minting an unrelated passphrase salt.
     PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER: env.PULUMI_FALLBACK_TO_STATE_SECRETS_MANAGER || "true",
+    // The program's Node processes (the language host passes its environment on; the project's
+    // `nodeargs` do not reach them) start with automation/fast-start.js: a compile cache, and the SDK's
+    // promise stacks formatted without source maps (docs/benchmarks.md, the no-op `up`).
+    ...fastStartEnv(env, cache),
   };
   const configDir = env.SHOP_STACK_CONFIG_DIR || path.join(repoRoot, ".pulumi-state", "config");
   return { repoRoot, backendUrl, secretsProvider, configDir, toolBin, runDir: env.SHOP_RUN || path.join(cache, "run"), env: out };
+}
+
+/**
+ * The no-op `up`'s speed-ups (docs/benchmarks.md) are on unless `SHOP_FAST_START=0`: the start-up hook
+ * of the Node processes (automation/fast-start.js) and the CLI's shortcuts around an update (the
+ * remembered `pulumi` version, a stack's existence from its checkpoint file, no `stack select` of a
+ * known stack, no read-back of outputs and history after `up`). Off, the CLI does what it did before
+ * them: for comparison (bench/local-stack.sh) and as a way out.
+ */
+export function fastStartOn(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SHOP_FAST_START !== "0";
+}
+
+/** The start-up hook the program's Node processes are given (automation/fast-start.js). */
+export const FAST_START = path.join(REPO_ROOT, "automation", "fast-start.js");
+
+/** One `NODE_OPTIONS` argument, quoted the way Node reads it when it holds blanks, quotes or backslashes. */
+function nodeOption(arg: string): string {
+  return /[\s"\\]/.test(arg) ? `"${arg.replace(/[\\"]/g, (c) => `\\${c}`)}"` : arg;
+}
+
+/**
+ * `NODE_OPTIONS` with `--require` of the fast-start hook added to what `env` has (once), and the
+ * compile cache's folder (`SHOP_NODE_COMPILE_CACHE`, default `$SHOP_CACHE/node-compile-cache`; empty:
+ * no cache). `SHOP_FAST_START=0` leaves `NODE_OPTIONS` as it is.
+ */
+export function fastStartEnv(env: NodeJS.ProcessEnv, cache: string, hook = FAST_START): Record<string, string> {
+  const out: Record<string, string> = { SHOP_NODE_COMPILE_CACHE: env.SHOP_NODE_COMPILE_CACHE ?? path.join(cache, "node-compile-cache") };
+  const current = env.NODE_OPTIONS ?? "";
+  if (!fastStartOn(env)) {
+    if (current) out.NODE_OPTIONS = current;
+    return out;
+  }
+  const require = `--require ${nodeOption(hook)}`;
+  out.NODE_OPTIONS = current.includes(require) ? current : [current, require].filter(Boolean).join(" ");
+  return out;
 }
 
 /** Stacks this project declares: one per committed `Pulumi.<stack>.yaml`. */

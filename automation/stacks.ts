@@ -9,15 +9,82 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
-import { Settings, generatedConfigFile, declaredStacks } from "./settings";
+import { LocalWorkspace, OutputMap, PulumiCommand, Stack, UpOptions, UpResult, UpdateSummary } from "@pulumi/pulumi/automation";
+import { Settings, fastStartOn, generatedConfigFile, declaredStacks } from "./settings";
 import { PROJECT, containsSecure } from "./review";
 import { SecretsKeys, StackBackend, readYaml, writeStackFile } from "./stack-file";
 
-/** The Pulumi CLI: the offline toolchain's when built, else the one on PATH. */
+/** The SDK's own parts used to make a {@link PulumiCommand} of a known version without running `pulumi version`. */
+interface CommandInternals {
+  make: (command: string, version: unknown) => PulumiCommand;
+  /** The SDK's check of a CLI version against its minimum (throws when too old), returning the parsed version. */
+  validate: (version: string) => unknown;
+}
+
+function commandInternals(): CommandInternals | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const cmd = require("@pulumi/pulumi/automation/cmd") as { parseAndValidatePulumiVersion?: unknown; minimumVersion?: unknown };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { minimumVersion } = require("@pulumi/pulumi/automation/minimumVersion") as { minimumVersion?: unknown };
+  const parse = cmd.parseAndValidatePulumiVersion;
+  if (typeof parse !== "function" || !minimumVersion) return undefined;
+  const Ctor = PulumiCommand as unknown as new (command: string, version: unknown) => PulumiCommand;
+  return { make: (command, version) => new Ctor(command, version), validate: (version) => parse(minimumVersion, version, false) };
+}
+
+/** The identity of a binary for the version cache: path, size and modification time. */
+function binaryKey(file: string): string {
+  const st = fs.statSync(file);
+  return `${path.resolve(file)} ${st.size} ${st.mtimeMs}`;
+}
+
+/**
+ * The version of the `pulumi` binary `file` recorded in `cacheFile` when the binary is still the same
+ * (path, size, modification time), else undefined.
+ */
+export function cachedPulumiVersion(cacheFile: string, file: string): string | undefined {
+  try {
+    const known = JSON.parse(fs.readFileSync(cacheFile, "utf8")) as { key?: unknown; version?: unknown };
+    return known.key === binaryKey(file) && typeof known.version === "string" && known.version ? known.version : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records the version of the `pulumi` binary `file` (best effort: a cache that cannot be written is no error). */
+export function rememberPulumiVersion(cacheFile: string, file: string, version: string): void {
+  try {
+    fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+    const tmp = `${cacheFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ key: binaryKey(file), version }));
+    fs.renameSync(tmp, cacheFile);
+  } catch {
+    // ignored: the next run asks the binary again
+  }
+}
+
+/** Where the toolchain's `pulumi` version is remembered (in the run folder, outside the repository). */
+export function pulumiVersionCache(s: Settings): string {
+  return path.join(s.runDir, "pulumi-version.json");
+}
+
+/**
+ * The Pulumi CLI: the offline toolchain's when built, else the one on PATH. The Automation API asks
+ * the binary its version (`pulumi version`, about 0.25 s) on every run; for the toolchain's binary the
+ * version is remembered per binary (path, size, modification time) and checked against the SDK's
+ * minimum by the SDK's own check, so only a new or rebuilt binary is asked again.
+ */
 export async function pulumiCommand(s: Settings): Promise<PulumiCommand> {
   const local = path.join(s.toolBin, "pulumi");
-  return fs.existsSync(local) ? PulumiCommand.get({ root: path.dirname(s.toolBin) }) : PulumiCommand.get();
+  if (!fs.existsSync(local)) return PulumiCommand.get();
+  if (!fastStartOn()) return PulumiCommand.get({ root: path.dirname(s.toolBin) });
+  const cacheFile = pulumiVersionCache(s);
+  const known = cachedPulumiVersion(cacheFile, local);
+  const internals = known ? commandInternals() : undefined;
+  if (known && internals) return internals.make(local, internals.validate(known));
+  const cmd = await PulumiCommand.get({ root: path.dirname(s.toolBin) });
+  if (cmd.version) rememberPulumiVersion(cacheFile, local, cmd.version.toString());
+  return cmd;
 }
 
 /**
@@ -57,8 +124,24 @@ export function runPulumi(ws: LocalWorkspace, s: Settings, args: string[], cwd: 
   });
 }
 
-/** True when the backend holds `stack` for this project. */
+/**
+ * The checkpoint files a file backend (`file://DIR`) keeps for a live stack of this project
+ * (`DIR/.pulumi/stacks/<project>/<stack>.json`, or `.json.gz` when it compresses state); a removed
+ * stack leaves only `.bak` files. Empty for any other backend.
+ */
+export function checkpointFiles(backendUrl: string, stack: string): string[] {
+  if (!backendUrl.startsWith("file://")) return [];
+  const dir = path.join(backendUrl.slice("file://".length), ".pulumi", "stacks", PROJECT);
+  return [path.join(dir, `${stack}.json`), path.join(dir, `${stack}.json.gz`)];
+}
+
+/**
+ * True when the backend holds `stack` for this project. On a file backend a stack whose checkpoint file
+ * is there exists without asking the CLI (`stack ls`, about 0.25 s); otherwise the CLI is asked.
+ */
 export async function stackExists(ws: LocalWorkspace, stack: string): Promise<boolean> {
+  const backend = ws.envVars.PULUMI_BACKEND_URL ?? process.env.PULUMI_BACKEND_URL ?? "";
+  if (fastStartOn() && checkpointFiles(backend, stack).some((f) => fs.existsSync(f))) return true;
   const stacks = await ws.listStacks();
   return stacks.some((x) => x.name === stack || x.name.endsWith(`/${stack}`));
 }
@@ -135,6 +218,44 @@ export async function setSecretConfig(ws: LocalWorkspace, s: Settings, stack: st
 /** Selects an existing stack of the workspace. */
 export async function selectStack(ws: LocalWorkspace, stack: string): Promise<Stack> {
   return Stack.select(stack, ws);
+}
+
+/**
+ * The `Stack` object of a stack known to exist (`ensureStack` just made sure), without `pulumi stack
+ * select` (about 0.2 s): every command of it names the stack (`--stack`), so the workspace's current
+ * stack is not needed. The SDK makes a `Stack` only through a selection, so the workspace's selection
+ * is a no-op for that moment.
+ */
+export async function existingStack(ws: LocalWorkspace, stack: string): Promise<Stack> {
+  if (!fastStartOn()) return Stack.select(stack, ws);
+  const own = Object.prototype.hasOwnProperty.call(ws, "selectStack");
+  const saved = ws.selectStack;
+  ws.selectStack = async () => {};
+  try {
+    return await Stack.select(stack, ws);
+  } finally {
+    if (own) ws.selectStack = saved;
+    else delete (ws as { selectStack?: unknown }).selectStack;
+  }
+}
+
+/**
+ * `stack.up(opts)` without the three reads the Automation API makes after the update (`stack output`
+ * twice, `stack history --page-size 1`: about 1 s of `pulumi` processes) to fill the result's
+ * `outputs` and `summary`, which the CLI does not use: the update itself, its events and its errors are
+ * the same. The result's `outputs` is `{}` and its `summary` undefined.
+ */
+export async function upWithoutReadback(stack: Stack, opts: UpOptions): Promise<UpResult> {
+  if (!fastStartOn()) return stack.up(opts);
+  const target = stack as unknown as { outputs: () => Promise<OutputMap>; info: () => Promise<UpdateSummary | undefined> };
+  target.outputs = async () => ({});
+  target.info = async () => undefined;
+  try {
+    return await stack.up(opts);
+  } finally {
+    delete (target as { outputs?: unknown }).outputs;
+    delete (target as { info?: unknown }).info;
+  }
 }
 
 /**

@@ -6,8 +6,10 @@
 # destroy; and edit-to-serving on the `local` stack: one Go file of one service changed ->
 # scripts/local-up.sh -> the new pod answers (then the edit is reverted the same way).
 # BENCH_CLUSTER=0 skips the cluster start from nothing (it stops the main cluster meanwhile).
-# BENCH_PARTS (default "cluster idle stack edit pull") picks the parts, e.g. BENCH_PARTS=edit on a quiet
-# machine. `pull`: for each service of the local stack, its image is removed from the node and its pod
+# BENCH_PARTS (default "cluster idle stack noop edit pull") picks the parts, e.g. BENCH_PARTS=edit on a
+# quiet machine. `noop`: the no-op up of the `local` stack, as it was (SHOP_FAST_START=0) and as it is,
+# BENCH_NOOP_ROUNDS (3) times each, interleaved, with its phases and the load average; then the raw
+# `pulumi up` of the stack for comparison. `pull`: for each service of the local stack, its image is removed from the node and its pod
 # deleted, so the new pod pulls it from the registry: the time from the new pod to Ready (pull + start
 # + probes), with the pull alone as the kubelet reports it, and the image's compressed size.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -26,7 +28,7 @@ timed() {  # timed LABEL CMD...: runs CMD quietly and prints its wall time
   printf '  %-28s %6.1f s\n' "$label" "$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{print a-b}')"
 }
 mkdir -p .tmp
-part() { [[ " ${BENCH_PARTS:-cluster idle stack edit pull} " == *" $1 "* ]]; }
+part() { [[ " ${BENCH_PARTS:-cluster idle stack noop edit pull} " == *" $1 "* ]]; }
 if part cluster && [[ "${BENCH_CLUSTER:-1}" == 1 ]]; then
 echo "== cluster"
 # A second, throwaway cluster on other ports and in its own folder, so the measured start is from
@@ -113,11 +115,42 @@ t_up=$(date +%s.%N)
 timed "up from empty" up
 timed "then the journey succeeds" journey bench.localhost
 printf '  %-28s %6.1f s\n' "up from empty to journey" "$(awk -v a="$(date +%s.%N)" -v b="$t_up" 'BEGIN{print a-b}')"
+# The no-op up as it was (SHOP_FAST_START=0: no start-up hook, the CLI's extra pulumi calls), then as
+# it is; where each one's time went, as the automation CLI splits it (automation/progress.ts, phasesLine).
+SHOP_FAST_START=0 timed "no-op up (before)" up
+printf '  %-28s %s\n' "no-op up phases (before)" "$(sed -n 's/^phases: //p' "$REPO_ROOT/.tmp/bench-no-op up (before).out")"
 timed "no-op up" up
-# Where the no-op up's time went, as the automation CLI splits it (automation/progress.ts, phasesLine).
 printf '  %-28s %s\n' "no-op up phases" "$(sed -n 's/^phases: //p' "$REPO_ROOT/.tmp/bench-no-op up.out")"
+printf '  %-28s %s\n' "load average" "$(cut -d' ' -f1-3 /proc/loadavg)"
 timed "destroy" scripts/automation.sh destroy bench --remove   # also removes the stack and its config file
 scripts/cluster.sh recycle-volumes
+fi
+if part noop; then
+# The no-op up of the `local` stack, BENCH_NOOP_ROUNDS times each way, interleaved: as it was
+# (SHOP_FAST_START=0) and as it is; the raw `pulumi up` (no automation CLI, no hook) for comparison.
+echo "== no-op up of the local stack (automation CLI), ${BENCH_NOOP_ROUNDS:-3} rounds; wall, user+sys CPU, load average before the run"
+noop() {  # noop LABEL [env...]: one no-op deploy of local; prints wall, CPU, load and the phases
+  local label="$1"; shift
+  local load; load="$(cut -d' ' -f1 /proc/loadavg)"
+  env "$@" /usr/bin/time -f 'time %e %U %S' scripts/automation.sh deploy local >"$REPO_ROOT/.tmp/bench-noop.out" 2>"$REPO_ROOT/.tmp/bench-noop.err" ||
+    { cat "$REPO_ROOT/.tmp/bench-noop.err" >&2; die "no-op deploy of local failed"; }
+  grep -q '^summary: 0 created, 0 updated, 0 replaced, 0 deleted' "$REPO_ROOT/.tmp/bench-noop.out" || echo "  (not a no-op: $(sed -n 's/^summary: //p' "$REPO_ROOT/.tmp/bench-noop.out"))"
+  read -r _ wall user sys < <(grep '^time ' "$REPO_ROOT/.tmp/bench-noop.err")
+  printf '  %-8s %5.1f s  cpu %5.1f s  load %-5s %s\n' "$label" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" "$load" \
+    "$(sed -n 's/^phases: //p' "$REPO_ROOT/.tmp/bench-noop.out")"
+}
+for ((round = 1; round <= ${BENCH_NOOP_ROUNDS:-3}; round++)); do
+  noop before SHOP_FAST_START=0
+  noop after
+done
+echo "== the same with the Pulumi CLI alone (pulumi up --yes --skip-preview in .pulumi-state/workspace, no hook)"
+for ((round = 1; round <= ${BENCH_NOOP_ROUNDS:-3}; round++)); do
+  load="$(cut -d' ' -f1 /proc/loadavg)"
+  (cd .pulumi-state/workspace && /usr/bin/time -f 'time %e %U %S' pulumi up --yes --skip-preview --stack local --config-file "$STACK_CONFIG_DIR/Pulumi.local.yaml") \
+    >"$REPO_ROOT/.tmp/bench-noop-raw.out" 2>"$REPO_ROOT/.tmp/bench-noop-raw.err" || { cat "$REPO_ROOT/.tmp/bench-noop-raw.err" >&2; die "pulumi up of local failed"; }
+  read -r _ wall user sys < <(grep '^time ' "$REPO_ROOT/.tmp/bench-noop-raw.err")
+  printf '  %-8s %5.1f s  cpu %5.1f s  load %s\n' "raw" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" "$load"
+done
 fi
 if part edit; then
 

@@ -9,6 +9,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # naming its cluster (dev, prod: shop:cluster) is unaffected; one naming a context this file lacks fails
 # at once, naming the context.
 if [[ -z "${KUBECONFIG:-}" && -f "$KUBECONFIG_LOCAL" ]]; then export KUBECONFIG="$KUBECONFIG_LOCAL"; fi
-# Types are checked by `npx tsc`; here the CLI is only transpiled, which starts faster.
+# Types are checked by `npx tsc`; here the CLI is only transpiled, which starts faster: by swc, once
+# per source (automation/ts-cache.js keeps the JavaScript in the toolchain cache, made on demand), so a
+# run loads neither ts-node nor TypeScript; SHOP_FAST_START=0 goes back to ts-node (transpile-only).
 export TS_NODE_PROJECT="$REPO_ROOT/tsconfig.json" TS_NODE_TRANSPILE_ONLY="${TS_NODE_TRANSPILE_ONLY:-true}"
-exec node -r "$REPO_ROOT/node_modules/ts-node/register" "$REPO_ROOT/automation/cli.ts" "$@"
+export SHOP_TS_CACHE="${SHOP_TS_CACHE-$SHOP_CACHE/ts-cache}"
+# automation/fast-start.js first: the compile cache (in the toolchain cache, made on demand) for the CLI's
+# own modules (the Automation API loads the SDK, gRPC and protobuf). The CLI hands the same hook to the
+# program's processes through NODE_OPTIONS (automation/settings.ts). SHOP_FAST_START=0 turns it and the
+# CLI's shortcuts off (automation/settings.ts, fastStartOn).
+export SHOP_NODE_COMPILE_CACHE="${SHOP_NODE_COMPILE_CACHE-$SHOP_CACHE/node-compile-cache}"
+register="$REPO_ROOT/automation/ts-cache.js"
+[[ "${SHOP_FAST_START:-1}" != 0 ]] || register="$REPO_ROOT/node_modules/ts-node/register"
+exec node -r "$REPO_ROOT/automation/fast-start.js" -r "$register" "$REPO_ROOT/automation/cli.ts" "$@"

@@ -53,6 +53,30 @@ describe("the platform", () => {
     assert.strictEqual(h.recorded.length, 0);
   });
 
+  it("index.ts registers the cluster check before it loads the rest of the program, then deploys it all", async () => {
+    const { config, secretKeys } = h.stackFile("local");
+    await h.reset("local", merge(config, { "shop:images": { prebuilt: PREBUILT }, "shop:secrets": SECRETS }) as Record<string, unknown>, [...secretKeys, "shop:secrets"]);
+    const index = path.resolve(__dirname, "..", "..", "index.ts");
+    const platform = require.resolve("../../platform");
+    delete require.cache[index];
+    const saved = require.cache[platform];
+    delete require.cache[platform];
+    try {
+      const program = require(index);
+      // Right after the program's synchronous part: the check is on its way, the platform not loaded yet.
+      assert.strictEqual(require.cache[platform], undefined, "index.ts loaded platform.ts synchronously");
+      await h.settle();
+      assert.ok(require.cache[platform], "platform.ts was never loaded");
+      assert.strictEqual(h.recorded[0]?.name, "cluster-prerequisites", `first registered: ${h.recorded[0]?.name}`);
+      assert.strictEqual(h.namedLike("cluster-prerequisites").length, 1);
+      assert.ok(h.ofType("kubernetes:apps/v1:Deployment").length > 0);
+      assert.strictEqual(await h.promiseOf(program.namespace), "shop-local");
+      assert.match(String(await h.promiseOf(program.apiUrl)), /^http:\/\/shop\.localhost\//);
+    } finally {
+      if (saved) require.cache[platform] = saved;
+    }
+  });
+
   describe("local stack, as the harness runs it", () => {
     // One evaluation shared by the read-only specs below (the program is deterministic under mocks).
     let out: PlatformOutputs;
