@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
@@ -132,38 +131,23 @@ func (s *service) Serve(ctx context.Context, ln net.Listener, c app.Chain, o htt
 }
 
 func (e *engine) serve(ctx context.Context, ln net.Listener, o httpserver.Options) error {
-	o = o.WithDefaults()
-	log := e.chain.Log
-	srv := e.server(o)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "engine", "fasthttp")
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	start := time.Now()
-	log.Info("shutting down", "drain", o.Drain.String(), "timeout", o.ShutdownTimeout.String())
-	e.draining.Store(true)
-	if o.OnShutdown != nil {
-		o.OnShutdown()
-	}
-	if o.Drain > 0 {
-		time.Sleep(o.Drain)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout-time.Since(start))
-	defer cancel()
-	if err := srv.ShutdownWithContext(sctx); err != nil {
-		return errors.Join(errors.New("in-flight requests did not finish within the shutdown timeout"), err)
-	}
-	if err := <-errc; err != nil {
-		return err
-	}
-	log.Info("stopped", "took", time.Since(start).String())
-	return nil
+	return httpserver.Serve(ctx, ln, fastServer{e.server(o), e}, e.chain.Log, o)
 }
+
+// fastServer is the fasthttp server as an httpserver.Server.
+type fastServer struct {
+	*fasthttp.Server
+	e *engine
+}
+
+// SetKeepAlivesEnabled(false) starts the drain: every answer closes its connection (see handle).
+func (f fastServer) SetKeepAlivesEnabled(on bool) { f.e.draining.Store(!on) }
+
+func (f fastServer) Shutdown(ctx context.Context) error { return f.Server.ShutdownWithContext(ctx) }
+
+// Close has nothing to force once Shutdown timed out: fasthttp has no
+// abrupt stop, and the process exits right after (app.Run returns 1).
+func (f fastServer) Close() error { return nil }
 
 // warnLogger passes fasthttp's own messages (connection errors) to the log at warn.
 type warnLogger struct{ log *slog.Logger }

@@ -53,9 +53,24 @@ func New(h http.Handler, log *slog.Logger, o Options) *http.Server {
 	}
 }
 
+// Server is what Serve runs: an *http.Server, or another engine behind the
+// same four methods (the gateway's fasthttp engine).
+type Server interface {
+	// Serve serves ln until Shutdown or Close; after Shutdown it returns nil or http.ErrServerClosed.
+	Serve(ln net.Listener) error
+	// SetKeepAlivesEnabled(false): every answer from now on closes its connection.
+	SetKeepAlivesEnabled(on bool)
+	// Shutdown stops accepting, closes idle connections and waits for in-flight requests until ctx ends.
+	Shutdown(ctx context.Context) error
+	// Close stops at once, after a Shutdown that timed out.
+	Close() error
+}
+
+var _ Server = (*http.Server)(nil)
+
 // Serve serves on ln until ctx ends, then shuts down gracefully. It returns
 // nil after a clean shutdown, or the error that stopped the server.
-func Serve(ctx context.Context, ln net.Listener, srv *http.Server, log *slog.Logger, o Options) error {
+func Serve(ctx context.Context, ln net.Listener, srv Server, log *slog.Logger, o Options) error {
 	o = o.WithDefaults()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
