@@ -43,7 +43,7 @@ type engine struct {
 }
 
 func newEngine(g *Gateway, c app.Chain) *engine {
-	for _, u := range []*Upstream{g.Users, g.Product, g.Orders} {
+	for _, u := range g.upstreams() {
 		u.initFast()
 	}
 	return &engine{g: g, chain: c, slow: fasthttpadaptor.NewFastHTTPHandler(detached(c.Handler))}

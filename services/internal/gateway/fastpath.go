@@ -144,7 +144,7 @@ func outRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, path, query str
 	}
 	named := in.Peek("Connection")
 	for k, v := range in.All() {
-		if dropped(string(k)) || string(k) == "Host" || (len(named) > 0 && namedIn(named, k)) {
+		if dropped(string(k)) || string(k) == "Host" || (len(named) > 0 && hasToken([]string{string(named)}, string(k))) {
 			continue
 		}
 		out.AddBytesKV(k, v)
@@ -173,17 +173,6 @@ func outRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, path, query str
 	out.Set(hRequestID, id)
 }
 
-// namedIn reports whether the header name k is one of the comma-separated
-// names in a Connection header value.
-func namedIn(connection, k []byte) bool {
-	for name := range strings.SplitSeq(string(connection), ",") {
-		if strings.EqualFold(strings.TrimSpace(name), string(k)) {
-			return true
-		}
-	}
-	return false
-}
-
 // copyAnswer passes the upstream's answer on: its status, its header without
 // hop-by-hop headers (and those its Connection header names), its
 // X-Request-ID (the gateway's is already set) and its Date (the server sets
@@ -195,11 +184,10 @@ func copyAnswer(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 	named := resp.Header.Peek("Connection")
 	for k, v := range resp.Header.All() {
 		switch string(k) {
-		case "Content-Length", "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-			"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", hRequestID, "Date":
+		case "Content-Length", hRequestID, "Date":
 			continue
 		}
-		if len(named) > 0 && namedIn(named, k) {
+		if hopByHop(string(k)) || (len(named) > 0 && hasToken([]string{string(named)}, string(k))) {
 			continue
 		}
 		rh.AddBytesKV(k, v)

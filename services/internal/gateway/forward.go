@@ -34,9 +34,18 @@ type forwarder struct {
 // map lookup per header.)
 func dropped(k string) bool {
 	switch k {
+	case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", hUserID, hUserEmail, hRequestID:
+		return true
+	}
+	return hopByHop(k)
+}
+
+// hopByHop reports whether k (canonical) is a hop-by-hop header (RFC 9110
+// 7.6.1), which a proxy never passes on, in either direction.
+func hopByHop(k string) bool {
+	switch k {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te",
-		"Trailer", "Transfer-Encoding", "Upgrade", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
-		"X-Forwarded-Proto", hUserID, hUserEmail, hRequestID:
+		"Trailer", "Transfer-Encoding", "Upgrade":
 		return true
 	}
 	return false
@@ -48,9 +57,6 @@ const (
 	hUserEmail = "X-User-Email"
 	hRequestID = "X-Request-Id"
 )
-
-var responseHop = [...]string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
 func (f *forwarder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header["Upgrade"] != nil {
@@ -174,8 +180,10 @@ func removeHop(h http.Header) {
 			}
 		}
 	}
-	for _, k := range responseHop {
-		delete(h, k)
+	for k := range h {
+		if hopByHop(k) {
+			delete(h, k)
+		}
 	}
 }
 

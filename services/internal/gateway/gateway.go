@@ -57,6 +57,9 @@ type Gateway struct {
 	UpstreamErrors *prometheus.CounterVec
 }
 
+// upstreams are the gateway's upstreams.
+func (g *Gateway) upstreams() []*Upstream { return []*Upstream{g.Users, g.Product, g.Orders} }
+
 // route is one of the gateway's proxied routes: its ServeMux pattern (also
 // its metrics route label) and the upstream it goes to.
 type route struct {
@@ -351,7 +354,6 @@ func (g *Gateway) proxyError(u *Upstream) func(http.ResponseWriter, *http.Reques
 // upstreamFailure is the answer to a request u could not answer (err from
 // its RoundTrip or Do), counted by reason.
 func (g *Gateway) upstreamFailure(ctx context.Context, u *Upstream, err error) *refusal {
-	var ne net.Error
 	switch {
 	case errors.Is(err, ErrBreakerOpen):
 		g.UpstreamErrors.WithLabelValues(u.Name, "breaker_open").Inc()
@@ -364,7 +366,7 @@ func (g *Gateway) upstreamFailure(ctx context.Context, u *Upstream, err error) *
 		g.UpstreamErrors.WithLabelValues(u.Name, "connect").Inc()
 		return &refusal{http.StatusServiceUnavailable, "Retry-After", "1",
 			"upstream_unavailable", u.Name + " service is unavailable; retry shortly"}
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrTimeout) || (errors.As(err, &ne) && ne.Timeout()):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrTimeout) || isTimeout(err):
 		g.UpstreamErrors.WithLabelValues(u.Name, "timeout").Inc()
 		return &refusal{status: http.StatusGatewayTimeout, code: "upstream_timeout", msg: u.Name + " service did not answer in time"}
 	default:

@@ -60,7 +60,7 @@ func (s *service) Routes(mux *http.ServeMux) { s.g.Routes(mux) }
 
 // Close closes the idle upstream connections (after the server has stopped).
 func (s *service) Close() {
-	for _, u := range []*Upstream{s.g.Users, s.g.Product, s.g.Orders} {
+	for _, u := range s.g.upstreams() {
 		u.closeIdleFast()
 	}
 	if ci, ok := s.tr.(interface{ CloseIdleConnections() }); ok {

@@ -92,17 +92,23 @@ func (u *Upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, ErrBreakerOpen
 	}
 	resp, err := u.send(req)
-	switch {
-	case err != nil && (errors.Is(req.Context().Err(), context.Canceled) || clientBodyFailed(req.Context())):
+	if err != nil && (errors.Is(req.Context().Err(), context.Canceled) || clientBodyFailed(req.Context())) {
 		done(nil) // the client left or sent a broken body; says nothing about the upstream
-	case err != nil:
+	} else if err != nil {
 		done(err)
-	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
-		done(errUpstreamStatus)
-	default:
-		done(nil)
+	} else {
+		done(statusFailure(resp.StatusCode))
 	}
 	return resp, err
+}
+
+// statusFailure is what an answer with status tells the breaker: a 5xx (but
+// 501) is a failure.
+func statusFailure(status int) error {
+	if status >= 500 && status != http.StatusNotImplemented {
+		return errUpstreamStatus
+	}
+	return nil
 }
 
 func (u *Upstream) send(req *http.Request) (*http.Response, error) {
@@ -230,8 +236,7 @@ func (u *Upstream) initFast() {
 			DisablePathNormalizing:    true,
 		}
 		hc.RetryIfErr = func(_ *fasthttp.Request, _ int, err error) (resetTimeout, retry bool) {
-			var ne net.Error
-			if errors.Is(err, fasthttp.ErrTimeout) || (errors.As(err, &ne) && ne.Timeout()) {
+			if errors.Is(err, fasthttp.ErrTimeout) || isTimeout(err) {
 				return false, false
 			}
 			hc.CloseIdleConnections()
@@ -257,13 +262,10 @@ func (u *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout ti
 			break
 		}
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		done(err)
-	case resp.StatusCode() >= 500 && resp.StatusCode() != http.StatusNotImplemented:
-		done(errUpstreamStatus)
-	default:
-		done(nil)
+	} else {
+		done(statusFailure(resp.StatusCode()))
 	}
 	return err
 }
