@@ -11,6 +11,12 @@ import (
 // operator tells an injected 500 from a real one.
 const FaultHeader = "X-Fault-Injected"
 
+// FaultCode and FaultMessage are the JSON error of an injected fault.
+const (
+	FaultCode    = "injected_fault"
+	FaultMessage = "injected fault (FAULT_ERROR_RATIO)"
+)
+
 // Faults answers 500 to a share ratio (0..1, FAULT_ERROR_RATIO) of requests
 // before they reach next, as a bad release would: a drill of the canary
 // analysis and rollback. Probes and metrics scrapes are never failed (the pod
@@ -29,7 +35,7 @@ func Faults(ratio float64, rnd func() float64, next http.Handler) http.Handler {
 		}
 		if rnd() < ratio {
 			w.Header().Set(FaultHeader, "true")
-			httpx.WriteError(w, http.StatusInternalServerError, "injected_fault", "injected fault (FAULT_ERROR_RATIO)")
+			httpx.WriteError(w, http.StatusInternalServerError, FaultCode, FaultMessage)
 			return
 		}
 		next.ServeHTTP(w, r)

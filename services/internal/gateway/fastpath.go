@@ -90,17 +90,13 @@ func (e *engine) serveFast(ctx *fasthttp.RequestCtx, path, query string, r *rout
 		}
 		status := ctx.Response.StatusCode()
 		e.chain.Metrics.End(start, label, http.MethodGet, status)
-		if e.chain.Log.Enabled(context.Background(), slog.LevelInfo) {
-			e.chain.Log.LogAttrs(reqid.With(context.Background(), id), slog.LevelInfo, "request",
-				slog.String("method", http.MethodGet), slog.String("path", path),
-				slog.Int("status", status), slog.Duration("duration", time.Since(start)))
-		}
+		app.LogRequest(reqid.With(context.Background(), id), e.chain.Log, slog.LevelInfo, http.MethodGet, path, status, time.Since(start))
 	}()
 	if e.chain.Fault != nil && e.chain.Fault() {
 		// Injected before routing, as Faults does: counted as an unmatched route.
 		label = "unmatched"
 		rh.Set(app.FaultHeader, "true")
-		writeRefusal(ctx, &refusal{status: http.StatusInternalServerError, code: "injected_fault", msg: "injected fault (FAULT_ERROR_RATIO)"})
+		writeRefusal(ctx, &refusal{status: http.StatusInternalServerError, code: app.FaultCode, msg: app.FaultMessage})
 		return
 	}
 	claims, refused := g.admit(string(ctx.Request.Header.Peek("Authorization")), http.MethodGet, path, func() string {
