@@ -14,7 +14,7 @@ import * as assert from "assert";
 import * as path from "path";
 import { realNode, REPO, removeStack, sh, slimStack, storeImagesEnv, upAnswering, waitFor } from "./support";
 import type { Call, LoadResult } from "./edge-load";
-import { killLoads, report, seedShopper, startLoad } from "./load";
+import { failures, killLoads, report, seedShopper, startLoad } from "./load";
 
 const STACK = "e2e-autoscaling";
 const NS = "e2e-autoscaling";
@@ -148,7 +148,7 @@ describe("autoscaling on the running platform (metrics-server, an HPA, CPU load 
     }
     console.log(`    scale-out: ${out.want} pods, all Ready, ${scaleOut}s after the load started (CPU peaked at ${peak.cpu}% of the request, target ${CPU_PERCENT}%)`);
     report("load until scaled out", during);
-    assert.strictEqual(during.failed, 0, `failed requests while product scaled out: ${JSON.stringify(during.reasons)}`);
+    assert.strictEqual(during.failed, 0, `failed requests while product scaled out: ${failures(during)}`);
 
     const back = await waitFor(`product scaled back in to ${MIN} pod`, SCALE_IN_SECONDS, () => {
       const s = state();

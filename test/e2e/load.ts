@@ -62,6 +62,11 @@ export function report(what: string, r: LoadResult, extra = ""): void {
   for (const e of r.examples) console.log(`      ${e}`);
 }
 
+/** The failures of a load for an assertion's message: counts by reason and the first examples (the call, when, and the answer's body, which tells an answer of the edge, the gateway or a service apart). */
+export function failures(r: LoadResult): string {
+  return `${JSON.stringify(r.reasons)}${r.examples.length ? `; first: ${r.examples.slice(0, 3).join(" | ")}` : ""}`;
+}
+
 /** A signed-in shopper and a product with ample stock, made through the edge on `host`. */
 export async function seedShopper(host: string, name: string): Promise<{ token: string; productId: number }> {
   const call = async (method: string, p: string, body: unknown, token?: string) => {
