@@ -87,7 +87,9 @@ func Run(ctx context.Context, name string, getenv func(string) string, stdout, s
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
-	log := logging.New(stdout, common.LogLevel, name)
+	// Buffered: the access log of a busy service is written in batches, warnings and errors at once.
+	log, closeLog := logging.NewBuffered(stdout, common.LogLevel, name)
+	defer func() { _ = closeLog() }()
 	reg := metrics.NewRegistry()
 	env := &Env{Name: name, Log: log, Reg: reg, Ready: health.New(), Common: common, Workers: &Workers{log: log}}
 

@@ -364,6 +364,7 @@ func (g *Gateway) upstreamFailure(ctx context.Context, u *Upstream, err error) *
 		// Service without a ready endpoint, e.g. while the service's database is down. That is
 		// unavailability (retry shortly), not a bad answer (502) nor a slow one (504).
 		g.UpstreamErrors.WithLabelValues(u.Name, "connect").Inc()
+		g.Log.WarnContext(ctx, "upstream unavailable", "upstream", u.Name, "err", err)
 		return &refusal{http.StatusServiceUnavailable, "Retry-After", "1",
 			"upstream_unavailable", u.Name + " service is unavailable; retry shortly"}
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, fasthttp.ErrTimeout) || isTimeout(err):

@@ -80,9 +80,9 @@ func (u *Upstream) State() gobreaker.State { return u.cb.State() }
 // errUpstreamStatus marks a 5xx answer as a failure for the breaker.
 var errUpstreamStatus = errors.New("upstream answered 5xx")
 
-// RoundTrip sends req to a backend through the breaker. Connection refusals
-// (nothing was sent) fail over to the next backend, so a backend that is
-// shutting down or gone costs no request.
+// RoundTrip sends req to a backend through the breaker. Failed dials
+// (nothing was sent) try again, on the next backend if there is one
+// (eachDial), so a backend that is shutting down or gone costs no request.
 func (u *Upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	done, err := u.cb.Allow()
 	if err != nil {
@@ -118,10 +118,9 @@ func (u *Upstream) send(req *http.Request) (*http.Response, error) {
 		tb = &trackedBody{rc: body}
 		defer body.Close()
 	}
-	start := u.next.Add(1)
-	var err error
-	for i := range len(u.backends) {
-		b := u.backends[(start+uint64(i))%uint64(len(u.backends))]
+	var resp *http.Response
+	err := u.eachDial(func() bool { return (tb != nil && tb.n.Load() > 0) || req.Context().Err() != nil }, func(i int) error {
+		b := u.backends[i]
 		out := *req
 		if tb != nil {
 			out.Body, out.GetBody = tb, tb.again
@@ -130,16 +129,47 @@ func (u *Upstream) send(req *http.Request) (*http.Response, error) {
 		ou.Scheme, ou.Host = b.Scheme, b.Host
 		out.URL = &ou
 		out.Host = ""
-		var resp *http.Response
+		var err error
 		resp, err = u.tr.RoundTrip(&out)
-		if err == nil {
-			return resp, nil
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// dialTries is how many connections one request may try to open, over its
+// upstream's backends in turn, before it fails as unavailable. A failed dial
+// sent nothing, so trying again is safe for any method. Behind a Kubernetes
+// Service (one backend, its ClusterIP) the next connection may reach another
+// pod: kube-proxy picks an endpoint per connection, and its rules lag behind
+// the endpoints (a pod that stopped listening, a Service whose first pod just
+// became ready) by up to one sync.
+const dialTries = 3
+
+// redialPause is the wait before a backend is dialled again in the same
+// request (twice as long the round after).
+const redialPause = 25 * time.Millisecond
+
+// eachDial calls try with the index of a backend, from the next one in round
+// robin, until try returns nil or an error other than a failed dial, or stop
+// reports that the request must not be sent again; at most max(dialTries,
+// backends) times, pausing before a backend is dialled again. It returns
+// try's last error.
+func (u *Upstream) eachDial(stop func() bool, try func(i int) error) error {
+	n := uint64(len(u.backends))
+	start := u.next.Add(1)
+	var err error
+	for t := range max(uint64(dialTries), n) {
+		if round := t / n; round > 0 && t%n == 0 {
+			time.Sleep(redialPause << (round - 1))
 		}
-		if !isDialError(err) || (tb != nil && tb.n.Load() > 0) || req.Context().Err() != nil {
-			return nil, err
+		if err = try(int((start + t) % n)); err == nil || !isDialError(err) || stop() {
+			return err
 		}
 	}
-	return nil, err
+	return err
 }
 
 func isDialError(err error) bool {
@@ -247,21 +277,19 @@ func (u *Upstream) initFast() {
 }
 
 // Do sends req to a backend through the breaker and reads the answer into
-// resp within timeout, like RoundTrip: connection failures fail over to the
-// next backend; 5xx answers (but 501) count as failures.
+// resp within timeout, like RoundTrip: failed dials try again (eachDial);
+// 5xx answers (but 501) count as failures.
 func (u *Upstream) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
 	done, err := u.cb.Allow()
 	if err != nil {
 		return ErrBreakerOpen
 	}
-	start := u.next.Add(1)
-	for i := range len(u.fast) {
-		hc := u.fast[(start+uint64(i))%uint64(len(u.fast))]
+	deadline := time.Now().Add(timeout)
+	err = u.eachDial(func() bool { return !time.Now().Before(deadline) }, func(i int) error {
+		hc := u.fast[i]
 		req.Header.SetHost(hc.Addr)
-		if err = hc.DoTimeout(req, resp, timeout); err == nil || !isDialError(err) {
-			break
-		}
-	}
+		return hc.DoDeadline(req, resp, deadline)
+	})
 	if err != nil {
 		done(err)
 	} else {

@@ -13,25 +13,49 @@ import (
 // New returns a JSON logger writing to w at level ("debug|info|warn|error"),
 // tagging every record with service.
 func New(w io.Writer, level, service string) *slog.Logger {
+	return newLogger(w, level, service, nil)
+}
+
+// NewBuffered is New writing through a Buffered writer over w: records below
+// warn are written in batches (BufferSize, FlushInterval), warn and above at
+// once with what is before them. closeLog writes what is left; call it before
+// the process exits.
+func NewBuffered(w io.Writer, level, service string) (log *slog.Logger, closeLog func() error) {
+	b := NewBufferedWriter(w, BufferSize, FlushInterval)
+	return newLogger(b, level, service, b), b.Close
+}
+
+func newLogger(w io.Writer, level, service string, buf *Buffered) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})
-	return slog.New(requestIDHandler{h}).With("service", service)
+	return slog.New(requestIDHandler{h, buf}).With("service", service)
 }
 
-type requestIDHandler struct{ slog.Handler }
+// requestIDHandler adds the context's request id to each record and, over a
+// Buffered writer, flushes it after a record of level warn or above.
+type requestIDHandler struct {
+	slog.Handler
+	buf *Buffered
+}
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := reqid.From(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
-	return h.Handler.Handle(ctx, r)
+	err := h.Handler.Handle(ctx, r)
+	if h.buf != nil && r.Level >= slog.LevelWarn {
+		if ferr := h.buf.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
 }
 
 func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(as)}
+	return requestIDHandler{h.Handler.WithAttrs(as), h.buf}
 }
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+	return requestIDHandler{h.Handler.WithGroup(name), h.buf}
 }
