@@ -19,6 +19,9 @@
 #   BENCH_PROFILE=10        seconds of gateway CPU profile under wrk load (0: skip)
 #   BENCH_ACCESS_LOG=on     off: neither the services nor nginx log each request
 #                           (the services run at LOG_LEVEL=warn, nginx with access_log off)
+#   BENCH_NGINX_LOG_BUFFER=0 1: nginx writes its access log as the services do, in batches
+#                           (`buffer=64k flush=100ms`, the services' logging.Buffered); 0: nginx's
+#                           default, one write per request
 #   BENCH_KEEP=1            keep logs, proxy configs and the profile in the temp dir
 #   BENCH_GATEWAY_ENV       extra VAR=value words for the gateway's environment (e.g. GOMAXPROCS=1)
 #   SHOP_CACHE              the tool cache (default ~/.cache/shop-platform): Traefik is taken from
@@ -35,12 +38,15 @@ RATE="${BENCH_RATE:-2000}"
 RATE_DURATION="${BENCH_RATE_DURATION:-10s}"
 PROFILE_SECS="${BENCH_PROFILE:-10}"
 ACCESS_LOG="${BENCH_ACCESS_LOG:-on}"
+ACCESS_LOG_BUFFERED="${BENCH_NGINX_LOG_BUFFER:-0}"
+[[ "$ACCESS_LOG_BUFFERED" =~ ^[01]$ ]] || die "BENCH_NGINX_LOG_BUFFER must be 0 or 1, got '$ACCESS_LOG_BUFFERED'"
 CADDY_VERSION=v2.11.9
 TRAEFIK_VERSION=v3.6.12
 [[ "$ROUNDS" =~ ^[1-9][0-9]?$ ]] || die "BENCH_ROUNDS must be 1 to 99, got '$ROUNDS'"
 [[ "$RATE" =~ ^[1-9][0-9]*$ ]] || die "BENCH_RATE must be a positive integer, got '$RATE'"
 case "$ACCESS_LOG" in
   on) SVC_LOG=LOG_LEVEL=info; NGX_ACCESS_LOG="access_log $BENCH_TMP/nginx/logs/access.log"
+    [[ "$ACCESS_LOG_BUFFERED" == 1 ]] && NGX_ACCESS_LOG+=" combined buffer=64k flush=100ms"
     CADDY_ACCESS_LOG='"logs": {},'; TRAEFIK_ACCESS_LOG="accessLog: {filePath: $BENCH_TMP/traefik/access.log}" ;;
   off) SVC_LOG=LOG_LEVEL=warn; NGX_ACCESS_LOG="access_log off"; CADDY_ACCESS_LOG=""; TRAEFIK_ACCESS_LOG="" ;;
   *) die "BENCH_ACCESS_LOG must be on or off, got '$ACCESS_LOG'" ;;
