@@ -56,7 +56,11 @@ alive() {
 wait_port() {
   local port="$1" secs="$2" name="$3" i
   for ((i = 0; i < secs * 5; i++)); do
-    alive "$(cat "$DIR/$name/pid")" || die "$name exited during start (logs in $DIR/$name)"
+    if ! alive "$(cat "$DIR/$name/pid")"; then
+      # The directory goes with the cleanup: show why here.
+      tail -n 15 "$DIR/$name"/*.log "$DIR/$name"/log/*.log 2>/dev/null | sed 's/^/  | /' >&2
+      die "$name exited during start (logs in $DIR/$name)"
+    fi
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
     sleep 0.2
   done
@@ -157,7 +161,12 @@ CONF
 # stop_one NAME: SIGTERM the server we started, wait for it, SIGKILL after 30 s.
 stop_one() {
   local name="$1" pid i
-  if ! pid="$(ours "$name")"; then rm -f "$DIR/$name/pid"; return 0; fi
+  if ! pid="$(ours "$name")"; then
+    rm -f "$DIR/$name/pid"
+    # A broker that died in its start leaves the port mapper it started.
+    [[ "$name" == rabbitmq && -f "$DIR/ports.env" ]] && (load_ports; rabbit_env; epmd -kill >/dev/null 2>&1 || true)
+    return 0
+  fi
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 150; i++)); do
     kill -0 "$pid" 2>/dev/null || break
