@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -82,11 +81,11 @@ func (e *engine) serveFast(ctx *fasthttp.RequestCtx, path, query string, r *rout
 	rh.Set(reqid.Header, id)
 	defer func() {
 		if v := recover(); v != nil {
-			e.chain.Log.ErrorContext(reqid.With(context.Background(), id), "handler panic", "panic", v, "stack", string(debug.Stack()))
+			httpx.LogPanic(reqid.With(context.Background(), id), e.chain.Log, v)
 			ctx.Response.Reset() // whatever the answer had so far
 			ctx.Response.Header.Add(app.VersionHeader, e.chain.Version)
 			ctx.Response.Header.Set(reqid.Header, id)
-			writeRefusal(ctx, &refusal{status: http.StatusInternalServerError, code: "internal", msg: "internal error"})
+			writeRefusal(ctx, &refusal{status: http.StatusInternalServerError, code: httpx.InternalCode, msg: httpx.InternalMessage})
 		}
 		status := ctx.Response.StatusCode()
 		e.chain.Metrics.End(start, label, http.MethodGet, status)

@@ -1,10 +1,23 @@
 package httpx
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 )
+
+// The answer to a request that failed inside the service (a panic, an
+// unexpected error): 500 with this code and message, never the cause.
+const (
+	InternalCode    = "internal"
+	InternalMessage = "internal error"
+)
+
+// LogPanic logs a recovered panic v with the goroutine's stack.
+func LogPanic(ctx context.Context, log *slog.Logger, v any) {
+	log.ErrorContext(ctx, "handler panic", "panic", v, "stack", string(debug.Stack()))
+}
 
 // Recover turns a handler panic into a logged 500 instead of a dropped
 // connection. (http.ErrAbortHandler is re-raised: it is the proxy's way of
@@ -16,8 +29,8 @@ func Recover(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.ErrorContext(r.Context(), "handler panic", "panic", v, "stack", string(debug.Stack()))
-				WriteError(w, http.StatusInternalServerError, "internal", "internal error")
+				LogPanic(r.Context(), log, v)
+				WriteError(w, http.StatusInternalServerError, InternalCode, InternalMessage)
 			}
 		}()
 		next.ServeHTTP(w, r)

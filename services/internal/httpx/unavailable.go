@@ -54,5 +54,5 @@ func WriteServerError(w http.ResponseWriter, r *http.Request, log *slog.Logger, 
 		return
 	}
 	log.ErrorContext(r.Context(), "internal error", "err", err)
-	WriteError(w, http.StatusInternalServerError, "internal", "internal error")
+	WriteError(w, http.StatusInternalServerError, InternalCode, InternalMessage)
 }
