@@ -137,35 +137,24 @@ func outRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, path, query str
 	} else {
 		out.SetRequestURI(path)
 	}
-	named := in.Peek("Connection")
+	var connection []string
+	if c := in.Peek("Connection"); len(c) > 0 {
+		connection = []string{string(c)}
+	}
 	for k, v := range in.All() {
-		if dropped(string(k)) || string(k) == "Host" || (len(named) > 0 && hasToken([]string{string(named)}, string(k))) {
+		if string(k) == "Host" || !passedOn(string(k), connection) {
 			continue
 		}
 		out.AddBytesKV(k, v)
 	}
-	if hasToken([]string{string(in.Peek("Te"))}, "trailers") {
-		out.Set("Te", "trailers")
+	fw := forwarded{peer: ctx.RemoteIP().String(), host: string(in.Host()), claims: claims, id: id}
+	for _, p := range in.PeekAll("X-Forwarded-For") {
+		fw.priorFor = append(fw.priorFor, string(p))
 	}
-	ip := ctx.RemoteIP().String()
-	if prior := in.PeekAll("X-Forwarded-For"); len(prior) > 0 {
-		var b strings.Builder
-		for _, p := range prior {
-			b.Write(p)
-			b.WriteString(", ")
-		}
-		ip = b.String() + ip
+	if te := in.Peek("Te"); len(te) > 0 {
+		fw.te = []string{string(te)}
 	}
-	out.Set("X-Forwarded-For", ip)
-	if host := in.Host(); len(host) > 0 {
-		out.SetBytesV("X-Forwarded-Host", host)
-	}
-	out.Set("X-Forwarded-Proto", "http")
-	if claims != nil {
-		out.Set(hUserID, claims.Subject)
-		out.Set(hUserEmail, claims.Email)
-	}
-	out.Set(hRequestID, id)
+	fw.set(out.Set)
 }
 
 // copyAnswer passes the upstream's answer on: its status, its header without

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"shop/internal/auth"
 	"shop/internal/reqid"
 )
 
@@ -124,51 +125,75 @@ func (f *forwarder) outHeader(r *http.Request) http.Header {
 	in := r.Header
 	h := make(http.Header, len(in)+6)
 	for k, vv := range in {
-		if !dropped(k) {
+		if passedOn(k, in["Connection"]) {
 			h[k] = vv // shared, never modified: the transport only reads it
 		}
 	}
-	for _, v := range in["Connection"] {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				delete(h, http.CanonicalHeaderKey(name))
-			}
-		}
-	}
-	if hasToken(in["Te"], "trailers") {
-		h["Te"] = []string{"trailers"}
-	}
 	// The values the gateway sets share one backing array (one allocation, not one each).
-	vals := make([]string, 0, 7)
+	vals := make([]string, 0, 8)
 	set := func(k, v string) {
 		vals = append(vals, v)
 		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
-	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if prior := in["X-Forwarded-For"]; len(prior) > 0 {
-			ip = strings.Join(prior, ", ") + ", " + ip
-		}
-		set("X-Forwarded-For", ip)
+	fw := forwarded{host: r.Host, tls: r.TLS != nil, priorFor: in["X-Forwarded-For"], te: in["Te"], id: reqid.From(r.Context())}
+	fw.peer, _, _ = net.SplitHostPort(r.RemoteAddr)
+	if st := stateOf(r.Context()); st != nil {
+		fw.claims = st.claims
 	}
-	if r.Host != "" {
-		set("X-Forwarded-Host", r.Host)
-	}
-	if r.TLS != nil {
-		set("X-Forwarded-Proto", "https")
-	} else {
-		set("X-Forwarded-Proto", "http")
-	}
-	if st := stateOf(r.Context()); st != nil && st.claims != nil {
-		set(hUserID, st.claims.Subject)
-		set(hUserEmail, st.claims.Email)
-	}
-	if id := reqid.From(r.Context()); id != "" {
-		set(hRequestID, id)
-	}
+	fw.set(set)
 	if _, ok := h["User-Agent"]; !ok {
 		set("User-Agent", "") // not Go's default client User-Agent
 	}
 	return h
+}
+
+// passedOn reports whether the client's header k (canonical) goes upstream:
+// not one the gateway sets itself or a hop-by-hop one (dropped), nor one its
+// Connection header (connection) names.
+func passedOn(k string, connection []string) bool {
+	return !dropped(k) && (len(connection) == 0 || !hasToken(connection, k))
+}
+
+// forwarded is what the gateway adds to a request it proxies, on both paths.
+type forwarded struct {
+	peer     string   // the TCP peer's address ("" when unknown: no X-Forwarded-For)
+	priorFor []string // the client's X-Forwarded-For values
+	host     string   // the Host the client asked for
+	tls      bool
+	te       []string // the client's TE values: "trailers" is passed on
+	claims   *auth.Claims
+	id       string // the request id
+}
+
+// set calls set with each header: X-Forwarded-For (the client's values,
+// then the peer), -Host, -Proto, TE: trailers, the verified identity, the
+// request id.
+func (f forwarded) set(set func(k, v string)) {
+	if f.peer != "" {
+		xff := f.peer
+		if len(f.priorFor) > 0 {
+			xff = strings.Join(f.priorFor, ", ") + ", " + xff
+		}
+		set("X-Forwarded-For", xff)
+	}
+	if f.host != "" {
+		set("X-Forwarded-Host", f.host)
+	}
+	if f.tls {
+		set("X-Forwarded-Proto", "https")
+	} else {
+		set("X-Forwarded-Proto", "http")
+	}
+	if hasToken(f.te, "trailers") {
+		set("Te", "trailers")
+	}
+	if f.claims != nil {
+		set(hUserID, f.claims.Subject)
+		set(hUserEmail, f.claims.Email)
+	}
+	if f.id != "" {
+		set(hRequestID, f.id)
+	}
 }
 
 // removeHop deletes hop-by-hop headers of a response, those its Connection header names included.
