@@ -139,6 +139,10 @@ func (u *Upstream) send(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// errNoBackend: an upstream configured without a backend (the config
+// loader refuses that; this keeps eachDial total).
+var errNoBackend = errors.New("the upstream has no backend")
+
 // dialTries is how many connections one request may try to open, over its
 // upstream's backends in turn, before it fails as unavailable. A failed dial
 // sent nothing, so trying again is safe for any method. Behind a Kubernetes
@@ -159,6 +163,9 @@ const redialPause = 25 * time.Millisecond
 // try's last error.
 func (u *Upstream) eachDial(stop func() bool, try func(i int) error) error {
 	n := uint64(len(u.backends))
+	if n == 0 {
+		return errNoBackend
+	}
 	start := u.next.Add(1)
 	var err error
 	for t := range max(uint64(dialTries), n) {

@@ -29,6 +29,7 @@ func TestEachDialTriesAgainOnlyAfterAFailedDial(t *testing.T) {
 		{"four backends are each tried once", 4, []error{refused, refused, refused, refused}, 0, refused, 4, 0},
 		{"a failure after the dial is not retried here", 1, []error{reset}, 0, reset, 1, 0},
 		{"a request that must not go again stops", 1, []error{refused, refused}, 1, refused, 1, 0},
+		{"an upstream without a backend", 0, nil, 0, errNoBackend, 0, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
