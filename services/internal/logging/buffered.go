@@ -8,18 +8,21 @@ import (
 )
 
 // Buffered is an io.Writer that gathers log records in memory and writes
-// them to the underlying writer in batches: when the buffer is full, every
-// FlushInterval, on Flush, and on Close. A service under load then writes
-// its access log in one system call per batch instead of one per request
-// (what nginx's `access_log ... buffer=` does). Records of level warn and
-// above are flushed at once by the logger NewBuffered returns, so what
-// explains a failure is never held back; at most FlushInterval of info
-// records is lost if the process dies without Close.
+// them to the underlying writer in batches: when the buffer is full, at most
+// one interval after a record arrived in an empty buffer, on Flush, and on
+// Close. A service under load then writes its access log in one system call
+// per batch instead of one per request (what nginx's `access_log ... buffer=`
+// does). An idle service pays nothing: the timer runs only while records
+// wait. Records of level warn and above are flushed at once by the logger
+// NewBuffered returns, so what explains a failure is never held back; at most
+// one interval of info records is lost if the process dies without Close.
 type Buffered struct {
-	mu   sync.Mutex
-	bw   *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
+	mu       sync.Mutex
+	bw       *bufio.Writer
+	interval time.Duration
+	timer    *time.Timer
+	armed    bool // the timer will flush what waits
+	closed   bool
 }
 
 // BufferSize is how much Buffered holds before it writes (a few hundred
@@ -29,10 +32,12 @@ const BufferSize = 64 << 10
 // FlushInterval bounds how long a record waits in Buffered.
 const FlushInterval = 100 * time.Millisecond
 
-// NewBufferedWriter returns a Buffered over w, flushing every interval until Close.
+// NewBufferedWriter returns a Buffered over w holding size bytes, writing
+// what waits at most interval after it arrived.
 func NewBufferedWriter(w io.Writer, size int, interval time.Duration) *Buffered {
-	b := &Buffered{bw: bufio.NewWriterSize(w, size), stop: make(chan struct{}), done: make(chan struct{})}
-	go b.flushEvery(interval)
+	b := &Buffered{bw: bufio.NewWriterSize(w, size), interval: interval}
+	b.timer = time.AfterFunc(time.Hour, b.timed)
+	b.timer.Stop()
 	return b
 }
 
@@ -48,7 +53,12 @@ func (b *Buffered) Write(p []byte) (int, error) {
 			return 0, err
 		}
 	}
-	return b.bw.Write(p)
+	n, err := b.bw.Write(p)
+	if b.bw.Buffered() > 0 && !b.armed && !b.closed {
+		b.armed = true
+		b.timer.Reset(b.interval)
+	}
+	return n, err
 }
 
 // Flush writes what is buffered.
@@ -58,28 +68,20 @@ func (b *Buffered) Flush() error {
 	return b.bw.Flush()
 }
 
-// Close stops the periodic flush and writes what is buffered. Records
-// written after Close are buffered until the next Flush.
+// Close stops the timer and writes what is buffered. Records written after
+// Close are buffered until the next Flush.
 func (b *Buffered) Close() error {
-	select {
-	case <-b.stop:
-	default:
-		close(b.stop)
-		<-b.done
-	}
-	return b.Flush()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	b.timer.Stop()
+	return b.bw.Flush()
 }
 
-func (b *Buffered) flushEvery(interval time.Duration) {
-	defer close(b.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stop:
-			return
-		case <-t.C:
-			_ = b.Flush()
-		}
-	}
+// timed is the timer's flush.
+func (b *Buffered) timed() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.armed = false
+	_ = b.bw.Flush()
 }

@@ -154,3 +154,24 @@ func TestBufferedLoggerKeepsConcurrentRecordsWhole(t *testing.T) {
 		t.Fatalf("%d writes for 4000 records: not batched", w)
 	}
 }
+
+func TestBufferedWriterRunsItsTimerOnlyWhileRecordsWait(t *testing.T) {
+	var out lockedBuffer
+	b := NewBufferedWriter(&out, 64, 10*time.Millisecond)
+	defer b.Close()
+	armed := func() bool { b.mu.Lock(); defer b.mu.Unlock(); return b.armed }
+	if armed() {
+		t.Fatal("the timer runs before any record")
+	}
+	_, _ = b.Write([]byte("one\n"))
+	if !armed() {
+		t.Fatal("a waiting record without a timer")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for out.writes() == 0 && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	if out.writes() != 1 || armed() {
+		t.Fatalf("after the timer: %d writes, timer running %v; want 1 write and no timer (an idle service never wakes)", out.writes(), armed())
+	}
+}
