@@ -165,13 +165,16 @@ func outRequest(ctx *fasthttp.RequestCtx, req *fasthttp.Request, path, query str
 func copyAnswer(ctx *fasthttp.RequestCtx, resp *fasthttp.Response) {
 	ctx.SetStatusCode(resp.StatusCode())
 	rh := &ctx.Response.Header
-	named := resp.Header.Peek("Connection")
+	var connection []string
+	if c := resp.Header.Peek("Connection"); len(c) > 0 {
+		connection = []string{string(c)}
+	}
 	for k, v := range resp.Header.All() {
 		switch string(k) {
 		case "Content-Length", hRequestID, "Date":
 			continue
 		}
-		if hopByHop(string(k)) || (len(named) > 0 && hasToken([]string{string(named)}, string(k))) {
+		if hop(string(k), connection) {
 			continue
 		}
 		rh.AddBytesKV(k, v)

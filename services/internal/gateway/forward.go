@@ -151,7 +151,19 @@ func (f *forwarder) outHeader(r *http.Request) http.Header {
 // not one the gateway sets itself or a hop-by-hop one (dropped), nor one its
 // Connection header (connection) names.
 func passedOn(k string, connection []string) bool {
-	return !dropped(k) && (len(connection) == 0 || !hasToken(connection, k))
+	return !dropped(k) && !namedBy(connection, k)
+}
+
+// hop reports whether header k (canonical) of a message stays on its hop: a
+// hop-by-hop header, or one the message's Connection values (connection)
+// name. The rule for answers on both paths (removeHop, copyAnswer).
+func hop(k string, connection []string) bool {
+	return hopByHop(k) || namedBy(connection, k)
+}
+
+// namedBy reports whether the Connection values name header k.
+func namedBy(connection []string, k string) bool {
+	return len(connection) > 0 && hasToken(connection, k)
 }
 
 // forwarded is what the gateway adds to a request it proxies, on both paths.
@@ -198,15 +210,9 @@ func (f forwarded) set(set func(k, v string)) {
 
 // removeHop deletes hop-by-hop headers of a response, those its Connection header names included.
 func removeHop(h http.Header) {
-	for _, v := range h["Connection"] {
-		for name := range strings.SplitSeq(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				delete(h, http.CanonicalHeaderKey(name))
-			}
-		}
-	}
+	connection := h["Connection"]
 	for k := range h {
-		if hopByHop(k) {
+		if hop(k, connection) {
 			delete(h, k)
 		}
 	}
