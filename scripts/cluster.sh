@@ -116,9 +116,20 @@ spawn() {  # spawn NAME CMD...: starts a process in the background with its PID 
 }
 
 wait_for() {  # wait_for WHAT SECONDS CMD...
-  local what="$1" secs="$2"; shift 2
+  wait_alive "" "$@"
+}
+
+# wait_alive PROC WHAT SECONDS CMD...: wait_for, but stops at once, with the end of PROC's log, when
+# the process PROC (a name spawn started) exits meanwhile: a kubelet that finds no container runtime
+# exits within a second, and waiting out the deadline for its node would only hide why.
+wait_alive() {
+  local proc="$1" what="$2" secs="$3"; shift 3
   local deadline=$((SECONDS + secs))
   until "$@" >/dev/null 2>&1; do
+    if [[ -n "$proc" ]] && ! running "$proc"; then
+      tail -n 3 "$C/$proc.log" >&2
+      die "$proc exited while waiting for $what (log: $C/$proc.log)"
+    fi
     ((SECONDS < deadline)) || die "$what not ready after ${secs}s (logs in $C)"
     sleep 0.3
   done
@@ -215,7 +226,7 @@ start() {
     guard check >/dev/null
     local t1=$EPOCHREALTIME
     node_start
-    wait_for "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+    wait_alive kubelet "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
     log "node $NODE_NAME Ready $(awk -v a="$EPOCHREALTIME" -v b="$t1" 'BEGIN{printf "%.1f", a-b}')s after containerd/kubelet start"
     node_apply_addons
     node_wait_ready

@@ -224,6 +224,10 @@ node_start() {
   PATH="$NODE_PATH" HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost \
     spawn containerd /usr/bin/containerd --config "$N/containerd.toml"
   wait_for containerd 30 ctr --address "$CTRD_SOCK" version
+  # The socket answers before the CRI service has recovered its state (longer the more the node's
+  # cache holds); a kubelet started then fails "server is not initialized yet" and exits. The CRI
+  # service logs this line just before it marks itself initialized (containerd 1.6 and 1.7).
+  wait_for "containerd's CRI service" 60 grep -q 'msg="Start streaming server"' "$C/containerd.log"
   PATH="$NODE_PATH" spawn kubelet "$SHOP_BIN/kubelet" --config "$N/kubelet.yaml" --kubeconfig "$N/kubelet.kubeconfig" \
     --root-dir "$KUBELET_ROOT" --node-ip "$NODE_IP" --hostname-override "$NODE_NAME" \
     --node-labels "$SIM_LABEL=false,topology.kubernetes.io/zone=local-0" --v=1
@@ -555,7 +559,7 @@ YAML
 }
 
 node_wait_ready() {
-  wait_for "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+  wait_alive kubelet "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
   wait_for "CoreDNS" 120 kc -n kube-system rollout status deployment/coredns --timeout=1s
   wait_for "metrics-server" 120 kc -n kube-system rollout status deployment/metrics-server --timeout=1s
   wait_for "the metrics API (APIService v1beta1.metrics.k8s.io)" 60 kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=1s
