@@ -111,15 +111,21 @@ function canaryRequests(): number {
   return n;
 }
 
-/** Polls the release until `until` settles, recording when its weight and phase changed. */
+/**
+ * Polls the release until `until` settles, recording when its weight and phase changed: `t` when the
+ * poll saw it (later than the change by up to a poll, and a `kubectl get` on a busy machine can take
+ * seconds), `started` the controller's own `status.stepStartedAt` of a step (exact).
+ */
 async function watchRelease(until: Promise<unknown>) {
-  const seen: { t: number; weight: number; phase: string }[] = [];
+  const seen: { t: number; weight: number; phase: string; started?: number }[] = [];
   let settled = false;
   until.then(() => (settled = true), () => (settled = true));
   while (!settled) {
     const s = release()?.status;
     const last = seen[seen.length - 1];
-    if (s && (!last || last.weight !== s.weight || last.phase !== s.phase)) seen.push({ t: Date.now(), weight: s.weight ?? 0, phase: s.phase });
+    if (s && (!last || last.weight !== s.weight || last.phase !== s.phase)) {
+      seen.push({ t: Date.now(), weight: s.weight ?? 0, phase: s.phase, started: s.stepStartedAt ? Date.parse(s.stepStartedAt) : undefined });
+    }
     await tick(250);
   }
   return seen;
@@ -173,13 +179,19 @@ describe("progressive delivery on the real platform, end to end", function () {
     assert.deepStrictEqual(steps.map((s) => s.weight), STEPS, `weights seen: ${JSON.stringify(seen)}`);
     const promoted = seen.find((s) => s.phase === "Promoted");
     assert.ok(promoted, `never seen Promoted: ${JSON.stringify(seen)}`);
-    const ends = [...steps.slice(1).map((s) => s.t), promoted.t];
-    steps.forEach((s, i) => {
-      const d = ends[i] - s.t;
-      console.log(`      step ${s.weight} %: ${seconds(d)}`);
-      assert.ok(d >= INTERVAL_S * 1000 - 1000, `step ${s.weight} % lasted ${seconds(d)}, less than its interval`);
+    // A step runs from its stepStartedAt to the next one's (both the controller's, exact); the last
+    // to when Promoted was seen (a poll can only see it late, never early).
+    const starts = steps.map((s) => {
+      assert.ok(s.started, `step ${s.weight} % has no status.stepStartedAt: ${JSON.stringify(seen)}`);
+      return s.started;
     });
-    console.log(`      canary ready to Promoted: ${seconds(promoted.t - steps[0].t)}; the whole up: ${seconds(t1 - t0)}`);
+    const ends = [...starts.slice(1), promoted.t];
+    steps.forEach((s, i) => {
+      const d = ends[i] - starts[i];
+      console.log(`      step ${s.weight} %: ${seconds(d)}`);
+      assert.ok(d >= INTERVAL_S * 1000, `step ${s.weight} % lasted ${seconds(d)}, less than its interval: ${JSON.stringify(seen)}`);
+    });
+    console.log(`      canary ready to Promoted: ${seconds(promoted.t - starts[0])}; the whole up: ${seconds(t1 - t0)}`);
     // The canary served the load through the edge, and nobody saw an error.
     const served = canaryRequests();
     assert.ok(served > 0, "the canary's pods served none of the load");

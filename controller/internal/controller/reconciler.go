@@ -253,7 +253,8 @@ func (r *Reconciler) applyWeight(ctx context.Context, route *gatewayv1.HTTPRoute
 	return true, nil
 }
 
-// canaryReady reports whether every pod the canary Deployment wants is updated and ready.
+// canaryReady reports whether the canary Deployment has rolled out (rolledOut): until then its weight
+// stays 0 and no step starts.
 func (r *Reconciler) canaryReady(ctx context.Context, cr *v1alpha1.CanaryRelease) (bool, string, error) {
 	d := &appsv1.Deployment{}
 	if err := r.Get(ctx, types.NamespacedName{Namespace: cr.Namespace, Name: cr.Spec.CanaryDeployment}, d); err != nil {
@@ -262,14 +263,7 @@ func (r *Reconciler) canaryReady(ctx context.Context, cr *v1alpha1.CanaryRelease
 		}
 		return false, "", err
 	}
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
-	s := d.Status
-	msg := fmt.Sprintf("Deployment %s: %d/%d pods ready, %d updated", d.Name, s.ReadyReplicas, want, s.UpdatedReplicas)
-	ok := want > 0 && d.DeletionTimestamp.IsZero() && s.ObservedGeneration >= d.Generation &&
-		s.UpdatedReplicas >= want && s.ReadyReplicas >= want
+	ok, msg := rolledOut(d)
 	return ok, msg, nil
 }
 

@@ -32,7 +32,8 @@ const (
 
 // Condition types set on a CanaryRelease.
 const (
-	// ConditionCanaryReady is True while the canary Deployment has all its pods ready.
+	// ConditionCanaryReady is True while the canary Deployment has rolled out: every pod it wants runs
+	// the current template and is available, and no pod of an older template is left.
 	ConditionCanaryReady = "CanaryReady"
 	// ConditionAnalysisPassing is True while the last analysis passed.
 	ConditionAnalysisPassing = "AnalysisPassing"
