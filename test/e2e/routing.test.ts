@@ -63,7 +63,8 @@ describe("routing on the Gateway API, end to end", function () {
   });
 
   it("has an API server that really validates routes: a weight below 0 is refused by the CRD schema", () => {
-    const bad = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-route-")), "bad-route.yaml");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-route-"));
+    const bad = path.join(dir, "bad-route.yaml");
     fs.writeFileSync(bad, JSON.stringify({
       apiVersion: "gateway.networking.k8s.io/v1",
       kind: "HTTPRoute",
@@ -79,6 +80,7 @@ describe("routing on the Gateway API, end to end", function () {
     } catch (e: any) {
       err = String(e.stderr ?? e.message);
     }
+    fs.rmSync(dir, { recursive: true, force: true });
     assert.match(err, /weight/i, `the API server admitted a route with weight -1 (stderr: ${err})`);
   });
 

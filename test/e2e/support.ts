@@ -50,11 +50,16 @@ export function mysql(namespace: string, sql: string): string {
   ]).trim();
 }
 
-/** Writes a YAML overrides file and returns its path. */
-export function overridesFile(overrides: Record<string, unknown>): string {
-  const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-")), "overrides.yaml");
-  fs.writeFileSync(f, yaml.dump(overrides));
-  return f;
+/** Runs `use` with the path of a YAML overrides file, which is removed (with its folder) afterwards. */
+function withOverridesFile<T>(overrides: Record<string, unknown>, use: (file: string) => T): T {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-"));
+  try {
+    const f = path.join(dir, "overrides.yaml");
+    fs.writeFileSync(f, yaml.dump(overrides));
+    return use(f);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -66,11 +71,9 @@ export function overridesFile(overrides: Record<string, unknown>): string {
 export async function prepareStack(name: string, base: string, overrides: Record<string, unknown>, opts: { imagesFile?: string; env?: NodeJS.ProcessEnv } = {}) {
   const images = opts.imagesFile ?? process.env.SHOP_IMAGES_JSON;
   if (!images) throw new Error("SHOP_IMAGES_JSON is not set: run the suite through scripts/e2e.sh");
-  const configFile = sh(path.join(REPO, "scripts", "stack-config.sh"), [name, images], {
-    ...opts.env,
-    BASE_STACK: base,
-    OVERRIDES: overridesFile(overrides),
-  }).trim();
+  // stack-config.sh reads the overrides once, into the generated config file it prints.
+  const configFile = withOverridesFile(overrides, (file) =>
+    sh(path.join(REPO, "scripts", "stack-config.sh"), [name, images], { ...opts.env, BASE_STACK: base, OVERRIDES: file }).trim());
   const ws = await openWorkspace(resolveSettings(process.env));
   const stack = await Stack.select(name, ws);
   return { stack, configFile };
