@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { analyze, cyclonusBinary, Flow, Party, renderTable } from "./checks/network-policy";
+import { withTempDir } from "./temp";
 
 const nsLabels = (ns: string) => ({ "kubernetes.io/metadata.name": ns });
 const pod = (ns: string, app: string, ip: string): Party => ({ id: `${ns}/${app}`, namespace: ns, namespaceLabels: nsLabels(ns), labels: { app }, ip });
@@ -68,15 +69,12 @@ describe("the NetworkPolicy analysis (cyclonus query-traffic)", function () {
 
   it("marks a flow whose verdict differs from the table, with cyclonus' explanation", () => {
     // Without the db's ingress policy the db is still isolated by default-deny: api -> db is denied.
-    const broken = fs.mkdtempSync(path.join(os.tmpdir(), "cyclonus-fixture-"));
-    try {
+    withTempDir("cyclonus-fixture-", (broken) => {
       POLICIES.filter((p) => p.metadata.name !== "in-api-to-db").forEach((p, i) => fs.writeFileSync(path.join(broken, `${i}.json`), JSON.stringify(p)));
       const [v] = analyze(cyclonusBinary()!, broken, [FLOWS[0]]);
       assert.strictEqual(v.allowed, false);
       assert.match(renderTable([v]), /^MISMATCH\s+shop\/api\s+shop\/db\s+5432\/TCP\s+allow\s+deny/m);
       assert.match(v.detail, /Deny/);
-    } finally {
-      fs.rmSync(broken, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -196,6 +196,8 @@ describe("the local cluster's real node", function () {
     try { kubectl("delete", "namespace", NS, "--wait=true", "--timeout=120s"); } catch { /* best effort */ }
     try { sh(path.join(REPO, "scripts", "cluster.sh"), ["recycle-volumes"]); } catch { /* best effort */ }
     capture?.kill("SIGTERM");
+    // The capture's folder (the pcap and the smoke manifest).
+    if (pcap) fs.rmSync(path.dirname(pcap), { recursive: true, force: true });
   });
 
   it("is Ready, runs the kubelet of the toolchain, and is not managed by kwok", () => {

@@ -5,10 +5,10 @@
  */
 import * as assert from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { kget, prepareStack, removeStack, sh } from "./support";
+import { withTempDir } from "./temp";
 import { goDuration, REQUEST_BUDGETS } from "../../components/request-budgets";
 
 const STACK = "e2e-routing";
@@ -63,24 +63,24 @@ describe("routing on the Gateway API, end to end", function () {
   });
 
   it("has an API server that really validates routes: a weight below 0 is refused by the CRD schema", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-route-"));
-    const bad = path.join(dir, "bad-route.yaml");
-    fs.writeFileSync(bad, JSON.stringify({
-      apiVersion: "gateway.networking.k8s.io/v1",
-      kind: "HTTPRoute",
-      metadata: { name: "bad-weight", namespace: NAMESPACE },
-      spec: {
-        parentRefs: [{ name: "shop", sectionName: "http" }],
-        rules: [{ backendRefs: [{ name: "gateway", port: 8080, weight: -1 }] }],
-      },
-    }));
-    let err = "";
-    try {
-      sh("kubectl", ["apply", "--dry-run=server", "-f", bad]);
-    } catch (e: any) {
-      err = String(e.stderr ?? e.message);
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
+    const err = withTempDir("shop-e2e-route-", (dir) => {
+      const bad = path.join(dir, "bad-route.yaml");
+      fs.writeFileSync(bad, JSON.stringify({
+        apiVersion: "gateway.networking.k8s.io/v1",
+        kind: "HTTPRoute",
+        metadata: { name: "bad-weight", namespace: NAMESPACE },
+        spec: {
+          parentRefs: [{ name: "shop", sectionName: "http" }],
+          rules: [{ backendRefs: [{ name: "gateway", port: 8080, weight: -1 }] }],
+        },
+      }));
+      try {
+        sh("kubectl", ["apply", "--dry-run=server", "-f", bad]);
+        return "";
+      } catch (e: any) {
+        return String(e.stderr ?? e.message);
+      }
+    });
     assert.match(err, /weight/i, `the API server admitted a route with weight -1 (stderr: ${err})`);
   });
 

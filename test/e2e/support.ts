@@ -13,6 +13,7 @@ import * as yaml from "js-yaml";
 import { Stack } from "@pulumi/pulumi/automation";
 import { resolveSettings } from "../../automation/settings";
 import { openWorkspace, workspaceDir } from "../../automation/stacks";
+import { withTempDir } from "./temp";
 
 export const REPO = path.resolve(__dirname, "..", "..");
 export const CONFIG_DIR = path.join(REPO, ".pulumi-state", "config");
@@ -50,18 +51,6 @@ export function mysql(namespace: string, sql: string): string {
   ]).trim();
 }
 
-/** Runs `use` with the path of a YAML overrides file, which is removed (with its folder) afterwards. */
-function withOverridesFile<T>(overrides: Record<string, unknown>, use: (file: string) => T): T {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "shop-e2e-"));
-  try {
-    const f = path.join(dir, "overrides.yaml");
-    fs.writeFileSync(f, yaml.dump(overrides));
-    return use(f);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /**
  * Creates (or refreshes) a stack's generated config from a committed stack file plus overrides,
  * with the locally built images (or those of `opts.imagesFile`, a JSON map of binary to reference by
@@ -72,8 +61,11 @@ export async function prepareStack(name: string, base: string, overrides: Record
   const images = opts.imagesFile ?? process.env.SHOP_IMAGES_JSON;
   if (!images) throw new Error("SHOP_IMAGES_JSON is not set: run the suite through scripts/e2e.sh");
   // stack-config.sh reads the overrides once, into the generated config file it prints.
-  const configFile = withOverridesFile(overrides, (file) =>
-    sh(path.join(REPO, "scripts", "stack-config.sh"), [name, images], { ...opts.env, BASE_STACK: base, OVERRIDES: file }).trim());
+  const configFile = withTempDir("shop-e2e-", (dir) => {
+    const file = path.join(dir, "overrides.yaml");
+    fs.writeFileSync(file, yaml.dump(overrides));
+    return sh(path.join(REPO, "scripts", "stack-config.sh"), [name, images], { ...opts.env, BASE_STACK: base, OVERRIDES: file }).trim();
+  });
   const ws = await openWorkspace(resolveSettings(process.env));
   const stack = await Stack.select(name, ws);
   return { stack, configFile };

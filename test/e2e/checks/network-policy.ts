@@ -22,6 +22,7 @@ import { ALERTMANAGER, GRAFANA, KUBE_STATE_METRICS, KUBELET_PORT, PROMETHEUS } f
 import { ELASTICSEARCH, FLUENT_BIT, KIBANA } from "../../../components/logging/peers";
 import { TRANSPORT_CERT_APP } from "../../../components/logging/transport-tls";
 import { CANARY_CONTROLLER } from "../../../components/delivery/canary-controller";
+import { withTempDir } from "../temp";
 
 /** Where the toolchain puts its binaries (scripts/lib.sh: `$SHOP_CACHE/bin`). */
 export function shopBin(): string {
@@ -276,8 +277,7 @@ function trafficOf(f: Flow) {
  * flow, in order. Cyclonus prints, per traffic, its own table ending in the footer `IS ALLOWED? | TRUE|FALSE`.
  */
 export function analyze(bin: string, policyDir: string, flows: Flow[]): Verdict[] {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cyclonus-traffic-"));
-  try {
+  return withTempDir("cyclonus-traffic-", (dir) => {
     const trafficFile = path.join(dir, "traffic.json");
     fs.writeFileSync(trafficFile, JSON.stringify(flows.map(trafficOf), null, 1));
     const out = execFileSync(bin, ["analyze", "--use-example-policies=false", "--policy-path", policyDir, "--mode", "query-traffic", "--traffic-path", trafficFile], {
@@ -295,9 +295,7 @@ export function analyze(bin: string, policyDir: string, flows: Flow[]): Verdict[
       const detail = s.slice(s.indexOf("Is traffic allowed?")).trim();
       return { flow: flows[i], allowed: m[1].toUpperCase() === "TRUE", detail };
     });
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** The truth table as text: one line per flow, expected and computed verdicts. */
@@ -327,8 +325,7 @@ export async function checkNetworkPolicies(opts: NetworkPolicyCheckOptions): Pro
   if (!bin) throw new Error(`cyclonus is not built (${path.join(shopBin(), "cyclonus")}): run scripts/toolchain.sh cyclonus`);
   const live = readLive([opts.namespace, opts.observabilityNamespace]);
   const flows = expectedFlows(live, opts);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cyclonus-policies-"));
-  try {
+  return withTempDir("cyclonus-policies-", (dir) => {
     writePolicies(dir, live.policies);
     const verdicts = analyze(bin, dir, flows);
     const table = renderTable(verdicts);
@@ -341,7 +338,5 @@ export async function checkNetworkPolicies(opts: NetworkPolicyCheckOptions): Pro
       );
     }
     return verdicts;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
