@@ -558,8 +558,8 @@ $(addon_security)
 YAML
 }
 
+# node_wait_ready: the node's add-ons serving (start() has waited for the node itself and timed it).
 node_wait_ready() {
-  wait_alive kubelet "node $NODE_NAME" 90 kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
   wait_for "CoreDNS" 120 kc -n kube-system rollout status deployment/coredns --timeout=1s
   wait_for "metrics-server" 120 kc -n kube-system rollout status deployment/metrics-server --timeout=1s
   wait_for "the metrics API (APIService v1beta1.metrics.k8s.io)" 60 kc wait --for=condition=Available apiservice/v1beta1.metrics.k8s.io --timeout=1s
