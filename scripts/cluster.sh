@@ -108,11 +108,23 @@ running() {
   kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$1"
 }
 
-spawn() {  # spawn NAME CMD...: starts a process in the background with its PID file and log
-  local n="$1"; shift
+# spawn NAME CMD...: starts a process in the background with its PID file and log. It returns once
+# the child has become the program (or died): until its exec, the forked child's command line is
+# still this script's, and `running` (which checks the command line, as PIDs get reused) would take
+# a program that is starting for one that has exited (seen once on a busy machine: a kubelet
+# reported gone a second before it logged its first line).
+spawn() {
+  local n="$1" pid i; shift
   running "$n" && return 0
   nohup "$@" >"$C/$n.log" 2>&1 &
-  echo $! >"$C/$n.pid"
+  pid=$!
+  echo "$pid" >"$C/$n.pid"
+  for ((i = 0; i < 200; i++)); do
+    running "$n" && return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  die "$n (pid $pid) did not start within 10s (log: $C/$n.log)"
 }
 
 wait_for() {  # wait_for WHAT SECONDS CMD...
@@ -430,6 +442,8 @@ apply_objects() { cluster_objects | kc apply -f - >/dev/null; }
 
 # gateway_api: installs the Gateway API CRDs of the standard channel (only that channel) from the Go
 # module sigs.k8s.io/gateway-api (downloaded once into the Go module cache), then the local GatewayClass.
+# (Traefik 3.6 speaks the standard channel; its experimental option waits for TCPRoute/TLSRoute versions
+# these CRDs lack.)
 gateway_api() {
   local dir
   dir="$(go env GOMODCACHE)/sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION/config/crd/standard"
@@ -454,7 +468,8 @@ gateway_api() {
   kc wait --for=condition=Established --timeout=60s \
     crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io \
     crd/httproutes.gateway.networking.k8s.io crd/referencegrants.gateway.networking.k8s.io >/dev/null
-  # A class, so the local stack's Gateway names one that exists; no controller runs behind it yet.
+  # The class the local stack's Gateway names: with the real node, Traefik (node.sh's add-ons) is
+  # its controller; with simulated nodes only, none runs behind it. Applied here only, server-side.
   kc apply --server-side --field-manager shop-cluster -f - >/dev/null <<YAML
 apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass

@@ -234,14 +234,9 @@ node_start() {
   PATH="$NODE_PATH" spawn kube-proxy "$SHOP_BIN/kube-proxy" --config "$N/kube-proxy.yaml" --v=1
 }
 
+# The Gateway API CRDs and the traefik GatewayClass the edge serves are installed before, once, by
+# cluster.sh's gateway_api.
 node_apply_addons() {
-  local crds="$SHOP_CACHE/gateway-api-crds"
-  [[ -d "$crds" ]] || die "the Gateway API CRDs are missing: run scripts/toolchain.sh gateway-crds"
-  local f files=()
-  for f in "$crds"/*.yaml; do files+=(-f "$f"); done
-  kc apply --server-side --force-conflicts "${files[@]}" >/dev/null
-  kc wait --for=condition=Established --timeout=60s crd/gatewayclasses.gateway.networking.k8s.io \
-    crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io >/dev/null
   addon_objects | kc apply -f - >/dev/null
   # The taint that matches the placement mode (a node re-registering keeps what was set before).
   if [[ "$NODE_PLACEMENT" == simulated ]]; then
@@ -505,11 +500,6 @@ kind: ClusterRoleBinding
 metadata: { name: "shop-local:traefik-gateway" }
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "shop-local:traefik-gateway" }
 subjects: [{ kind: ServiceAccount, name: traefik, namespace: traefik }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: { name: traefik }
-spec: { controllerName: traefik.io/gateway-controller }
 ---
 # The edge: Traefik serves the Gateway API routes on 127.0.0.1:80 and :443 (host ports bound to the
 # loopback address only). A Gateway's listener port must be one of its entry points: 80 or 443.

@@ -3,11 +3,11 @@
 #   pulumi CLI, the Node.js language host, the Kubernetes resource provider,
 #   etcd, kube-apiserver/-controller-manager/-scheduler, kubectl and kwok;
 #   for the real node: kubelet, kube-proxy, the CNI plugins, CoreDNS; for the edge and monitoring:
-#   Traefik, the Gateway API CRDs, Prometheus, kube-state-metrics, metrics-server and the NetworkPolicy analyzer cyclonus
+#   Traefik, Prometheus, kube-state-metrics, metrics-server and the NetworkPolicy analyzer cyclonus
 #   (`node`, not in `all` while the real node is opt-in); and the launcher of the Node.js dynamic provider host (ConfigGuard resources).
 # Each part is skipped when its versioned stamp exists. Usage:
 #   scripts/toolchain.sh [all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|
-#                         cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|metrics-server|cyclonus|
+#                         cni|coredns|traefik|prometheus|kube-state-metrics|metrics-server|cyclonus|
 #                         dynamic-provider]...
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -22,7 +22,6 @@ KWOK_VERSION=v0.8.0
 CNI_PLUGINS_VERSION=v1.10.0
 COREDNS_VERSION=v1.15.0
 TRAEFIK_VERSION=v3.6.12
-GATEWAY_API_VERSION=v1.6.3
 PROMETHEUS_MODULE_VERSION=v0.55.1   # the Go module version of Prometheus release 2.55.1
 PROMETHEUS_VERSION=2.55.1
 KSM_VERSION=v2.18.0                 # client-go v0.34: the newest the Go proxy serves (v2.17.0 is not served)
@@ -247,19 +246,6 @@ build_traefik() {
   mark traefik "$TRAEFIK_VERSION"
 }
 
-# The Gateway API's standard-channel CRDs, as shipped in its Go module (Traefik 3.6 speaks the
-# standard channel; its experimental option waits for TCPRoute/TLSRoute versions these CRDs lack).
-build_gateway_crds() {
-  done_already gateway-crds "$GATEWAY_API_VERSION" && return 0
-  begin "copying the Gateway API $GATEWAY_API_VERSION standard CRDs"
-  local src; src="$(cd /tmp && go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
-  [[ -d "$src/config/crd/standard" ]] || die "no config/crd/standard in sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
-  rm -rf "$SHOP_CACHE/gateway-api-crds"; mkdir -p "$SHOP_CACHE/gateway-api-crds"
-  cp "$src"/config/crd/standard/gateway.networking.k8s.io_*.yaml "$SHOP_CACHE/gateway-api-crds/"
-  chmod -R u+w "$SHOP_CACHE/gateway-api-crds"
-  mark gateway-crds "$GATEWAY_API_VERSION"
-}
-
 # Prometheus 2.55.1 (module v0.55.1): Debian's 2.42 lacks Kubernetes service discovery. Its go.mod
 # replaces klog with a go-kit shim and excludes three versions: a wrapper module copies them.
 # The module carries no built web UI (only its sources): the API and /metrics work, the UI pages do not.
@@ -324,7 +310,7 @@ build_metrics_server() {
 
 # Everything the real node and its in-cluster add-ons need, beside the control plane, and the analyzer
 # that proves its NetworkPolicies.
-build_node() { build_cni; build_coredns; build_gateway_crds; build_traefik; build_prometheus; build_ksm
+build_node() { build_cni; build_coredns; build_traefik; build_prometheus; build_ksm
   build_metrics_server; build_kube_cmd kubelet; build_kube_cmd kube-proxy; build_cyclonus; }
 
 install_k8s_plugin() {
@@ -352,12 +338,11 @@ main() {
       cni) build_cni ;;
       coredns) build_coredns ;;
       traefik) build_traefik ;;
-      gateway-crds) build_gateway_crds ;;
       prometheus) build_prometheus ;;
       kube-state-metrics) build_ksm ;;
       cyclonus) build_cyclonus ;;
       metrics-server) build_metrics_server ;;
-      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|cni|coredns|traefik|gateway-crds|prometheus|kube-state-metrics|metrics-server|cyclonus|dynamic-provider)" ;;
+      *) die "unknown toolchain part '$w' (use all|pulumi|langhost|k8s-provider|etcd|kube|kubectl|kwok|node|kubelet|kube-proxy|cni|coredns|traefik|prometheus|kube-state-metrics|metrics-server|cyclonus|dynamic-provider)" ;;
     esac
   done
   install_k8s_plugin
