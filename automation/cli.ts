@@ -14,6 +14,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { UsageError } from "./errors";
+import { withPrivateTmp } from "./scratch";
 import { deploy, destroy, outputs, preview, promote, reviewDestroy, reviewUp, rollback, stackFile, status } from "./commands";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -99,9 +100,12 @@ Environment:
 export async function main(argv: string[]): Promise<number> {
   let pending: Promise<number> | undefined;
   try {
-    await buildProgram((p) => (pending = p)).parseAsync(argv, { from: "user" });
-    if (!pending) return 0;
-    return await pending;
+    // The Pulumi CLI and its plugins get a temporary folder of this run's own (automation/scratch.ts).
+    return await withPrivateTmp(async () => {
+      await buildProgram((p) => (pending = p)).parseAsync(argv, { from: "user" });
+      if (!pending) return 0;
+      return await pending;
+    });
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`error: ${e.message}\n`);

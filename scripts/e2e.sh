@@ -11,7 +11,7 @@ export SHOP_CONTROLLER_IMAGE_JSON="$SHOP_RUN/controller-image.json"
 # scripts/e2e.sh test/e2e/<file>.test.ts [mocha options]: only those files (mocha adds files named on its
 # command line to the config's spec list, so the config is left out then); otherwise the whole suite.
 if [[ "${1:-}" == *.test.ts ]]; then
-  npx mocha --no-config --require ts-node/register --extension ts --timeout 900000 "$@"
+  npx mocha --no-config --require ts-node/register --require test/e2e/private-tmp.ts --extension ts --timeout 900000 "$@"
 else
   npx mocha --config test/e2e/.mocharc.yml "$@"
 fi

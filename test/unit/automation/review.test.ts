@@ -126,8 +126,12 @@ describe("review stack config", () => {
 });
 
 describe("overrides file", () => {
+  let dir: string;
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "overrides-"))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let n = 0;
   const write = (text: string) => {
-    const f = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "overrides-")), "o.yaml");
+    const f = path.join(dir, `o${++n}.yaml`);
     fs.writeFileSync(f, text);
     return f;
   };
