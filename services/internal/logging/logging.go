@@ -29,7 +29,7 @@ func newLogger(w io.Writer, level, service string, buf *Buffered) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})
-	return slog.New(requestIDHandler{h, buf}).With("service", service)
+	return slog.New(requestIDHandler{Handler: h, buf: buf, pre: &[]byte{}}).With("service", service)
 }
 
 // requestIDHandler adds the context's request id to each record and, over a
@@ -37,6 +37,10 @@ func newLogger(w io.Writer, level, service string, buf *Buffered) *slog.Logger {
 type requestIDHandler struct {
 	slog.Handler
 	buf *Buffered
+	// pre: the JSON of the attributes added by With, for the access lines
+	// written without slog (access.go); nil once one is neither a plain
+	// string nor an int, or a group was opened.
+	pre *[]byte
 }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
@@ -44,18 +48,25 @@ func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 		r.AddAttrs(slog.String("request_id", id))
 	}
 	err := h.Handler.Handle(ctx, r)
-	if h.buf != nil && r.Level >= slog.LevelWarn {
-		if ferr := h.buf.Flush(); err == nil {
-			err = ferr
-		}
+	if ferr := h.flushUrgent(r.Level); err == nil {
+		err = ferr
 	}
 	return err
 }
 
+// flushUrgent writes what the Buffered writer holds after a record of level
+// warn or above, so what explains a failure is never held back.
+func (h requestIDHandler) flushUrgent(level slog.Level) error {
+	if h.buf == nil || level < slog.LevelWarn {
+		return nil
+	}
+	return h.buf.Flush()
+}
+
 func (h requestIDHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(as), h.buf}
+	return requestIDHandler{h.Handler.WithAttrs(as), h.buf, withPre(h.pre, as)}
 }
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name), h.buf}
+	return requestIDHandler{h.Handler.WithGroup(name), h.buf, nil}
 }
