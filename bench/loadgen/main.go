@@ -8,6 +8,12 @@
 //	    closed loop: each client places one-unit orders through the gateway
 //	    until every product reports insufficient stock, then tries once more
 //	    on each product (all must be refused).
+//	loadgen serve  -addr 127.0.0.1:PORT -body FILE [-content-type T]
+//	    a steady upstream: answers every GET with 200 and the body from
+//	    FILE (held in memory), /readyz included, until SIGINT/SIGTERM. The
+//	    gateway benchmark measures the latency a proxy adds against it, where
+//	    the real product service's own tail (MariaDB, Redis, the same two
+//	    cores) would hide what the proxy adds.
 //
 // Every run is bounded by -max requests and -timeout. The last line of the
 // output is "RESULT key=value ...", which the bench scripts parse.
@@ -39,7 +45,7 @@ func (h *headers) Set(v string) error { *h = append(*h, v); return nil }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen rate|orders [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen rate|orders|serve [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -48,8 +54,10 @@ func main() {
 		err = runRate(os.Args[2:])
 	case "orders":
 		err = runOrders(os.Args[2:])
+	case "serve":
+		err = runServe(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (use rate|orders)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (use rate|orders|serve)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

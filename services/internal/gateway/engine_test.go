@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"shop/internal/app"
@@ -190,10 +191,12 @@ func TestTheFastPathForwardsAndAnswersAsTheNetHTTPForwarderDoes(t *testing.T) {
 	u := []*url.URL{mustURL(up.URL)}
 	gw := newGateway(t, 1000, 1000, u, u, u, DefaultBreaker).(*testGateway)
 	engine := gw.Handler.(*viaEngine)
+	// One token for both requests: two issued a second apart differ (iat, exp).
+	tok := token(t, 5)
 	request := func() *http.Request {
 		r := httptest.NewRequest("GET", "http://shop.example/api/products/7?b=1;c=2&d=%zz&e=3", nil)
 		r.RemoteAddr = "198.51.100.7:40000"
-		r.Header.Set("Authorization", "Bearer "+token(t, 5))
+		r.Header.Set("Authorization", "Bearer "+tok)
 		r.Header.Set(reqid.Header, "req-1")
 		r.Header.Set(UserIDHeader, "999")
 		r.Header.Set("X-Forwarded-For", "203.0.113.1")
@@ -366,6 +369,27 @@ func TestOversizedRequestsAre413And431InTheServicesJSON(t *testing.T) {
 	}
 }
 
+// engineOnTCP serves, on a loopback port with o, a gateway whose three
+// upstreams are upstream: cancel starts its shutdown, served gets what
+// serve returned.
+func engineOnTCP(t *testing.T, upstream string, o httpserver.Options) (addr string, cancel context.CancelFunc, served <-chan error) {
+	t.Helper()
+	u := []*url.URL{mustURL(upstream)}
+	g := gatewayOver(1000, 1000, u, u, u, DefaultBreaker)
+	mux := http.NewServeMux()
+	g.Routes(mux)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- newEngine(g, app.NewChain("gateway", testVersion, quiet, prometheus.NewRegistry(), 0, nil, g.Canonical(mux))).serve(ctx, ln, o)
+	}()
+	return ln.Addr().String(), cancel, done
+}
+
 func TestShutdownDrainsWithConnectionCloseThenFinishesInFlightRequests(t *testing.T) {
 	arrived, release := make(chan struct{}), make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -376,23 +400,11 @@ func TestShutdownDrainsWithConnectionCloseThenFinishesInFlightRequests(t *testin
 		_, _ = io.WriteString(w, "ok")
 	}))
 	t.Cleanup(up.Close)
-	u := []*url.URL{mustURL(up.URL)}
-	g := gatewayOver(1000, 1000, u, u, u, DefaultBreaker)
-	mux := http.NewServeMux()
-	g.Routes(mux)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
 	var shuttingDown atomic.Bool
-	o := httpserver.Options{Drain: 2 * time.Second, ShutdownTimeout: 10 * time.Second, OnShutdown: func() { shuttingDown.Store(true) }}
-	ctx, cancel := context.WithCancel(context.Background())
+	addr, cancel, served := engineOnTCP(t, up.URL, httpserver.Options{Drain: 2 * time.Second, ShutdownTimeout: 10 * time.Second,
+		OnShutdown: func() { shuttingDown.Store(true) }})
 	defer cancel()
-	served := make(chan error, 1)
-	go func() {
-		served <- newEngine(g, app.NewChain("gateway", testVersion, quiet, prometheus.NewRegistry(), 0, nil, g.Canonical(mux))).serve(ctx, ln, o)
-	}()
+	base := "http://" + addr
 	get := func(path string) (*http.Response, string, error) {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -446,7 +458,7 @@ func TestShutdownDrainsWithConnectionCloseThenFinishesInFlightRequests(t *testin
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not stop within 10 s of the drain")
 	}
-	if c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Error("new connections are still accepted after the shutdown")
 	}
@@ -470,5 +482,85 @@ func TestAPanicOnTheFastPathIsALogged500AndTheEngineServesOn(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), `"msg":"handler panic"`); n != 2 {
 		t.Errorf("%d panics logged, want 2:\n%s", n, logs)
+	}
+}
+
+func TestTheEngineAnswers408ToAHeaderOrBodyNotReceivedInTime(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"id":1}`)
+	}))
+	t.Cleanup(up.Close)
+	addr, cancel, served := engineOnTCP(t, up.URL,
+		httpserver.Options{ReadHeaderTimeout: 300 * time.Millisecond, ReadTimeout: 600 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("engine stopped with %v", err)
+		}
+	})
+	tests := []struct {
+		name string
+		sent string
+		// status is the answer's status line; at least is how long the engine must have waited.
+		status  string
+		atLeast time.Duration
+	}{
+		{"a GET whose header is complete is served", "GET /api/products/1 HTTP/1.1\r\nHost: gw\r\n\r\n", "HTTP/1.1 200 OK", 0},
+		{"a header never finished gets 408 after the header timeout", "GET /api/products/1 HTTP/1.1\r\nHost: gw\r\n", "HTTP/1.1 408 Request Timeout", 300 * time.Millisecond},
+		{"a body never finished gets 408 after the read timeout", "POST /api/orders HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"items\":", "HTTP/1.1 408 Request Timeout", 600 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			start := time.Now()
+			if _, err := io.WriteString(c, tt.sent); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := bufio.NewReader(c).ReadString('\n')
+			took := time.Since(start)
+			if err != nil {
+				t.Fatalf("no answer after %v: %v", took, err)
+			}
+			if got := strings.TrimSpace(line); got != tt.status || took < tt.atLeast {
+				t.Fatalf("answered %q after %v, want %q after at least %v", got, took, tt.status, tt.atLeast)
+			}
+		})
+	}
+}
+
+func TestTheNetHTTPChainKeepsItsRequestStringsWhenFasthttpReusesTheRequest(t *testing.T) {
+	var kept map[string]string
+	slow := fasthttpadaptor.NewFastHTTPHandler(detached(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// What a handler may keep beyond the request: a token cache's key, a limiter's key, labels.
+		kept = map[string]string{"method": r.Method, "host": r.Host, "uri": r.RequestURI, "path": r.URL.Path,
+			"query": r.URL.RawQuery, "authorization": r.Header.Get("Authorization"), "forwarded": r.Header.Get("X-Forwarded-For")}
+	})))
+	var req fasthttp.Request
+	req.Header.SetMethod(http.MethodPost)
+	req.SetRequestURI("/api/orders/abcd?page=1")
+	req.Header.SetHost("gw-one.example")
+	req.Header.Set("Authorization", "Bearer aaaaaaaaaaaaaaaaaaaaaaaa")
+	req.Header.Set("X-Forwarded-For", "192.0.2.10")
+	var ctx fasthttp.RequestCtx
+	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 40000}, nil)
+	slow(&ctx)
+	want := map[string]string{"method": "POST", "host": "gw-one.example", "uri": "/api/orders/abcd?page=1", "path": "/api/orders/abcd",
+		"query": "page=1", "authorization": "Bearer aaaaaaaaaaaaaaaaaaaaaaaa", "forwarded": "192.0.2.10"}
+	// The server's next request on this context overwrites the same buffers in place.
+	ctx.Request.Header.SetMethod(http.MethodPut)
+	ctx.Request.SetRequestURI("/api/users/wxyz?page=9")
+	ctx.Request.Header.SetHost("gw-two.example")
+	ctx.Request.Header.Set("Authorization", "Bearer bbbbbbbbbbbbbbbbbbbbbbbb")
+	ctx.Request.Header.Set("X-Forwarded-For", "198.51.100.7")
+	_ = ctx.Request.URI() // parses the new URI into the reused buffers
+	for k, v := range want {
+		if kept[k] != v {
+			t.Errorf("%s kept by the handler is %q after the context's reuse, want %q", k, kept[k], v)
+		}
 	}
 }

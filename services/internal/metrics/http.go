@@ -4,6 +4,8 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +17,21 @@ type HTTP struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inFlight prometheus.Gauge
+	// series caches each label set's counter and histogram (seriesKey to
+	// *series): WithLabelValues hashes and looks up the three values on every
+	// call, twice per request. The label sets are the routes' patterns times
+	// the methods and codes served, as many as the vectors hold anyway.
+	series sync.Map
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors.
@@ -74,9 +91,22 @@ func (m *HTTP) Begin() time.Time {
 // End records a request begun at start with its route pattern, method and status code.
 func (m *HTTP) End(start time.Time, route, method string, status int) {
 	m.inFlight.Dec()
-	code := strconv.Itoa(status)
-	m.requests.WithLabelValues(route, method, code).Inc()
-	m.duration.WithLabelValues(route, method, code).Observe(time.Since(start).Seconds())
+	k := seriesKey{route, method, status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		// The key and the labels are kept: own copies, in case the caller's
+		// strings share memory that is reused (fasthttpadaptor's requests).
+		route, method = strings.Clone(route), strings.Clone(method)
+		k = seriesKey{route, method, status}
+		code := strconv.Itoa(status)
+		v, _ = m.series.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(route, method, code),
+			duration: m.duration.WithLabelValues(route, method, code),
+		})
+	}
+	s := v.(*series)
+	s.requests.Inc()
+	s.duration.Observe(time.Since(start).Seconds())
 }
 
 // StatusRecorder remembers the status code written through it.

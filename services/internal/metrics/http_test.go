@@ -36,3 +36,12 @@ http_requests_total{code="404",method="GET",route="unmatched"} 1
 		t.Fatalf("%d latency series, want 3", n)
 	}
 }
+
+// BenchmarkEnd: one request's count and latency (go test -bench End -benchmem ./internal/metrics).
+func BenchmarkEnd(b *testing.B) {
+	m := NewHTTP(NewRegistry())
+	b.ReportAllocs()
+	for b.Loop() {
+		m.End(m.Begin(), "GET /api/products/{id}", "GET", 200)
+	}
+}

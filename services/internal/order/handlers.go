@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"shop/internal/httpx"
-	"shop/internal/reqid"
 	"shop/internal/stock"
 )
 
@@ -80,7 +79,7 @@ func (h *Handlers) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	id := reqid.New()
+	id := newOrderID()
 	var idem Idempotency
 	if key != "" {
 		idem = Idempotency{Key: key, BodyHash: BodyHash(req.Items)}

@@ -3,8 +3,9 @@ package reqid
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
+	"math/rand/v2"
 	"net/http"
 )
 
@@ -24,10 +25,18 @@ func From(ctx context.Context) string {
 	return id
 }
 
-// New returns a random 32-character hex id.
+// New returns a random 32-character hex id (128 bits).
+//
+// The bits come from math/rand/v2's global source (the runtime's ChaCha8
+// generator per thread, seeded from the system's entropy), not crypto/rand:
+// an id only correlates log lines and is shown to the client anyway, so it
+// needs to be unique, not secret, and the global source costs a few
+// nanoseconds where crypto/rand cost the gateway 1.6 % of its CPU per
+// proxied request (bench/gateway.sh's profile).
 func New() string {
 	var b [16]byte
-	_, _ = rand.Read(b[:])
+	binary.LittleEndian.PutUint64(b[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(b[8:], rand.Uint64())
 	return hex.EncodeToString(b[:])
 }
 

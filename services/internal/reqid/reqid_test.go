@@ -3,6 +3,7 @@ package reqid
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -36,5 +37,19 @@ func TestMiddlewareKeepsValidIDsAndReplacesOthers(t *testing.T) {
 		if w.Header().Get(Header) != seen {
 			t.Errorf("%q: response id %q != context id %q", tc.in, w.Header().Get(Header), seen)
 		}
+	}
+}
+
+func TestNewIDsAreValid32HexCharactersAndDoNotRepeat(t *testing.T) {
+	seen := make(map[string]bool, 100000)
+	for range 100000 {
+		id := New()
+		if len(id) != 32 || !Valid(id) || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Fatalf("New() = %q, want 32 lowercase hex characters", id)
+		}
+		if seen[id] {
+			t.Fatalf("New() repeated %q", id)
+		}
+		seen[id] = true
 	}
 }
