@@ -60,6 +60,8 @@ go_test_suite() {
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# logs_done RC DIR: a test run's log folder is removed when the run passed (RC 0), kept and named otherwise.
+logs_done() { if (($1 == 0)); then rm -rf "$2"; else log "logs kept in $2"; fi; }
 
 # prepare_local: what every run against the local cluster needs, each step cached or idempotent:
 # Debian's Docker packages, the npm packages, the toolchain, a running cluster with free volumes.

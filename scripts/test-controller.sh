@@ -15,6 +15,8 @@ for b in kube-apiserver etcd; do [[ -x "$KUBEBUILDER_ASSETS/$b" ]] || die "no $b
 export CGO_ENABLED=1 # the race detector needs cgo; the binary itself is built with CGO_ENABLED=0
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 LOGS="$(mktemp -d "${TMPDIR:-/tmp}/shop-controller-test.XXXXXX")"
+trap 'rc=$?; logs_done "$rc" "$LOGS"; exit "$rc"' EXIT # the log and the binary
+trap 'exit 130' INT TERM
 
 cd "$REPO_ROOT/controller"
 t0=$SECONDS

@@ -24,6 +24,7 @@ LOGS="$(mktemp -d "${TMPDIR:-/tmp}/shop-test-logs.XXXXXX")"
 cleanup() {
   local rc=$?
   "$REPO_ROOT/scripts/stores.sh" stop "$STORES_DIR" || true
+  logs_done "$rc" "$LOGS" # with the static binaries
   exit "$rc"
 }
 trap cleanup EXIT
