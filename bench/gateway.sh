@@ -9,6 +9,14 @@
 # at the gateway, but a token that is sent is verified (and the request is
 # rate-limited per user), so (b) exercises both.
 #
+# The fixed-rate part (the latency a proxy adds at 2000 req/s) runs against
+# a steady upstream by default: `bench/loadgen serve`, answering the same
+# product JSON from memory, with each proxy given a second front to it (a
+# second gateway process, a second nginx server block, Caddy server and
+# Traefik entry point). Measured against the product service itself, the
+# upstream's own tail (MariaDB and Redis on the same two cores) is tens of
+# milliseconds and swings between rounds, which hides what a proxy adds.
+#
 #   bench/gateway.sh
 #
 # Environment (all optional):
@@ -16,6 +24,8 @@
 #   BENCH_DURATION=10s      each wrk round: wrk -t2 -c32 -d$BENCH_DURATION
 #   BENCH_RATE=2000         fixed-rate run (bench/loadgen rate), req/s
 #   BENCH_RATE_DURATION=10s its length (after a 2 s warm-up at the same rate)
+#   BENCH_RATE_UPSTREAM=steady  the fixed-rate part's upstream: steady (bench/loadgen serve,
+#                           the product's JSON from memory) or product (the product service)
 #   BENCH_PROFILE=10        seconds of gateway CPU profile under wrk load (0: skip)
 #   BENCH_ACCESS_LOG=on     off: neither the services nor nginx log each request
 #                           (the services run at LOG_LEVEL=warn, nginx with access_log off)
@@ -39,6 +49,8 @@ RATE_DURATION="${BENCH_RATE_DURATION:-10s}"
 PROFILE_SECS="${BENCH_PROFILE:-10}"
 ACCESS_LOG="${BENCH_ACCESS_LOG:-on}"
 ACCESS_LOG_BUFFERED="${BENCH_NGINX_LOG_BUFFER:-0}"
+RATE_UPSTREAM="${BENCH_RATE_UPSTREAM:-steady}"
+[[ "$RATE_UPSTREAM" =~ ^(steady|product)$ ]] || die "BENCH_RATE_UPSTREAM must be steady or product, got '$RATE_UPSTREAM'"
 [[ "$ACCESS_LOG_BUFFERED" =~ ^[01]$ ]] || die "BENCH_NGINX_LOG_BUFFER must be 0 or 1, got '$ACCESS_LOG_BUFFERED'"
 CADDY_VERSION=v2.11.9
 TRAEFIK_VERSION=v3.6.12
@@ -76,6 +88,9 @@ BIN_OF["gateway-pprof"]=gateway-pprof
 start_stores
 P_PRODUCT=$(free_port); P_USER=$(free_port); P_GATEWAY=$(free_port); P_NGINX=$(free_port)
 P_PPROF=$(free_port); P_NOORDER=$(free_port); P_CADDY=$(free_port); P_TRAEFIK=$(free_port)
+# The steady upstream and each proxy's second front to it (the fixed-rate part).
+P_STEADY=$(free_port); P_GW_STEADY=$(free_port); P_NGINX_STEADY=$(free_port); P_CADDY_STEADY=$(free_port)
+P_TRAEFIK_STEADY=$(free_port)
 # shellcheck disable=SC2046
 service product "$P_PRODUCT" $(mysql_env) "REDIS_ADDR=$SHOP_IT_REDIS_ADDR" "REDIS_PASSWORD=$SHOP_IT_REDIS_PASSWORD" CACHE_TTL=1h "$SVC_LOG"
 # shellcheck disable=SC2046
@@ -96,6 +111,20 @@ wait_ready gateway "http://127.0.0.1:$P_GATEWAY/readyz" 30
 # like the gateway does (the gateway writes one JSON line per request).
 NGX="$BENCH_TMP/nginx"
 mkdir -p "$NGX/logs" "$NGX/tmp"
+# nginx_server PORT UPSTREAM: one server block proxying 127.0.0.1:PORT to the named upstream.
+nginx_server() {
+  cat <<CONF
+  server {
+    listen 127.0.0.1:$1;
+    location / {
+      proxy_pass http://$2;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+CONF
+}
 cat >"$NGX/nginx.conf" <<CONF
 worker_processes auto;
 pid $NGX/nginx.pid;
@@ -109,15 +138,9 @@ http {
   uwsgi_temp_path $NGX/tmp/uwsgi;
   scgi_temp_path $NGX/tmp/scgi;
   upstream product { server 127.0.0.1:$P_PRODUCT; keepalive 128; }
-  server {
-    listen 127.0.0.1:$P_NGINX;
-    location / {
-      proxy_pass http://product;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    }
-  }
+  upstream steady { server 127.0.0.1:$P_STEADY; keepalive 128; }
+$(nginx_server "$P_NGINX" product)
+$(nginx_server "$P_NGINX_STEADY" steady)
 }
 CONF
 start nginx -- nginx -p "$NGX" -e "$NGX/logs/error.log" -c "$NGX/nginx.conf" -g 'daemon off;'
@@ -126,22 +149,31 @@ wait_ready nginx "http://127.0.0.1:$P_NGINX/readyz" 10
 # Caddy: a plain reverse_proxy to the same upstream (keep-alive, as many idle connections as nginx
 # keeps), no admin endpoint, no automatic HTTPS, its JSON access log to a file like the others (not
 # rolled: rolling gzips the old file in Caddy's process, which would count in its CPU per request).
+# caddy_server LISTEN_PORT UPSTREAM_PORT: one Caddy server proxying 127.0.0.1:LISTEN_PORT to the upstream.
+caddy_server() {
+  cat <<JSON
+{
+    "listen": ["127.0.0.1:$1"],
+    "automatic_https": {"disable": true},
+    $CADDY_ACCESS_LOG
+    "routes": [{"handle": [{
+      "handler": "reverse_proxy",
+      "upstreams": [{"dial": "127.0.0.1:$2"}],
+      "transport": {"protocol": "http", "keep_alive": {"enabled": true, "max_idle_conns_per_host": 128}}
+    }]}]
+  }
+JSON
+}
 mkdir -p "$BENCH_TMP/caddy"
 cat >"$BENCH_TMP/caddy/caddy.json" <<JSON
 {
   "admin": {"disabled": true},
   "storage": {"module": "file_system", "root": "$BENCH_TMP/caddy/data"},
   "logging": {"logs": {"default": {"level": "INFO", "writer": {"output": "file", "filename": "$BENCH_TMP/caddy/caddy.log", "roll": false}, "encoder": {"format": "json"}}}},
-  "apps": {"http": {"servers": {"bench": {
-    "listen": ["127.0.0.1:$P_CADDY"],
-    "automatic_https": {"disable": true},
-    $CADDY_ACCESS_LOG
-    "routes": [{"handle": [{
-      "handler": "reverse_proxy",
-      "upstreams": [{"dial": "127.0.0.1:$P_PRODUCT"}],
-      "transport": {"protocol": "http", "keep_alive": {"enabled": true, "max_idle_conns_per_host": 128}}
-    }]}]
-  }}}}
+  "apps": {"http": {"servers": {
+    "bench": $(caddy_server "$P_CADDY" "$P_PRODUCT"),
+    "steady": $(caddy_server "$P_CADDY_STEADY" "$P_STEADY")
+  }}}
 }
 JSON
 start caddy HOME="$BENCH_TMP/caddy" XDG_DATA_HOME="$BENCH_TMP/caddy/data" XDG_CONFIG_HOME="$BENCH_TMP/caddy/config" \
@@ -156,6 +188,8 @@ if [[ -n "$TRAEFIK" ]]; then
 entryPoints:
   web:
     address: "127.0.0.1:$P_TRAEFIK"
+  steady:
+    address: "127.0.0.1:$P_TRAEFIK_STEADY"
 providers:
   file:
     filename: "$BENCH_TMP/traefik/dynamic.yml"
@@ -176,11 +210,19 @@ http:
       entryPoints: [web]
       rule: "PathPrefix(\`/\`)"
       service: product
+    steady:
+      entryPoints: [steady]
+      rule: "PathPrefix(\`/\`)"
+      service: steady
   services:
     product:
       loadBalancer:
         servers:
           - url: "http://127.0.0.1:$P_PRODUCT"
+    steady:
+      loadBalancer:
+        servers:
+          - url: "http://127.0.0.1:$P_STEADY"
 YAML
   start traefik HOME="$BENCH_TMP/traefik" -- "$TRAEFIK" --configFile="$BENCH_TMP/traefik/traefik.yml"
   wait_ready traefik "http://127.0.0.1:$P_TRAEFIK/readyz" 30
@@ -193,6 +235,23 @@ PATH_="/api/products/$PRODUCT_ID"
 declare -A URL=([direct]="http://127.0.0.1:$P_PRODUCT$PATH_" [gateway]="http://127.0.0.1:$P_GATEWAY$PATH_"
   [nginx]="http://127.0.0.1:$P_NGINX$PATH_" [caddy]="http://127.0.0.1:$P_CADDY$PATH_" [traefik]="http://127.0.0.1:$P_TRAEFIK$PATH_")
 TARGETS=(direct gateway nginx caddy)
+
+# The steady upstream answers with the product's JSON as the product service sent it; the second
+# gateway differs from the first only in its product upstream.
+curl -sf -o "$BENCH_TMP/steady-body.json" "${URL[direct]}" || die "reading the product's answer failed"
+start steady -- "$BIN/loadgen" serve -addr "127.0.0.1:$P_STEADY" -body "$BENCH_TMP/steady-body.json"
+wait_ready steady "http://127.0.0.1:$P_STEADY/readyz" 10
+steady_env=()
+for v in "${gateway_env[@]}"; do
+  [[ "$v" == PRODUCT_URL=* ]] && v="PRODUCT_URL=http://127.0.0.1:$P_STEADY"
+  steady_env+=("$v")
+done
+BIN_OF["gateway-steady"]=gateway
+service gateway-steady "$P_GW_STEADY" "${steady_env[@]}"
+wait_ready gateway-steady "http://127.0.0.1:$P_GW_STEADY/readyz" 30
+declare -A URL_STEADY=([direct]="http://127.0.0.1:$P_STEADY$PATH_" [gateway]="http://127.0.0.1:$P_GW_STEADY$PATH_"
+  [nginx]="http://127.0.0.1:$P_NGINX_STEADY$PATH_" [caddy]="http://127.0.0.1:$P_CADDY_STEADY$PATH_"
+  [traefik]="http://127.0.0.1:$P_TRAEFIK_STEADY$PATH_")
 GO_PEERS=(caddy)
 if [[ -n "$TRAEFIK" ]]; then TARGETS+=(traefik); GO_PEERS+=(traefik); fi
 
@@ -201,6 +260,17 @@ if [[ -n "$TRAEFIK" ]]; then TARGETS+=(traefik); GO_PEERS+=(traefik); fi
 for t in "${TARGETS[@]}"; do
   code="$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "${URL[$t]}")"
   [[ "$code" == 200 ]] || die "$t answered $code to GET $PATH_"
+done
+# The fixed-rate part's targets: the steady fronts (BENCH_RATE_UPSTREAM=steady) or the same as wrk's.
+declare -A RATE_URL RATE_PIDS
+for t in "${TARGETS[@]}"; do
+  if [[ "$RATE_UPSTREAM" == steady ]]; then
+    RATE_URL[$t]="${URL_STEADY[$t]}"
+    body="$(curl -sf -H "$AUTH" "${RATE_URL[$t]}")" || die "$t (steady front) did not answer 200 to GET $PATH_"
+    [[ "$body" == "$(cat "$BENCH_TMP/steady-body.json")" ]] || die "$t (steady front) answered another body than the product's"
+  else
+    RATE_URL[$t]="${URL[$t]}"
+  fi
 done
 code="$(curl -s -o /dev/null -w '%{http_code}' -X DELETE -H "Authorization: Bearer ${TOKEN}x" "${URL[gateway]}")"
 [[ "$code" == 401 ]] || die "the gateway answered $code (not 401) to a forged token on DELETE"
@@ -214,6 +284,10 @@ for t in "${TARGETS[@]}"; do wrk_run "warm-up $t" -t2 -c32 -d3s -H "$AUTH" "${UR
 # shellcheck disable=SC2154
 declare -A PROXY_PIDS=([direct]="" [gateway]="$PID_gateway" [nginx]="$PID_nginx" [caddy]="$PID_caddy" [traefik]="${PID_traefik:-}")
 proxy_ticks() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then cpu_ticks "${PROXY_PIDS[$1]}"; else echo 0; fi; }
+# shellcheck disable=SC2154
+RATE_PIDS=([direct]="" [gateway]="$PID_gateway" [nginx]="$PID_nginx" [caddy]="$PID_caddy" [traefik]="${PID_traefik:-}")
+[[ "$RATE_UPSTREAM" == steady ]] && RATE_PIDS[gateway]="$PID_gateway_steady"
+rate_ticks() { if [[ -n "${RATE_PIDS[$1]}" ]]; then cpu_ticks "${RATE_PIDS[$1]}"; else echo 0; fi; }
 proxy_io() { if [[ -n "${PROXY_PIDS[$1]}" ]]; then io_calls "${PROXY_PIDS[$1]}"; else echo 0; fi; }
 
 declare -A RPS P50 P99 CPU IOC
@@ -233,16 +307,16 @@ done
 declare -A FR50 FR99 FR999 FRCPU
 for ((r = 1; r <= ROUNDS; r++)); do
   for t in "${TARGETS[@]}"; do
-    log "round $r/$ROUNDS: fixed rate $RATE req/s for $RATE_DURATION against $t (bench/loadgen rate)"
-    c0=$(proxy_ticks "$t")
-    out="$("$BIN/loadgen" rate -url "${URL[$t]}" -rate "$RATE" -duration "$RATE_DURATION" -warmup 2s -conns 64 -header "$AUTH")"
+    log "round $r/$ROUNDS: fixed rate $RATE req/s for $RATE_DURATION against $t, $RATE_UPSTREAM upstream (bench/loadgen rate)"
+    c0=$(rate_ticks "$t")
+    out="$("$BIN/loadgen" rate -url "${RATE_URL[$t]}" -rate "$RATE" -duration "$RATE_DURATION" -warmup 2s -conns 64 -header "$AUTH")"
     printf '%s\n' "$out" | sed "s/^/  [$t @$RATE #$r] /" >&2
     parse_result "$(printf '%s\n' "$out" | grep '^RESULT ')"
     ((R_errors + R_non2xx == 0)) || die "$t: failed requests at $RATE req/s"
-    c1=$(proxy_ticks "$t")
+    c1=$(rate_ticks "$t")
     FR50[$t]+="$R_p50_ms "; FR99[$t]+="$R_p99_ms "; FR999[$t]+="$R_p999_ms "
     # The 2 s warm-up is sent too: it counts in the CPU per request.
-    [[ -n "${PROXY_PIDS[$t]}" ]] && FRCPU[$t]+="$(us_per_req $((c1 - c0)) $((R_requests + 2 * RATE))) "
+    [[ -n "${RATE_PIDS[$t]}" ]] && FRCPU[$t]+="$(us_per_req $((c1 - c0)) $((R_requests + 2 * RATE))) "
   done
 done
 
@@ -297,6 +371,11 @@ echo "       gateway/nginx CPU per request $(ratio "${M_CPU[gateway]}" "${M_CPU[
 echo "ratio gateway/direct req/s: $(ratio "${M_RPS[gateway]}" "${M_RPS[direct]}");  nginx/direct: $(ratio "${M_RPS[nginx]}" "${M_RPS[direct]}")"
 echo
 echo "fixed rate $RATE req/s for $RATE_DURATION (bench/loadgen rate, open loop, latency from each request's due time),"
+if [[ "$RATE_UPSTREAM" == steady ]]; then
+  echo "against the steady upstream (bench/loadgen serve: the product's JSON from memory; direct = it alone),"
+else
+  echo "against the product service,"
+fi
 echo "median of $ROUNDS rounds; best_p99 is the lowest p99 of the rounds (the least disturbed by other load)"
 printf '%-8s %10s %10s %10s %10s %14s   %s\n' target p50_ms p99_ms best_p99 p99.9_ms proxy_cpu_us "rounds (p99_ms)"
 declare -A M50 M99 M999 B99 MC

@@ -146,8 +146,12 @@ done
 echo "== the same with the Pulumi CLI alone (pulumi up --yes --skip-preview in .pulumi-state/workspace, no hook)"
 for ((round = 1; round <= ${BENCH_NOOP_ROUNDS:-3}; round++)); do
   load="$(cut -d' ' -f1 /proc/loadavg)"
-  (cd .pulumi-state/workspace && /usr/bin/time -f 'time %e %U %S' pulumi up --yes --skip-preview --stack local --config-file "$STACK_CONFIG_DIR/Pulumi.local.yaml") \
-    >"$REPO_ROOT/.tmp/bench-noop-raw.out" 2>"$REPO_ROOT/.tmp/bench-noop-raw.err" || { cat "$REPO_ROOT/.tmp/bench-noop-raw.err" >&2; die "pulumi up of local failed"; }
+  # A TMPDIR of its own, removed after, as the automation CLI gives each run (automation/scratch.ts):
+  # the Kubernetes provider leaves a copy of its kubeconfig in the temporary folder on every configure.
+  raw_tmp="$(mktemp -d)"
+  (cd .pulumi-state/workspace && TMPDIR="$raw_tmp" /usr/bin/time -f 'time %e %U %S' pulumi up --yes --skip-preview --stack local --config-file "$STACK_CONFIG_DIR/Pulumi.local.yaml") \
+    >"$REPO_ROOT/.tmp/bench-noop-raw.out" 2>"$REPO_ROOT/.tmp/bench-noop-raw.err" || { rm -rf "$raw_tmp"; cat "$REPO_ROOT/.tmp/bench-noop-raw.err" >&2; die "pulumi up of local failed"; }
+  rm -rf "$raw_tmp"
   read -r _ wall user sys < <(grep '^time ' "$REPO_ROOT/.tmp/bench-noop-raw.err")
   printf '  %-8s %5.1f s  cpu %5.1f s  load %s\n' "raw" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN{print u+s}')" "$load"
 done
